@@ -17,7 +17,9 @@ def reference_root() -> pathlib.Path:
     the checkout (CI clones the repository next to it).
     """
     env = os.environ.get('K2HDKC_REFERENCE_DIR')
-    return pathlib.Path(env) if env else REPO_ROOT.parent / 'shared' / 'reference'
+    if env:
+        return pathlib.Path(env)
+    return REPO_ROOT.parent / 'shared' / 'reference'
 
 
 @pytest.fixture(scope='session')
