@@ -1,0 +1,67 @@
+"""Settings dataclasses and the [k2hdkc] factories."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+import pytest
+
+from trove_k2hdkc import conf as k2hdkc_conf
+from trove_k2hdkc.k2hr3 import errors
+from trove_k2hdkc.k2hr3 import settings
+from trove_k2hdkc.k2hr3.transport import ClientSettings
+
+
+@pytest.fixture
+def conf():
+    c = cfg.ConfigOpts()
+    k2hdkc_conf.register(c)
+    c([], project='test')
+    yield c
+    c.reset()
+
+
+def test_client_settings_from_conf(conf, tmp_path):
+    conf.set_override('k2hr3_api_url', 'https://k2hr3.example:18080',
+                      group='k2hdkc')
+    assert settings.client_settings_from_conf(conf).verify is True
+    ca = str(tmp_path / 'ca.pem')
+    conf.set_override('k2hr3_ca_file', ca, group='k2hdkc')
+    conf.set_override('k2hr3_retries', 5, group='k2hdkc')
+    got = settings.client_settings_from_conf(conf)
+    assert (got.verify, got.retries, got.timeout, got.backoff) == (
+        ca, 5, 10.0, 0.5)
+    conf.set_override('k2hr3_insecure', True, group='k2hdkc')
+    assert settings.client_settings_from_conf(conf).verify is False
+
+
+def test_client_settings_need_url(conf):
+    with pytest.raises(errors.K2hr3ValueError):
+        settings.client_settings_from_conf(conf)
+    with pytest.raises(errors.K2hr3ValueError):
+        ClientSettings(base_url='ftp://x')
+
+
+def test_cluster_settings_from_conf(conf):
+    conf.set_override('chmpx_server_port', 9020, group='k2hdkc')
+    conf.set_override('chmpx_server_ctlport', 9030, group='k2hdkc')
+    conf.set_override('mount_point', '/srv/data', group='k2hdkc')
+    got = settings.cluster_settings_from_conf(conf)
+    assert got.server_port == 9020 and got.server_ctlport_offset == 10
+    assert got.k2hfile == '/srv/data/k2hdkc/k2hdkc.k2h'
+    assert got.max_chmpx == 256 and got.replica == 1
+
+
+@pytest.mark.parametrize('kwargs', [
+    {'server_port': 8020, 'server_ctlport': 8020},
+    {'max_chmpx': 10, 'max_members': 64},
+    {'replica': 64, 'max_members': 64},
+    {'k2hfile': 'relative/file'},
+    {'k2hfile': '/a/../b'},
+    {'k2hfile': '/a b'},
+    {'mask_bits': 1},
+    {'max_mq_client': 0},
+    {'server_port': True},
+])
+def test_cluster_settings_reject(kwargs):
+    with pytest.raises(errors.K2hr3ValueError):
+        settings.ClusterSettings(**kwargs)

@@ -1,0 +1,295 @@
+"""The K2HR3 objects of one K2HDKC cluster, in one place.
+
+Per Trove cluster ``<id>`` (names come only from the validated cluster id,
+never from user-supplied names) in the K2HR3 tenant of the project:
+
+* resource ``k2hdkc-<id>``: the INI template + every cluster-wide key;
+  ``k2hdkc-<id>/server`` and ``/slave``: empty data, ``chmpx-mode`` key;
+* policy ``k2hdkc-<id>``: allow read on the two child resources;
+* role ``k2hdkc-<id>`` (holds the policy), ``/server`` and ``/slave``
+  (inherit it; their hosts are the cluster's nodes);
+* role tokens for ``/server`` and ``/slave`` (what a guest reads with).
+
+Every write is a K2HR3 upsert, so ``provision`` can simply be run again
+after a crash; ``teardown`` deletes children first and treats "already
+gone" as done, so it also cleans up a half-provisioned or hand-edited
+cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+import datetime
+import re
+from typing import Any
+
+from oslo_log import log as logging
+
+from trove_k2hdkc.k2hr3 import errors
+from trove_k2hdkc.k2hr3 import models
+from trove_k2hdkc.k2hr3 import template
+from trove_k2hdkc.k2hr3.client import K2hr3Client
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
+
+LOG = logging.getLogger(__name__)
+
+SERVER = 'server'
+SLAVE = 'slave'
+KINDS = (SERVER, SLAVE)
+NAME_PREFIX = 'k2hdkc-'
+# Marks role members registered by this plugin (K2HR3 "extra").
+MEMBER_EXTRA = 'trove-k2hdkc-v1'
+
+_UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                      r'[0-9a-f]{12}')
+
+
+def check_cluster_id(cluster_id: str) -> str:
+    """A Trove cluster id: a canonical UUID, returned lower-cased."""
+    value = cluster_id.lower() if isinstance(cluster_id, str) else ''
+    if not _UUID_RE.fullmatch(value):
+        raise errors.K2hr3ValueError('cluster id must be a UUID')
+    return value
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise errors.K2hr3ValueError('member kind must be server or slave')
+    return kind
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterNames:
+    """Names and YRNs of one cluster's objects."""
+
+    tenant: str
+    cluster_id: str
+
+    def __post_init__(self) -> None:
+        models.check_tenant(self.tenant)
+        object.__setattr__(self, 'cluster_id',
+                           check_cluster_id(self.cluster_id))
+
+    @property
+    def name(self) -> str:
+        return NAME_PREFIX + self.cluster_id
+
+    def child(self, kind: str) -> str:
+        return '%s/%s' % (self.name, _check_kind(kind))
+
+    @property
+    def policy_yrn(self) -> models.Yrn:
+        return models.Yrn(self.tenant, 'policy', self.name)
+
+    def role_yrn(self, kind: str | None = None) -> models.Yrn:
+        return models.Yrn(self.tenant, 'role',
+                          self.child(kind) if kind else self.name)
+
+    def resource_yrn(self, kind: str | None = None) -> models.Yrn:
+        return models.Yrn(self.tenant, 'resource',
+                          self.child(kind) if kind else self.name)
+
+
+def parent_keys(names: ClusterNames,
+                settings: ClusterSettings) -> dict[str, Any]:
+    """Keys of the parent resource; the template reads them by name."""
+    s = settings
+    return {
+        'cluster-name': names.name,
+        'chmpx-server-port': s.server_port,
+        'chmpx-server-ctlport': s.server_ctlport,
+        'chmpx-server-ctlport-offset': s.server_ctlport_offset,
+        'chmpx-slave-ctlport': s.slave_ctlport,
+        'chmpx-replica': s.replica,
+        'chmpx-max-chmpx': s.max_chmpx,
+        'chmpx-max-mq-server': s.max_mq_server,
+        'chmpx-max-mq-client': s.max_mq_client,
+        'chmpx-mq-per-attach': s.mq_per_attach,
+        'chmpx-max-q-per-server-mq': s.max_q_per_server_mq,
+        'chmpx-max-q-per-client-mq': s.max_q_per_client_mq,
+        'chmpx-max-mq-per-client': s.max_mq_per_client,
+        'k2hdkc-k2hfile': s.k2hfile,
+        'k2hdkc-mask-bits': s.mask_bits,
+        'k2hdkc-cmask-bits': s.cmask_bits,
+        'k2hdkc-max-elements': s.max_elements,
+        'k2hdkc-page-size': s.page_size,
+    }
+
+
+def child_keys(kind: str) -> dict[str, Any]:
+    """Keys of ``/server`` or ``/slave``; the package keys stay empty
+    (the guest image has everything; k2hr3-init must not install)."""
+    return {'chmpx-mode': _check_kind(kind).upper(),
+            'k2hr3-init-packages': '',
+            'k2hr3-init-packagecloud-packages': '',
+            'k2hr3-init-systemd-packages': ''}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One provisioning call, named for logs and tests."""
+
+    name: str
+    run: Callable[[], None] = dataclasses.field(repr=False, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterTokens:
+    server: models.RoleToken
+    slave: models.RoleToken
+
+    def for_kind(self, kind: str) -> models.RoleToken:
+        return self.server if _check_kind(kind) == SERVER else self.slave
+
+
+class ClusterK2hr3:
+    """Provision, grow/shrink and delete one cluster's K2HR3 objects."""
+
+    def __init__(self, client: K2hr3Client, user_token: models.UserToken,
+                 cluster_id: str, settings: ClusterSettings, *,
+                 now: Callable[[], datetime.datetime] | None = None) -> None:
+        self.client = client
+        self._token = user_token
+        self.names = ClusterNames(user_token.tenant, cluster_id)
+        self.settings = settings
+        self._now = now or (lambda: datetime.datetime.now(datetime.UTC))
+
+    def __repr__(self) -> str:
+        return '<ClusterK2hr3 %s/%s>' % (self.names.tenant, self.names.name)
+
+    # -- provisioning ------------------------------------------------------
+
+    def provision_steps(self) -> list[Step]:
+        """Ordered upserts: resources, policy, then roles (a role may only
+        name a policy that exists)."""
+        c, t, n = self.client, self._token, self.names
+        data = template.resource_data(n.tenant, n.name)
+        keys = parent_keys(n, self.settings)
+        steps = [Step('resource ' + n.name, lambda: c.put_resource(
+            t, n.name, data=data, keys=keys, alias=()))]
+        for kind in KINDS:
+            steps.append(Step('resource ' + n.child(kind), (
+                lambda k=kind: c.put_resource(t, n.child(k), data='',
+                                              keys=child_keys(k),
+                                              alias=()))))
+        steps.append(Step('policy ' + n.name, lambda: c.put_policy(
+            t, n.name, [n.resource_yrn(k) for k in KINDS])))
+        steps.append(Step('role ' + n.name, lambda: c.put_role(
+            t, n.name, policies=[n.policy_yrn])))
+        for kind in KINDS:
+            steps.append(Step('role ' + n.child(kind), (
+                lambda k=kind: c.put_role(t, n.child(k)))))
+        return steps
+
+    def provision(self) -> ClusterTokens:
+        """Create or complete every object; returns usable role tokens."""
+        for step in self.provision_steps():
+            LOG.debug('K2HR3 provision %s', step.name)
+            step.run()
+        tokens = self.ensure_tokens()
+        LOG.info('K2HR3 objects of cluster %s are in place',
+                 self.names.cluster_id)
+        return tokens
+
+    # -- role tokens -----------------------------------------------------
+
+    def _min_remaining(self) -> datetime.timedelta:
+        day = datetime.timedelta(days=1)
+        life = self.settings.role_token_lifetime
+        return min(day, datetime.timedelta(seconds=life) / 2) if life else day
+
+    def _reusable(self, kind: str) -> models.RoleToken | None:
+        """The longest-lived token the control plane issued (not bound to
+        a guest IP) that is still good for a while."""
+        limit = self._now() + self._min_remaining()
+        best = None
+        for tok in self._list_tokens(self.names.child(kind)):
+            if tok.ip or (tok.expire is not None and tok.expire < limit):
+                continue
+            if best is None or (tok.expire or limit) > (best.expire or limit):
+                best = tok
+        return best
+
+    def ensure_tokens(self) -> ClusterTokens:
+        """Reuse a live role token per role, issue one where none is."""
+        got = {}
+        for kind in KINDS:
+            got[kind] = self._reusable(kind) or self._issue(kind)
+        return ClusterTokens(server=got[SERVER], slave=got[SLAVE])
+
+    def issue_tokens(self) -> ClusterTokens:
+        """Always mint fresh tokens (refresh); old ones stay valid until
+        ``revoke_other_tokens``."""
+        return ClusterTokens(server=self._issue(SERVER),
+                             slave=self._issue(SLAVE))
+
+    def revoke_other_tokens(self, keep: ClusterTokens) -> int:
+        """Revoke every token of the two roles except ``keep``'s."""
+        kept = {keep.server.token, keep.slave.token}
+        count = 0
+        for kind in KINDS:
+            for tok in self._list_tokens(self.names.child(kind)):
+                if tok.token not in kept:
+                    self.client.revoke_role_token(self._token, tok)
+                    count += 1
+        return count
+
+    def _issue(self, kind: str) -> models.RoleToken:
+        return self.client.issue_role_token(
+            self._token, self.names.child(kind),
+            expire=self.settings.role_token_lifetime)
+
+    def _list_tokens(self, role: str) -> list[models.RoleToken]:
+        try:
+            return self.client.list_role_tokens(self._token, role)
+        except errors.K2hr3HTTPError as exc:
+            if exc.status == 404:
+                return []
+            raise
+
+    # -- members ---------------------------------------------------------
+
+    def add_member(self, kind: str, host: str, cuk: str, *,
+                   tag: str | None = None, port: int = 0) -> models.RoleHost:
+        """Register a node (``cuk`` = Nova instance id; ``tag`` seeds its
+        CHMPX id and defaults to ``cuk``). Re-adding is a no-op."""
+        member = models.RoleHost(
+            host=models.check_host(host), port=models.check_port(port),
+            cuk=models.check_field(cuk, 'cuk'), extra=MEMBER_EXTRA,
+            tag=models.check_field(tag or cuk, 'tag'))
+        self.client.add_role_host(self._token, self.names.child(kind),
+                                  member)
+        return member
+
+    def remove_member(self, kind: str, host: str, cuk: str, *,
+                      port: int = 0) -> None:
+        self.client.remove_role_host(self._token, self.names.child(kind),
+                                     models.check_host(host), port,
+                                     models.check_field(cuk, 'cuk'))
+
+    def members(self, kind: str) -> tuple[models.RoleHost, ...]:
+        return self.client.get_role(self._token,
+                                    self.names.child(kind)).hosts
+
+    # -- teardown --------------------------------------------------------
+
+    def teardown(self) -> None:
+        """Delete everything, children first; safe to re-run."""
+        c, t, n = self.client, self._token, self.names
+        roles = [n.child(SERVER), n.child(SLAVE), n.name]
+        # Tokens are listed before their roles go (afterwards K2HR3 cannot
+        # list them) and revoked last; a token of a deleted role is dead.
+        tokens = [tok for role in roles for tok in self._list_tokens(role)]
+        for role in roles:
+            for member in c.get_role(t, role).hosts:
+                c.remove_role_host(t, role, member.host, member.port,
+                                   member.cuk or None)
+        for role in roles:
+            c.delete_role(t, role)
+        c.delete_policy(t, n.name)
+        for resource in (n.child(SERVER), n.child(SLAVE), n.name):
+            c.delete_resource(t, resource)
+        for tok in tokens:
+            c.revoke_role_token(t, tok)
+        LOG.info('K2HR3 objects of cluster %s are deleted', n.cluster_id)
