@@ -1,0 +1,439 @@
+"""chmpx stand-in: control port, ring status exchange, merges, routing.
+
+Why: the guest agent and the scaling procedures drive chmpx only through
+its control port and INI file; this process reproduces those contracts
+(reference README §4.1, k2hdkc-scaling.md) on top of a private peer
+protocol.  Servers listen on PORT for peers; every chmpx listens on a
+unix socket ``<shmdir>/<GROUP>-<ctlport>.chmpx`` for its k2hdkc (server)
+or for k2hdkclinetool (slave).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+from tests.standins.dataplane import common
+from tests.standins.dataplane import control
+from tests.standins.dataplane import ini
+from tests.standins.dataplane import peers
+from tests.standins.dataplane import ring as ringmod
+from tests.standins.dataplane import status as st
+
+TICK = 0.1
+#: Optional listen address (tests use 127.0.0.1); chmpx itself binds ANY.
+BIND_ENV = 'K2HDKC_STANDIN_BIND'
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+class Chmpx:
+    def __init__(self, conf: ini.Config, ctlport: int | None) -> None:
+        self.conf = conf
+        self.ctlport = ctlport
+        self.ring = ringmod.Ring(conf)
+        self.lock = threading.RLock()
+        self.stop = threading.Event()
+        self.links: dict[str, peers.PeerLink] = {}
+        self.slaves_seen: dict[str, float] = {}
+        self.suspend_automerge = False
+        self.merge_gen = 0
+        self.last_trigger = 0.0
+        self.k2hdkc = None  # control.Attached
+        self.start_time = int(time.time())
+        self.start_us = common.now_us()
+        self.shm_path = common.rendezvous_path(conf.group,
+                                               conf.self_node.ctlport)
+        self.stat = self._stat()
+        self.names: dict[str, str] = {}
+        self.servers: list = []
+
+    # -- helpers -----------------------------------------------------------
+
+    def _stat(self):
+        try:
+            s = os.stat(self.conf.path)
+            return (s.st_ino, s.st_mtime_ns, s.st_size)
+        except OSError:
+            return None
+
+    def hostname(self, name: str) -> str:
+        if name not in self.names:
+            try:
+                self.names[name] = socket.gethostbyaddr(name)[0]
+            except OSError:
+                self.names[name] = name
+        return self.names[name]
+
+    def link(self, node) -> peers.PeerLink:
+        link = self.links.get(node.ident)
+        if link is None or link.addr != (node.name, node.port):
+            link = peers.PeerLink(node.name, node.port)
+            self.links[node.ident] = link
+        return link
+
+    @property
+    def my_state(self) -> st.State:
+        return self.ring.states[self.ring.me]
+
+    def others(self) -> list:
+        me = self.ring.me if self.ring.is_server else None
+        return [n for n in self.conf.servers if n.ident != me]
+
+    # -- peer protocol -------------------------------------------------------
+
+    def call_peer(self, node, obj: dict, timeout: float = 2.0):
+        if node.ident == self.ring.me and self.ring.is_server:
+            return self.handle_peer(obj)
+        return self.link(node).call(obj, timeout)
+
+    def broadcast(self, cmd: str, arg: str = '') -> None:
+        for node in self.conf.servers:
+            with self.lock:
+                state = self.ring.states.get(node.ident)
+            if state is not None and state.up:
+                reply = self.call_peer(node, {'op': 'ring', 'cmd': cmd,
+                                              'arg': arg})
+                self._learn(node.ident, reply)
+
+    def _learn(self, ident: str, reply) -> None:
+        """Take a peer's self-reported state from any reply."""
+        if not reply or not reply.get('state'):
+            return
+        with self.lock:
+            if ident in self.ring.states and ident != self.ring.me:
+                self.ring.states[ident] = st.State.from_dict(reply['state'])
+                self.ring.seen.add(ident)
+
+    def handle_peer(self, msg: dict) -> dict:
+        op = msg.get('op')
+        if op == 'hello':
+            sender = msg.get('from', '')
+            self._learn(sender, msg)
+            with self.lock:
+                if msg.get('slave'):
+                    self.slaves_seen[sender] = time.monotonic()
+                view = self.ring.states.get(sender)
+                mine = self.my_state.to_dict() if self.ring.is_server \
+                    else None
+                return {'state': mine,
+                        'you': view.to_dict() if view else None}
+        if op == 'ring':
+            self.ring_cmd(msg.get('cmd', ''), msg.get('arg', ''))
+            with self.lock:
+                return {'state': self.my_state.to_dict()
+                        if self.ring.is_server else None}
+        if op == 'serviceout':
+            with self.lock:
+                text = self.ring.serviceout(self.my_state)
+                self.my_state.last = common.now_us()
+                return {'reply': text, 'state': self.my_state.to_dict()}
+        if op == 'data':
+            return self.local_data(msg.get('req', {}))
+        return {'err': 'unknown op'}
+
+    def local_data(self, req: dict, timeout: float = 30.0) -> dict:
+        att = self.k2hdkc
+        with self.lock:
+            suspended = self.my_state.suspend if self.ring.is_server \
+                else True
+        if att is None or suspended:
+            return {'err': 'no k2hdkc attached'}
+        reply = att.call(req, timeout)
+        return reply if reply is not None else {'err': 'k2hdkc gone'}
+
+    # -- ring-wide commands ------------------------------------------------
+
+    def ring_cmd(self, cmd: str, arg: str) -> None:
+        if not self.ring.is_server:
+            return
+        with self.lock:
+            me = self.my_state
+            if cmd == 'suspend':
+                self.suspend_automerge = True
+            elif cmd == 'nosuspend':
+                self.suspend_automerge = False
+            elif cmd == 'markout':
+                cur = self.ring.states.get(arg)
+                if cur is not None and not cur.up:
+                    cur.ring = 'OUT'
+            elif cmd == 'compmerge':
+                self.ring.compmerge(me)
+                me.last = common.now_us()
+            elif cmd == 'abort':
+                self.merge_gen += 1
+                self.ring.abort(me)
+                me.last = common.now_us()
+            elif cmd == 'merge':
+                if me.operate == 'Pending' and not me.suspend:
+                    me.operate = 'Doing'
+                    me.last = common.now_us()
+                    self.merge_gen += 1
+                    threading.Thread(target=self.merge_worker,
+                                     args=(self.merge_gen,),
+                                     daemon=True).start()
+
+    def merge_worker(self, gen: int) -> None:
+        """Pull this node's new range like chmpx MergeWorkerFunc."""
+        time.sleep(0.1)  # keeps [Doing] observable, as on the real ring
+        with self.lock:
+            me = self.my_state
+            ring = self.ring
+            rep = ring.conf.replica
+            bval, pval = ring.hashes(ring.me)
+            bcount = len(ring.base_list())
+            pcount = len(ring.pending_list())
+            exchange = bval != pval or bcount != pcount
+            pull = me.action != 'DELETE' and pval != common.NOHASH
+            if exchange:
+                sources = [n for n in self.others()
+                           if ring.states[n.ident].up
+                           and not ring.states[n.ident].suspend
+                           and ring.states[n.ident].action in ('', 'DELETE')]
+            else:
+                near = set(ring.neighbours(ring.me))
+                sources = [n for n in self.others() if n.ident in near]
+        if pull and pcount:
+            self.pull(sources, bval, bcount, pval, pcount, rep, gen)
+        with self.lock:
+            if gen == self.merge_gen and self.my_state.operate == 'Doing':
+                self.my_state.operate = 'Done'
+                self.my_state.last = common.now_us()
+
+    def pull(self, sources, bval, bcount, pval, pcount, rep, gen) -> None:
+        got = self.local_data({'op': 'last_update'})
+        startts = int(got.get('last_update', 0)) if 'err' not in got else 0
+        req = {'op': 'getrange',
+               'target': (pval - rep) % pcount, 'count': rep + 1,
+               'tmax': pcount,
+               'old': -1 if bval == common.NOHASH else (bval - rep) % bcount,
+               'omax': bcount, 'startts': startts}
+        for node in sources:
+            if gen != self.merge_gen:
+                return
+            reply = self.call_peer(node, {'op': 'data', 'req': req}, 60.0)
+            if not reply or 'err' in reply:
+                continue
+            elems = reply.get('elements', [])
+            if elems:
+                self.local_data({'op': 'setelements', 'elements': elems})
+
+    # -- k2hdkc / client attach -------------------------------------------
+
+    def attached(self, att) -> bool:
+        with self.lock:
+            if self.k2hdkc is not None:
+                return False
+            self.k2hdkc = att
+            if self.ring.is_server:
+                me = self.my_state
+                me.suspend = False
+                if me.ring == 'IN' and not me.action and not me.operate:
+                    me.operate = 'Pending'
+                elif (me.ring == 'OUT' and self.conf.automerge
+                      and not me.action):
+                    me.ring, me.action, me.operate = 'IN', 'ADD', 'Pending'
+                me.last = common.now_us()
+            return True
+
+    def detached(self, att) -> None:
+        with self.lock:
+            if self.k2hdkc is att:
+                self.k2hdkc = None
+                if self.ring.is_server:
+                    self.my_state.suspend = True
+                    self.my_state.last = common.now_us()
+
+    # -- periodic work -------------------------------------------------------
+
+    def gossip(self) -> None:
+        me = self.ring.me
+        slave = not self.ring.is_server
+        for node in self.others():
+            with self.lock:
+                mine = None if slave else self.my_state.to_dict()
+            reply = self.link(node).call(
+                {'op': 'hello', 'from': me, 'slave': slave, 'state': mine},
+                1.0)
+            with self.lock:
+                if node.ident not in self.ring.states:
+                    continue
+                if reply and reply.get('state'):
+                    self.ring.states[node.ident] = st.State.from_dict(
+                        reply['state'])
+                    self.ring.seen.add(node.ident)
+                else:
+                    self.ring.mark_down(node.ident, common.now_us())
+
+    def automerge(self) -> None:
+        with self.lock:
+            if (not self.ring.is_server or not self.conf.automerge
+                    or self.suspend_automerge):
+                return
+            me = self.my_state
+            states = [s for s in self.ring.states.values() if s.up]
+            if time.monotonic() - self.last_trigger < 0.5:
+                return
+            cmd = None
+            if (me.operate == 'Pending' and not me.suspend
+                    and not self.ring.any_member_down()
+                    and not any(s.operate == 'Doing' for s in states)):
+                cmd = 'merge'
+            elif me.operate == 'Done' and all(
+                    s.operate in ('', 'Done') for s in states):
+                cmd = 'compmerge'
+            if cmd is None:
+                return
+            self.last_trigger = time.monotonic()
+        self.broadcast(cmd)
+
+    def check_reload(self) -> None:
+        cur = self._stat()
+        if cur == self.stat:
+            return
+        self.stat = cur
+        try:
+            conf = ini.load(self.conf.path, self.ctlport)
+        except ini.ConfigError as exc:
+            for line in exc.lines:
+                common.log('CHMPX-ERR', line.split('] ', 1)[-1])
+            common.log('CHMPX-ERR', 'CheckUpdate(652) : Failed to load '
+                       'configuration from %s, thus this is fatal error.'
+                       % self.conf.path)
+            self.shutdown(0)
+            return
+        with self.lock:
+            self.conf = conf
+            self.ring.reconfigure(conf)
+            self.suspend_automerge = False
+
+    def loop(self) -> None:
+        while not self.stop.wait(TICK):
+            try:
+                self.check_reload()
+                self.gossip()
+                att = self.k2hdkc
+                if att is not None and att.closed():
+                    self.detached(att)
+                self.automerge()
+            except Exception as exc:  # keep the daemon alive like chmpx
+                common.log('CHMPX-ERR', 'loop: %r' % (exc,))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def learn_own_state(self) -> None:
+        """A restarted member takes its ring status from its peers."""
+        if not self.ring.is_server:
+            return
+        ring_in = False
+        for node in self.others():
+            reply = self.link(node).call(
+                {'op': 'hello', 'from': self.ring.me, 'slave': False,
+                 'state': None}, 1.0)
+            if reply and reply.get('you') and reply['you']['ring'] == 'IN':
+                ring_in = True
+        self.ring.states[self.ring.me] = st.State(
+            ring='IN' if ring_in else 'OUT', up=True, suspend=True,
+            last=common.now_us())
+        self.ring.seen.add(self.ring.me)
+
+    def shutdown(self, code: int) -> None:
+        try:
+            os.unlink(self.shm_path)
+        except OSError:
+            pass
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    def banner(self) -> None:
+        node = self.conf.self_node
+        server = self.ring.is_server
+        bval = self.ring.hashes(self.ring.me)[0] if server else common.NOHASH
+        state = self.my_state if server else st.State(ring='SLAVE')
+        sys.stdout.write(
+            'CHMPX HOSTNAME            = %s\n' % self.hostname(node.name)
+            + 'MODE                      = %s\n' % self.conf.mode
+            + 'PORT                      = %d\n' % node.port
+            + 'CONTROL PORT              = %d\n' % node.ctlport
+            + 'SSL                       = NO\n'
+            + 'BASE HASH                 = %016x\n' % bval
+            + 'STATUS                    = %s\n\n' % state.words())
+        sys.stdout.flush()
+
+    def run(self) -> None:
+        node = self.conf.self_node
+        bind = os.environ.get(BIND_ENV, '0.0.0.0')
+        ctl = _TCPServer((bind, node.ctlport), control.ControlHandler)
+        ctl.chmpx = self
+        servers = [ctl]
+        if self.ring.is_server:
+            peer = _TCPServer((bind, node.port), control.PeerHandler)
+            peer.chmpx = self
+            servers.append(peer)
+        try:
+            os.unlink(self.shm_path)
+        except OSError:
+            pass
+        local = _UnixServer(self.shm_path, control.LocalHandler)
+        local.chmpx = self
+        servers.append(local)
+        self.learn_own_state()
+        up = [n for n in self.others() if self.ring.states[n.ident].up]
+        if not up:
+            common.log('CHMPX-ERR', 'ConnectRing(3983) : There is no '
+                       'server UP on RING.')
+        self.banner()
+        for srv in servers:
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=self.loop, daemon=True).start()
+        self.stop.wait()
+        self.shutdown(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    conf_path, ctlport = None, None
+    while args:
+        opt = args.pop(0)
+        if opt == '-conf' and args:
+            conf_path = args.pop(0)
+        elif opt == '-ctlport' and args:
+            ctlport = ini.to_int(args.pop(0), -1)
+        elif opt == '-d' and args:
+            args.pop(0)
+    # chmpx blocks SIGTERM in every thread: the signal stays pending.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        if conf_path is None:
+            raise ini.ConfigError([])
+        conf = ini.load(conf_path, ctlport)
+    except ini.ConfigError as exc:
+        for line in exc.lines:
+            common.log('CHMPX-ERR', line.split('] ', 1)[-1])
+        common.log('CHMPX-ERR', 'CheckUpdate(652) : Failed to load '
+                   'configuration from %s, thus this is fatal error.'
+                   % conf_path)
+        common.log('CHMPX-ERR', 'Initialize(201) : Failed to load '
+                   'configuration from %s' % conf_path)
+        sys.stderr.write('ERROR: Could not initialize process.\n'
+                         'You can see detail about error, execute with '
+                         '"-d" option.\n')
+        return 1
+    proc = Chmpx(conf, ctlport)
+    signal.signal(signal.SIGHUP, lambda *_: proc.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: proc.stop.set())
+    proc.run()
+    return 0
