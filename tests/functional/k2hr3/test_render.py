@@ -8,6 +8,7 @@ from tests.functional.k2hr3 import ini_check
 from tests.functional.k2hr3.helpers import CLUSTER_ID
 from tests.functional.k2hr3.helpers import login
 from tests.functional.k2hr3.helpers import make_client
+from trove_k2hdkc.chmpx import ini as chmpx_ini
 from trove_k2hdkc.k2hr3 import SELF_INSTANCE_ID
 from trove_k2hdkc.k2hr3 import ClusterK2hr3
 from trove_k2hdkc.k2hr3 import ClusterSettings
@@ -94,3 +95,27 @@ def test_member_port_gives_ports_for_one_host_rigs(cluster):
         _render(obj, tokens, 'server')), 'SVRNODE')
     assert sorted((s['PORT'], s['CTLPORT']) for s in servers) == [
         ('28020', '28021'), ('28022', '28023')]
+
+
+def test_rendered_inis_pass_the_guest_validator(cluster):
+    # What K2HR3 renders from our template is exactly what the guest's
+    # strict check (run before every write) must accept, for each member.
+    obj, tokens = cluster
+    members = {'10.0.0.%d' % i: 'inst-%d' % i for i in (1, 2, 3)}
+    for ip, cuk in members.items():
+        obj.add_member('server', ip, cuk, tag=cuk)
+    obj.add_member('slave', '10.9.0.1', 'slave-1', tag='slave-1')
+    server_text = _render(obj, tokens, 'server')
+    for ip, cuk in members.items():
+        config = chmpx_ini.check_ini(
+            chmpx_ini.fill_self_instance_id(server_text, cuk),
+            chmpx_ini.NodeIdentity(mode='SERVER', cuk=cuk,
+                                   custom_id_seed=cuk, name=ip,
+                                   ctlport=8021))
+        assert len(config.servers) == 3
+    slave = chmpx_ini.check_ini(
+        chmpx_ini.fill_self_instance_id(_render(obj, tokens, 'slave'),
+                                        'slave-1'),
+        chmpx_ini.NodeIdentity(mode='SLAVE', cuk='slave-1', name='10.9.0.1',
+                               ctlport=8031))
+    assert slave.mode == 'SLAVE'
