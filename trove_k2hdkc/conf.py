@@ -126,6 +126,10 @@ k2hr3_opts = [
     cfg.FloatOpt('k2hr3_retry_backoff', default=0.5, min=0.0,
                  help='Seconds before the first K2HR3 retry; doubles per '
                       'retry.'),
+    cfg.URIOpt('k2hr3_guest_api_url', schemes=['http', 'https'],
+               help='K2HR3 API URL as the guests reach it, when it differs '
+                    'from k2hr3_api_url (the controller side). Unset uses '
+                    'k2hr3_api_url.'),
     cfg.IntOpt('k2hr3_role_token_lifetime', default=0, min=0,
                help='Lifetime in seconds of the role tokens issued to '
                     'cluster nodes; 0 asks K2HR3 for its longest (about ten '
@@ -200,10 +204,26 @@ node_opts = [
                       'start.'),
     cfg.FloatOpt('ctlport_timeout', default=5.0, min=0.1,
                  help='Seconds to wait for a CHMPX control-port reply.'),
+    cfg.StrOpt('guestagent_dir',
+               help='Directory of the guest agent prepare markers. Unset '
+                    "keeps Trove's /opt/trove-guestagent; set it when "
+                    'several guest agents share one host.'),
+]
+
+cluster_opts = [
+    cfg.FloatOpt('cluster_status_timeout', default=120.0, min=1.0,
+                 help='Seconds a cluster procedure waits for one CHMPX '
+                      'status change on every member.'),
+    cfg.FloatOpt('merge_timeout', default=300.0, min=60.0,
+                 help='Seconds a MERGE may run without finishing before it '
+                      'is aborted and retried once.'),
+    cfg.FloatOpt('cluster_poll_interval', default=2.0, min=0.1,
+                 help='Seconds between node status polls during cluster '
+                      'procedures.'),
 ]
 
 ALL_OPTS = (trove_datastore_opts + k2hr3_opts + chmpx_opts + k2hash_opts
-            + node_opts)
+            + node_opts + cluster_opts)
 
 
 def register(conf: cfg.ConfigOpts) -> None:

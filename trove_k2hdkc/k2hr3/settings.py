@@ -82,17 +82,20 @@ def _group(conf: Any) -> Any:
     return conf.get('k2hdkc') if hasattr(conf, 'get') else conf.k2hdkc
 
 
+def tls_verify_from_opts(opts: Any) -> bool | str:
+    """``requests``' verify value from the [k2hdkc] TLS options."""
+    if opts.k2hr3_insecure:
+        return False
+    return opts.k2hr3_ca_file or True
+
+
 def client_settings_from_conf(conf: Any) -> ClientSettings:
     """Build client settings from ``conf.k2hdkc`` (a registered group)."""
     opts = _group(conf)
     if not opts.k2hr3_api_url:
         raise K2hr3ValueError('[k2hdkc] k2hr3_api_url is not set')
-    verify: bool | str = True
-    if opts.k2hr3_insecure:
-        verify = False
-    elif opts.k2hr3_ca_file:
-        verify = opts.k2hr3_ca_file
-    return ClientSettings(base_url=opts.k2hr3_api_url, verify=verify,
+    return ClientSettings(base_url=opts.k2hr3_api_url,
+                          verify=tls_verify_from_opts(opts),
                           timeout=opts.k2hr3_timeout,
                           retries=opts.k2hr3_retries,
                           backoff=opts.k2hr3_retry_backoff)
