@@ -1,0 +1,77 @@
+"""The manager loads through Trove's registry and stays off Docker."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+from trove.guestagent import dbaas
+from trove.guestagent.datastore import manager as trove_manager
+
+from tests.unit.guest.conffix import CONF
+from tests.unit.guest.conffix import guest_conf  # noqa: F401
+from trove_k2hdkc.guest import manager as k2manager
+from trove_k2hdkc.guest.runtime.process import ProcessRuntime
+
+EXT = 'trove_k2hdkc.guest.manager.Manager'
+
+
+@pytest.fixture
+def no_docker(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError('docker.from_env must not be called')
+    monkeypatch.setattr(docker, 'from_env', boom)
+
+
+def test_registry_loads_and_instantiates_without_docker(
+        guest_conf, no_docker, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setattr(k2manager.Manager, 'GUEST_LOG_BASE_DIR',
+                        str(tmp_path / 'log'))
+    CONF.set_override('datastore_registry_ext', {'k2hdkc': EXT})
+    try:
+        path = dbaas.datastore_registry()['k2hdkc']
+    finally:
+        CONF.clear_override('datastore_registry_ext')
+    assert path == EXT
+    module, _, name = path.rpartition('.')
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    mgr = cls()
+    assert isinstance(mgr, trove_manager.Manager)
+    assert isinstance(mgr.app.runtime, ProcessRuntime)
+    # Trove's profiler reads every property of the manager.
+    for attr in dir(type(mgr)):
+        if isinstance(getattr(type(mgr), attr, None), property):
+            getattr(mgr, attr)
+    assert mgr.docker_client is None
+    mgr.app.runtime.close()
+
+
+def test_docker_runtime_builds_client_lazily(  # noqa: F811
+        guest_conf, monkeypatch, tmp_path):  # noqa: F811
+    calls = []
+    monkeypatch.setattr(docker, 'from_env',
+                        lambda: calls.append(1) or object())
+    guest_conf('node_runtime', 'docker')
+    mgr = k2manager.Manager()
+    assert calls == []
+    assert mgr.app.runtime.client is mgr.docker_client
+    assert calls == [1]
+
+
+def test_contract_methods_exist_with_keywords(guest_conf):  # noqa: F811
+    import inspect
+    expected = {
+        'configure_node': ['k2hr3_url', 'resource_yrn', 'role_yrn',
+                           'role_token'],
+        'start_node': [], 'refresh_config': [], 'service_in': [],
+        'service_out': ['server', 'ctlport', 'custom_id_seed'],
+        'restart_k2hdkc': [], 'merge': [], 'complete_merge': [],
+        'abort_merge': [], 'suspend_merge': [], 'resume_merge': [],
+        'node_status': [], 'purge_node': [], 'stop_node': [],
+        'restart': [], 'stop_db': [], 'cluster_complete': [],
+        'start_db_with_conf_changes': ['config_contents', 'ds_version'],
+        'get_filesystem_stats': ['fs_path'],
+    }
+    for name, kwargs in expected.items():
+        params = list(inspect.signature(
+            getattr(k2manager.Manager, name)).parameters)
+        assert params == ['self', 'context'] + kwargs, name

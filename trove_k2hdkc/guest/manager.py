@@ -1,0 +1,181 @@
+"""Trove guest-agent manager of the ``k2hdkc`` datastore.
+
+Registered with ``datastore_registry_ext = k2hdkc:trove_k2hdkc.guest.
+manager.Manager``.  A thin RPC surface: every method maps its arguments
+and delegates to ``service.K2hdkcApp`` (contract: notes/guest_rpc.md).
+Configuration is read here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from oslo_log import log as logging
+from trove.common import cfg
+from trove.guestagent import guest_log
+from trove.guestagent.datastore import manager as trove_manager
+
+from trove_k2hdkc.guest import errors
+from trove_k2hdkc.guest.access import AccessStore
+from trove_k2hdkc.guest.access import K2hr3Access
+from trove_k2hdkc.guest.node_config import K2hr3Fetcher
+from trove_k2hdkc.guest.node_config import NodeConfig
+from trove_k2hdkc.guest.runtime.docker import DockerRuntime
+from trove_k2hdkc.guest.runtime.process import ProcessRuntime
+from trove_k2hdkc.guest.service import K2hdkcApp
+from trove_k2hdkc.guest.status import K2hdkcStatus
+from trove_k2hdkc.k2hr3.settings import tls_verify_from_opts
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+MANAGER = 'k2hdkc'
+INI_NAME = 'k2hdkc.ini'
+ACCESS_KEY = 'k2hr3'
+
+
+class Manager(trove_manager.Manager):
+    """The k2hdkc datastore manager (constructed without arguments)."""
+
+    def __init__(self) -> None:
+        super().__init__(MANAGER)
+        opts = CONF.get(MANAGER)
+        self._docker = opts.node_runtime == 'docker'
+        ctlport = opts.chmpx_server_ctlport
+        ini_path = os.path.join(opts.conf_dir, INI_NAME)
+        node_config = NodeConfig(ini_path, CONF.guest_id, ctlport)
+        runtime = self._build_runtime(opts, ini_path, ctlport)
+        fetcher = K2hr3Fetcher(verify=tls_verify_from_opts(opts),
+                               timeout=opts.k2hr3_timeout,
+                               retries=opts.k2hr3_retries,
+                               backoff=opts.k2hr3_retry_backoff)
+        self.app = K2hdkcApp(
+            runtime, node_config, AccessStore(opts.conf_dir), fetcher,
+            ctlport_timeout=opts.ctlport_timeout, conf_dir=opts.conf_dir,
+            data_dir=opts.data_dir, start_timeout=opts.node_start_timeout)
+        self.status = K2hdkcStatus(
+            runtime, self.app.self_status,
+            guestagent_dir=opts.guestagent_dir)
+
+    def _build_runtime(self, opts: Any, ini_path: str, ctlport: int):
+        if self._docker:
+            return DockerRuntime(
+                lambda: trove_manager.Manager.docker_client.fget(self),
+                image=opts.docker_image, ini_path=ini_path,
+                conf_dir=opts.conf_dir, data_dir=opts.data_dir,
+                ctlport=ctlport)
+        return ProcessRuntime(
+            ini_path, ctlport, run_dir=os.path.join(opts.data_dir, '.run'),
+            log_dir=self.datastore_log_dir(),
+            chmpx_binary=opts.chmpx_binary,
+            k2hdkc_binary=opts.k2hdkc_binary,
+            ready=self._chmpx_answers,
+            start_timeout=opts.node_start_timeout)
+
+    def _chmpx_answers(self) -> bool:
+        try:
+            self.app.client.version()
+        except errors.K2hdkcError:
+            return False
+        return True
+
+    @property
+    def docker_client(self):
+        """Trove's profiler reads every property: no Docker connection
+        unless the node runs in Docker."""
+        if not self._docker:
+            return None
+        return super().docker_client
+
+    def datastore_log_dir(self) -> str:
+        return os.path.join(self.GUEST_LOG_BASE_DIR,
+                            self.GUEST_LOG_DATASTORE_DIRNAME)
+
+    def get_datastore_log_defs(self) -> dict[str, dict]:
+        owner = CONF.get(MANAGER).database_service_uname
+        return {name: {self.GUEST_LOG_TYPE_LABEL: guest_log.LogType.SYS,
+                       self.GUEST_LOG_USER_LABEL: owner,
+                       self.GUEST_LOG_FILE_LABEL: os.path.join(
+                           self.datastore_log_dir(), '%s.log' % name)}
+                for name in ('chmpx', 'k2hdkc')}
+
+    # -- Trove base -----
+
+    def do_prepare(self, context, packages, databases, memory_mb, users,
+                   device_path, mount_point, backup_info, config_contents,
+                   root_password, overrides, cluster_config, snapshot,
+                   ds_version=None):
+        """Idempotent: every step may be re-run after an agent crash."""
+        self.app.prepare_dirs()
+        self.app.save_config_contents(config_contents)
+        if cluster_config:
+            LOG.info('Cluster member of %s prepared; the node starts when '
+                     'the cluster is configured.', cluster_config.get('id'))
+            return
+        access = (overrides or {}).get(ACCESS_KEY) \
+            if isinstance(overrides, dict) else None
+        if not access:
+            raise errors.GuestNodeError(
+                'a K2HDKC instance must be a cluster member or be given '
+                'K2HR3 access in overrides[%r]' % ACCESS_KEY)
+        self.app.configure_node(K2hr3Access(**access))
+        self.app.start_node()
+
+    def stop_db(self, context):
+        self.app.stop_node()
+
+    def restart(self, context):
+        self.app.restart()
+
+    def start_db_with_conf_changes(self, context, config_contents,
+                                   ds_version):
+        self.app.save_config_contents(config_contents)
+        if self.app.is_configured():
+            self.app.start_node()
+
+    # -- cluster RPCs (guest_rpc.md) -----
+
+    def configure_node(self, context, k2hr3_url, resource_yrn, role_yrn,
+                       role_token):
+        return self.app.configure_node(K2hr3Access(
+            k2hr3_url=k2hr3_url, resource_yrn=resource_yrn,
+            role_yrn=role_yrn, role_token=role_token))
+
+    def start_node(self, context):
+        return self.app.start_node()
+
+    def refresh_config(self, context):
+        return self.app.refresh_config()
+
+    def service_in(self, context):
+        return self.app.service_in()
+
+    def service_out(self, context, server, ctlport, custom_id_seed):
+        return self.app.service_out(server, ctlport, custom_id_seed)
+
+    def restart_k2hdkc(self, context):
+        return self.app.restart_k2hdkc()
+
+    def merge(self, context):
+        return self.app.merge()
+
+    def complete_merge(self, context):
+        return self.app.complete_merge()
+
+    def abort_merge(self, context):
+        return self.app.abort_merge()
+
+    def suspend_merge(self, context):
+        return self.app.suspend_merge()
+
+    def resume_merge(self, context):
+        return self.app.resume_merge()
+
+    def node_status(self, context):
+        return self.app.node_status()
+
+    def purge_node(self, context):
+        return self.app.purge_node()
+
+    def stop_node(self, context):
+        return self.app.stop_node()

@@ -1,0 +1,183 @@
+"""chmpx + k2hdkc in Trove's ``database`` container (Trove 26 guest images).
+
+The container runs an entrypoint shell script (``ENTRYPOINT_SCRIPT``) that
+starts chmpx, waits for its control port, starts k2hdkc, restarts k2hdkc
+when it exits (unless held), and on SIGHUP -- the container's stop signal,
+because chmpx ignores SIGTERM -- stops k2hdkc first, then chmpx.  The
+HEALTHCHECK asks chmpx's control port for SELFSTATUS and passes only on
+0x21.  The Docker client is created lazily through ``client_factory`` so
+nothing touches Docker until the node is actually managed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import shlex
+from typing import Any
+
+from oslo_log import log as logging
+from trove.guestagent.utils import docker as docker_util
+
+from trove_k2hdkc.guest import errors
+from trove_k2hdkc.guest.runtime.base import CHMPX
+from trove_k2hdkc.guest.runtime.base import K2HDKC
+
+LOG = logging.getLogger(__name__)
+
+CONTAINER = 'database'
+RUN_DIR = '/var/run/antpickax'
+HOLD_FILE = RUN_DIR + '/k2hdkc.hold'
+_NS = 1000 * 1000 * 1000
+
+ENTRYPOINT_SCRIPT = r'''
+set -u
+RUN={run}; INI={ini}; PORT={port}; mkdir -p "$RUN"
+stopping=0; kpid=""
+ctl() {{ exec 3<>/dev/tcp/127.0.0.1/$PORT && printf '%s\n' "$1" >&3 &&
+        cat <&3; exec 3>&- 3<&-; }}
+shutdown() {{
+  stopping=1
+  [ -n "$kpid" ] && kill -HUP "$kpid" 2>/dev/null && wait "$kpid"
+  kill -HUP "$cpid" 2>/dev/null; wait "$cpid"; exit 0
+}}
+trap shutdown HUP INT TERM
+chmpx -conf "$INI" -ctlport "$PORT" -d err & cpid=$!
+echo "$cpid" > "$RUN/chmpx.pid"
+until ctl VERSION >/dev/null 2>&1; do
+  kill -0 "$cpid" 2>/dev/null || exit 1; sleep 1; done
+while [ "$stopping" = 0 ]; do
+  if [ -e {hold} ]; then sleep 1 & wait $!; continue; fi
+  k2hdkc -conf "$INI" -ctlport "$PORT" -d err & kpid=$!
+  echo "$kpid" > "$RUN/k2hdkc.pid"
+  wait "$kpid"; rm -f "$RUN/k2hdkc.pid"; kpid=""
+  kill -0 "$cpid" 2>/dev/null || exit 1
+  [ -e {hold} ] || sleep 1 & wait $!
+done
+'''
+
+HEALTHCHECK_SCRIPT = (
+    "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'SELFSTATUS\\n' >&3 && "
+    "grep -q 'Server Status = 0x21(' <&3")
+
+
+def entrypoint(ini_path: str, ctlport: int) -> list[str]:
+    script = ENTRYPOINT_SCRIPT.format(
+        run=shlex.quote(RUN_DIR), ini=shlex.quote(ini_path), port=ctlport,
+        hold=shlex.quote(HOLD_FILE))
+    return ['/bin/bash', '-c', script]
+
+
+def healthcheck(ctlport: int) -> dict[str, Any]:
+    return {'test': ['CMD', '/bin/bash', '-c',
+                     HEALTHCHECK_SCRIPT.format(port=ctlport)],
+            'interval': 10 * _NS, 'timeout': 5 * _NS, 'retries': 3,
+            'start_period': 30 * _NS}
+
+
+class DockerRuntime:
+    """:param client_factory: returns a docker SDK client (called once,
+    on first use)."""
+
+    def __init__(self, client_factory: Callable[[], Any], *, image: str,
+                 ini_path: str, conf_dir: str, data_dir: str, ctlport: int,
+                 user: str = '', stop_timeout: int = 30) -> None:
+        self._factory = client_factory
+        self._client = None
+        self.image = image
+        self.ini_path = ini_path
+        self.conf_dir = conf_dir
+        self.data_dir = data_dir
+        self.ctlport = ctlport
+        self.user = user
+        self.stop_timeout = stop_timeout
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._factory()
+        return self._client
+
+    def _container(self) -> Any | None:
+        import docker
+        try:
+            return self.client.containers.get(CONTAINER)
+        except docker.errors.NotFound:
+            return None
+
+    def run_kwargs(self) -> dict[str, Any]:
+        """What ``containers.run`` gets (Trove's start_container plus the
+        stop signal, which that helper cannot pass)."""
+        volumes = {self.conf_dir: {'bind': self.conf_dir, 'mode': 'rw'},
+                   self.data_dir: {'bind': self.data_dir, 'mode': 'rw'}}
+        return dict(name=CONTAINER, detach=True,
+                    restart_policy={'Name': 'unless-stopped'},
+                    network_mode='host', ipc_mode='host', volumes=volumes,
+                    user=self.user, stop_signal='SIGHUP',
+                    healthcheck=healthcheck(self.ctlport),
+                    entrypoint=entrypoint(self.ini_path, self.ctlport))
+
+    def start(self) -> None:
+        container = self._container()
+        if container is not None:
+            if container.status != 'running':
+                LOG.info('Starting existing container %s.', CONTAINER)
+                container.start()
+            self._exec('rm -f %s' % shlex.quote(HOLD_FILE))
+            return
+        LOG.info('Creating container %s from %s.', CONTAINER, self.image)
+        self.client.containers.run(self.image, **self.run_kwargs())
+
+    def stop(self) -> None:
+        container = self._container()
+        if container is not None:
+            container.stop(timeout=self.stop_timeout)
+
+    def _exec(self, command: str) -> tuple[int, str]:
+        container = self._container()
+        if container is None or container.status != 'running':
+            raise errors.RuntimeStartError('container %s is not running'
+                                           % CONTAINER)
+        code, out = container.exec_run(['/bin/sh', '-c', command])
+        return code, (out or b'').decode(errors='replace')
+
+    def stop_k2hdkc(self) -> None:
+        pid = '%s/k2hdkc.pid' % RUN_DIR
+        code, out = self._exec(
+            'touch %s; p=$(cat %s 2>/dev/null) || exit 0; kill -HUP $p; '
+            'while kill -0 $p 2>/dev/null; do sleep 0.2; done'
+            % (shlex.quote(HOLD_FILE), shlex.quote(pid)))
+        if code != 0:
+            raise errors.RuntimeStopError('could not stop k2hdkc: %s' % out)
+
+    def start_k2hdkc(self) -> None:
+        self._exec('rm -f %s' % shlex.quote(HOLD_FILE))
+
+    def restart_k2hdkc(self) -> None:
+        self.stop_k2hdkc()
+        self.start_k2hdkc()
+
+    def running(self) -> dict[str, bool]:
+        container = self._container()
+        if container is None or container.status != 'running':
+            return {CHMPX: False, K2HDKC: False}
+        out = {}
+        for name in (CHMPX, K2HDKC):
+            code, _ = self._exec('kill -0 $(cat %s/%s.pid)' % (RUN_DIR, name))
+            out[name] = code == 0
+        return out
+
+    def is_running(self) -> bool:
+        return all(self.running().values())
+
+    def wanted(self) -> bool:
+        container = self._container()
+        return container is not None and container.status != 'exited'
+
+    def poke_shm(self, path: str) -> None:
+        self._exec(': < %s' % shlex.quote(path))
+
+    def close(self) -> None:
+        pass
+
+    def logs(self, tail: int = 50) -> list[str]:
+        return docker_util.get_container_logs(self.client, CONTAINER, tail)

@@ -1,0 +1,260 @@
+"""Node operations of one K2HDKC server node (what the RPCs delegate to).
+
+Status waits talk to the node's own chmpx control port; process mechanics
+are the runtime's (``runtime.base.NodeRuntime``).  Every method is
+idempotent so the taskmanager can re-send it after a timeout or an agent
+restart.  Procedures follow k2hdkc-scaling.md §4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import os
+import pathlib
+import time
+from typing import Any
+
+from oslo_log import log as logging
+
+from trove_k2hdkc.chmpx import ctlport as ctl
+from trove_k2hdkc.chmpx import status as chst
+from trove_k2hdkc.chmpx.errors import ControlPortError
+from trove_k2hdkc.guest import errors
+from trove_k2hdkc.guest.access import AccessStore
+from trove_k2hdkc.guest.access import K2hr3Access
+from trove_k2hdkc.guest.fileutil import atomic_write
+from trove_k2hdkc.guest.node_config import Fetcher
+from trove_k2hdkc.guest.node_config import NodeConfig
+from trove_k2hdkc.guest.node_config import server_list
+from trove_k2hdkc.guest.runtime.base import NodeRuntime
+
+LOG = logging.getLogger(__name__)
+
+TROVE_CONFIG_FILE = 'trove-config.ini'
+#: After SIGHUP of k2hdkc chmpx may miss the detach; scaling.md §5.5.
+_SUSPEND_POKE_AFTER = 0.2
+
+
+def _status_dict(node: chst.NodeStatus) -> dict[str, Any]:
+    return {'code': node.code, 'text': node.text, 'ring': node.ring.value,
+            'live': node.live.value, 'action': node.action.value,
+            'operate': node.operate.value, 'suspend': node.suspended}
+
+
+class K2hdkcApp:
+    """One node: INI, K2HR3 access, runtime and control port."""
+
+    def __init__(self, runtime: NodeRuntime, node_config: NodeConfig,
+                 access_store: AccessStore, fetcher: Fetcher, *,
+                 ctlport_timeout: float = 5.0,
+                 conf_dir: str | os.PathLike, data_dir: str | os.PathLike,
+                 start_timeout: float = 120.0,
+                 shm_dir: str = '/tmp',  # noqa: S108 chmpx's default
+                 poll_interval: float = 0.2) -> None:
+        self.runtime = runtime
+        self.node_config = node_config
+        self.access_store = access_store
+        self.fetcher = fetcher
+        self.ctlport_timeout = ctlport_timeout
+        self._client: ctl.ControlPortClient | None = None
+        self.conf_dir = pathlib.Path(conf_dir)
+        self.data_dir = pathlib.Path(data_dir)
+        self.start_timeout = start_timeout
+        self.shm_dir = shm_dir
+        self.poll = poll_interval
+
+    @property
+    def client(self) -> ctl.ControlPortClient:
+        """Client of the own control port, at the own SVRNODE NAME."""
+        host = self.node_config.self_name() or '127.0.0.1'
+        if self._client is None or self._client.host != host:
+            self._client = ctl.ControlPortClient(
+                host, self.node_config.ctlport,
+                timeout=self.ctlport_timeout)
+        return self._client
+
+    def self_status(self) -> chst.NodeStatus:
+        """SELFSTATUS of this node; raises ``ControlPortError``."""
+        return self.client.self_status().status
+
+    # -- prepare -----
+
+    def prepare_dirs(self) -> None:
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def save_config_contents(self, contents: str | None) -> None:
+        """Keep Trove's rendered config.template (not read by chmpx)."""
+        if contents is not None:
+            atomic_write(self.conf_dir / TROVE_CONFIG_FILE, contents.encode())
+
+    # -- configuration -----
+
+    def configure_node(self, access: K2hr3Access) -> dict[str, Any]:
+        """Store access, fetch + validate + install the INI.
+
+        Access is stored first so a later ``refresh_config`` can retry a
+        fetch that failed now (K2HR3 outage)."""
+        self.access_store.save(access)
+        LOG.info('Stored K2HR3 access for resource %s.', access.resource_yrn)
+        self.node_config.install(self.fetcher(access))
+        return self.node_status()
+
+    def refresh_config(self) -> dict[str, Any]:
+        access = self.access_store.load()
+        changed, config = self.node_config.install(self.fetcher(access))
+        return {'changed': changed, 'servers': server_list(config)}
+
+    def is_configured(self) -> bool:
+        return self.node_config.exists()
+
+    # -- lifecycle -----
+
+    def start_node(self) -> dict[str, Any]:
+        if not self.node_config.exists():
+            raise errors.NotConfiguredError(
+                'cannot start the node: no INI at %s; call configure_node '
+                'first' % self.node_config.path)
+        self.prepare_dirs()
+        self.runtime.start()
+        self.wait_for(lambda s: s.is_up and s.attached,
+                      'chmpx UP with k2hdkc attached')
+        return self.node_status()
+
+    def stop_node(self) -> dict[str, Any]:
+        self.runtime.stop()
+        return self.node_status()
+
+    def restart(self) -> dict[str, Any]:
+        self.stop_node()
+        return self.start_node()
+
+    def restart_k2hdkc(self) -> dict[str, Any]:
+        """§4.3 step 4: SIGHUP k2hdkc, wait for [Suspend], start, wait."""
+        self._stop_k2hdkc_until_suspended()
+        self.runtime.start_k2hdkc()
+        self.wait_for(lambda s: s.attached and (s.needs_merge
+                                                or s.is_healthy),
+                      '[Pending] or healthy after the k2hdkc restart')
+        return self.node_status()
+
+    def _stop_k2hdkc_until_suspended(self) -> None:
+        self.runtime.stop_k2hdkc()
+        started = time.monotonic()
+        poked = False
+        while True:
+            node = self._self_status_or_none()
+            if node is not None and node.suspended:
+                return
+            elapsed = time.monotonic() - started
+            if not poked and elapsed >= _SUSPEND_POKE_AFTER:
+                self.runtime.poke_shm(self.shm_path())
+                poked = True
+            if elapsed >= self.start_timeout:
+                raise errors.RuntimeStopError(
+                    'chmpx did not report [Suspend] after k2hdkc stopped')
+            time.sleep(self.poll)
+
+    def purge_node(self) -> dict[str, Any]:
+        """§4.5: refill this node from an empty K2HFILE."""
+        k2hfile = self.node_config.parsed().k2hdkc.get('K2HFILE')
+        if not k2hfile:
+            raise errors.GuestNodeError('the INI has no [K2HDKC] K2HFILE; '
+                                        'nothing to purge')
+        aside = k2hfile + '.purge'
+        self._stop_k2hdkc_until_suspended()
+        if os.path.exists(k2hfile):
+            os.replace(k2hfile, aside)
+        self.runtime.start_k2hdkc()
+        self.wait_for(lambda s: s.attached and s.needs_merge,
+                      '[Pending] after the purge restart')
+        self.client.merge()
+        self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
+        self.client.comp_merge()
+        self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
+        if os.path.exists(aside):
+            os.unlink(aside)
+        return self.node_status()
+
+    def shm_path(self) -> str:
+        group = self.node_config.parsed().group or ''
+        return os.path.join(self.shm_dir,
+                            '%s-%d.chmpx' % (group, self.client.port))
+
+    # -- control port -----
+
+    def _command(self, call: Callable[[], Any]) -> dict[str, Any]:
+        result = call()
+        return {'reply': result.reply}
+
+    def service_in(self) -> dict[str, Any]:
+        return self._command(self.client.service_in)
+
+    def service_out(self, server: str, ctlport: int,
+                    custom_id_seed: str) -> dict[str, Any]:
+        result = self.client.service_out(server, int(ctlport),
+                                         custom_id_seed)
+        return {'reply': result.reply,
+                'already_service_out': result.already_service_out}
+
+    def merge(self) -> dict[str, Any]:
+        return self._command(self.client.merge)
+
+    def complete_merge(self) -> dict[str, Any]:
+        return self._command(self.client.comp_merge)
+
+    def abort_merge(self) -> dict[str, Any]:
+        return self._command(self.client.abort_merge)
+
+    def suspend_merge(self) -> dict[str, Any]:
+        return self._command(self.client.suspend_merge)
+
+    def resume_merge(self) -> dict[str, Any]:
+        return self._command(self.client.nosuspend_merge)
+
+    # -- status -----
+
+    def _self_status_or_none(self) -> chst.NodeStatus | None:
+        try:
+            return self.client.self_status().status
+        except ControlPortError:
+            return None
+
+    def wait_for(self, pred: Callable[[chst.NodeStatus], bool],
+                 what: str) -> chst.NodeStatus:
+        deadline = time.monotonic() + self.start_timeout
+        last = None
+        while True:
+            last = self._self_status_or_none()
+            if last is not None and pred(last):
+                return last
+            if time.monotonic() >= deadline:
+                raise errors.RuntimeStartError(
+                    'node did not reach %s within %.0f s (last status %s)'
+                    % (what, self.start_timeout,
+                       last.text if last else 'no control-port answer'))
+            time.sleep(self.poll)
+
+    def node_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {'self': None, 'ring': [],
+                               'runtime': self.runtime.running()}
+        if not out['runtime'].get('chmpx'):
+            return out
+        try:
+            me = self.client.self_status()
+            ring = self.client.all_status()
+        except ControlPortError as exc:
+            out['error'] = str(exc)
+            return out
+        out['self'] = {'name': me.server_name, 'ctlport': me.ctlport,
+                       'cuk': me.cuk, 'custom_id_seed': me.custom_id_seed,
+                       'status': _status_dict(me.status)}
+        out['ring'] = [_server_dict(server) for server in ring.servers]
+        return out
+
+
+def _server_dict(server: chst.ServerStatus) -> dict[str, Any]:
+    return {'name': server.server_name, 'port': server.port,
+            'ctlport': server.ctlport, 'cuk': server.cuk,
+            'custom_id_seed': server.custom_id_seed,
+            'status': _status_dict(server.status)}

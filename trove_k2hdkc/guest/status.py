@@ -1,0 +1,57 @@
+"""Trove status of a K2HDKC node, from the runtime and chmpx itself.
+
+Trove's base asks Docker for the ``database`` container's health, which
+says nothing for the process runtime and too little for the docker one:
+a node is HEALTHY only when its own SELFSTATUS is exactly 0x21
+``[SERVICE IN][UP][n/a][Nothing][NoSuspend]`` and chmpx and k2hdkc run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from oslo_log import log as logging
+from trove.guestagent.datastore import service as trove_service
+from trove.instance import service_status
+
+from trove_k2hdkc.chmpx.errors import ControlPortError
+from trove_k2hdkc.chmpx.status import NodeStatus
+from trove_k2hdkc.guest.runtime.base import CHMPX
+from trove_k2hdkc.guest.runtime.base import K2HDKC
+from trove_k2hdkc.guest.runtime.base import NodeRuntime
+
+LOG = logging.getLogger(__name__)
+Statuses = service_status.ServiceStatuses
+
+
+class K2hdkcStatus(trove_service.BaseDbStatus):
+    """``guestagent_dir`` holds the prepare markers (one per instance when
+    several agents share a machine, one-machine-rig-facts.md item 5)."""
+
+    def __init__(self, runtime: NodeRuntime,
+                 self_status: Callable[[], NodeStatus],
+                 guestagent_dir: str | None = None) -> None:
+        super().__init__(docker_client=None)
+        self.runtime = runtime
+        self.self_status = self_status
+        if guestagent_dir:
+            self.GUESTAGENT_DIR = guestagent_dir
+
+    def get_actual_db_status(self) -> service_status.ServiceStatus:
+        running = self.runtime.running()
+        if not running.get(CHMPX):
+            if self.runtime.wanted():
+                return Statuses.CRASHED
+            return Statuses.SHUTDOWN
+        try:
+            node = self.self_status()
+        except ControlPortError as exc:
+            LOG.warning('chmpx control port did not answer: %s', exc)
+            return Statuses.UNKNOWN
+        if not running.get(K2HDKC):
+            return Statuses.CRASHED if self.runtime.wanted() \
+                else Statuses.RUNNING
+        if node.is_healthy:
+            return Statuses.HEALTHY
+        LOG.debug('Node is up but not healthy: %s', node.text)
+        return Statuses.RUNNING
