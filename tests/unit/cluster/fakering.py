@@ -1,0 +1,199 @@
+"""In-memory ring simulator for the cluster procedure tests.
+
+Models only the CHMPX status transitions of k2hdkc-scaling.md §4 (no
+data): each fake guest answers the guest RPC contract methods, refuses
+calls that the real chmpx would refuse, and records every call so tests
+can check order. Not a data-plane stand-in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster.procedures import GuestCallError
+
+PENDINGS = {rs.PENDING, rs.ADD_PENDING, rs.DELETE_PENDING}
+DOING = 0x2021
+
+
+class RefusedError(Exception):
+    """What chmpx's 'ERROR: Could not change status' becomes."""
+
+
+@dataclasses.dataclass
+class Node:
+    id: str
+    ip: str
+    code: int = rs.SERVICE_OUT_DOWN
+    running: bool = False
+    listed: tuple = ()
+    configured: dict | None = None
+    completed: bool = False
+
+
+class Ring:
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.k2hr3_hosts: list[str] = []   # ids registered in K2HR3
+        self.calls: list[tuple[str, str, dict]] = []
+        self.faults: dict[tuple[str, str], Exception] = {}
+        self.merge_hangs = 0               # merges that stay in Doing
+
+    def add(self, node_id: str, ip: str, *, healthy: bool = False) -> Node:
+        node = Node(node_id, ip)
+        if healthy:
+            node.code, node.running = rs.HEALTHY, True
+        self.nodes[node_id] = node
+        return node
+
+    def listed_all(self) -> None:
+        for node in self.nodes.values():
+            node.listed = tuple(self.k2hr3_hosts)
+
+    # -- RPC dispatch ------------------------------------------------------
+
+    def call(self, node_id: str, method: str, **kwargs: Any) -> Any:
+        self.calls.append((node_id, method, dict(kwargs)))
+        fault = self.faults.get((node_id, method))
+        if fault is not None:
+            raise fault
+        return getattr(self, '_' + method)(self.nodes[node_id], **kwargs)
+
+    def _status(self, node: Node) -> dict:
+        ring = []
+        for other_id in node.listed:
+            other = self.nodes.get(other_id)
+            code = other.code if other and other.running \
+                else rs.SERVICE_OUT_DOWN
+            ring.append({'name': other.ip if other else other_id,
+                         'ctlport': 8021, 'custom_id_seed': other_id,
+                         'status': {'code': hex(code)}})
+        return {'self': {'status': {'code': hex(node.code)}},
+                'ring': ring,
+                'runtime': {'chmpx': node.running, 'k2hdkc': node.running}}
+
+    def _node_status(self, node: Node) -> dict:
+        return self._status(node)
+
+    def _configure_node(self, node: Node, **kwargs: Any) -> dict:
+        node.configured = kwargs
+        node.listed = tuple(self.k2hr3_hosts)
+        return self._status(node)
+
+    def _refresh_config(self, node: Node) -> dict:
+        changed = node.listed != tuple(self.k2hr3_hosts)
+        node.listed = tuple(self.k2hr3_hosts)
+        return {'changed': changed, 'servers': list(node.listed)}
+
+    def _start_node(self, node: Node) -> dict:
+        if node.configured is None:
+            raise RefusedError('no configuration')
+        node.running, node.code = True, rs.SERVICE_OUT_UP
+        return self._status(node)
+
+    def _service_in(self, node: Node) -> None:
+        if node.code != rs.SERVICE_OUT_UP:
+            raise RefusedError('status is not allowed')
+        node.code = rs.ADD_PENDING
+
+    def _service_out(self, node: Node, server: str, ctlport: int,
+                     custom_id_seed: str) -> None:
+        target = self.nodes[custom_id_seed]
+        if target.ip != server or ctlport != 8021:
+            raise RefusedError('no such server')
+        if target.code not in (rs.HEALTHY, rs.PENDING):
+            raise RefusedError('status is not allowed')
+        target.code = rs.DELETE_PENDING
+
+    def _restart_k2hdkc(self, node: Node) -> dict:
+        if node.code != rs.HEALTHY:
+            raise RefusedError('restart of a node that is not healthy')
+        node.code = rs.PENDING
+        return self._status(node)
+
+    def _ring_members(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.running]
+
+    def _merge(self, node: Node) -> None:
+        members = [n for n in self._ring_members()
+                   if n.code != rs.SERVICE_OUT_UP]
+        if any(n.code not in PENDINGS | {rs.HEALTHY} for n in members):
+            raise RefusedError('server is operating now')
+        if self.merge_hangs:
+            self.merge_hangs -= 1
+            for n in members:
+                if n.code in PENDINGS:
+                    n.code = DOING
+            return
+        step = {rs.PENDING: rs.DONE, rs.ADD_PENDING: rs.ADD_DONE,
+                rs.DELETE_PENDING: rs.DELETE_DONE}
+        for n in members:
+            n.code = step.get(n.code, n.code)
+
+    def _abort_merge(self, node: Node) -> None:
+        back = {DOING: rs.PENDING, rs.DONE: rs.PENDING,
+                rs.ADD_DONE: rs.ADD_PENDING,
+                rs.DELETE_PENDING: rs.PENDING, rs.DELETE_DONE: rs.PENDING}
+        for n in self._ring_members():
+            n.code = back.get(n.code, n.code)
+
+    def _complete_merge(self, node: Node) -> None:
+        done = {rs.DONE: rs.HEALTHY, rs.ADD_DONE: rs.HEALTHY,
+                rs.DELETE_DONE: rs.SERVICE_OUT_UP}
+        if not any(n.code in done for n in self._ring_members()):
+            raise RefusedError('nothing to complete')
+        for n in self._ring_members():
+            n.code = done.get(n.code, n.code)
+
+    def _purge_node(self, node: Node) -> dict:
+        if node.code != rs.HEALTHY:
+            raise RefusedError('purge of a node that is not healthy')
+        return self._status(node)
+
+    def _stop_node(self, node: Node) -> None:
+        node.running, node.code = False, rs.SERVICE_OUT_DOWN
+
+    def _cluster_complete(self, node: Node) -> None:
+        node.completed = True
+
+    # -- helpers for assertions -------------------------------------------
+
+    def methods(self, node_id: str | None = None) -> list[str]:
+        return [m for n, m, _ in self.calls if node_id in (None, n)
+                and m != 'node_status']
+
+    def index(self, node_id: str, method: str) -> int:
+        for i, (n, m, _) in enumerate(self.calls):
+            if n == node_id and m == method:
+                return i
+        raise AssertionError('%s never got %s' % (node_id, method))
+
+
+class FakeFleet:
+    """``Fleet`` over a ``Ring``; a fake clock that sleep advances."""
+
+    def __init__(self, ring: Ring) -> None:
+        self.ring = ring
+        self.now = 0.0
+
+    def call(self, node: str, method: str, **kwargs: Any) -> Any:
+        return self.ring.call(node, method, **kwargs)
+
+    def call_all(self, nodes, method, **kwargs):
+        results, failures = {}, {}
+        for node in nodes:
+            try:
+                results[node] = self.ring.call(node, method, **kwargs)
+            except Exception as exc:
+                failures[node] = '%s: %s' % (type(exc).__name__, exc)
+        if failures:
+            raise GuestCallError(method, failures)
+        return results
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now

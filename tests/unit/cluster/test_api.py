@@ -1,0 +1,176 @@
+"""API strategy validation: each refusal is a 400 that says what to fix."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from trove.cluster.tasks import ClusterTasks
+from trove.common import cfg
+from trove.common import exception
+
+from trove_k2hdkc import conf as k2hdkc_conf
+from trove_k2hdkc.cluster import api
+
+CONF = cfg.CONF
+
+
+@pytest.fixture(autouse=True)
+def opts():
+    k2hdkc_conf.register(CONF)
+    CONF.set_override('min_cluster_member_count', 2, group='k2hdkc')
+    CONF.set_override('max_cluster_member_count', 4, group='k2hdkc')
+    CONF.set_override('replica', 1, group='k2hdkc')
+    patches = [mock.patch.object(api.cluster_models, name)
+               for name in ('validate_instance_flavors',
+                            'validate_instance_nics')]
+    patches.append(mock.patch.object(api, 'check_quotas'))
+    for p in patches:
+        p.start()
+    yield
+    for p in patches:
+        p.stop()
+    for name in ('min_cluster_member_count', 'max_cluster_member_count',
+                 'replica'):
+        CONF.clear_override(name, group='k2hdkc')
+
+
+def spec(count, flavor='7', size=2):
+    return [{'flavor_id': flavor, 'volume_size': size} for _ in range(count)]
+
+
+def dsv(image_id='img-1'):
+    return mock.Mock(manager='k2hdkc', image_id=image_id, id='dsv')
+
+
+def create(instances, **kw):
+    args = dict(extended_properties=None, locality=None, configuration=None)
+    args.update(kw)
+    return api.K2hdkcCluster.create(
+        mock.Mock(project_id='p'), 'c1', mock.Mock(), dsv(), instances,
+        args['extended_properties'], args['locality'],
+        args['configuration'])
+
+
+@pytest.mark.parametrize('instances, kw, text', [
+    (spec(1), {}, 'at least 2 members'),
+    (spec(5), {}, 'at most 4 members'),
+    (spec(1, '7') + spec(1, '8'), {}, 'flavor'),
+    ([{'flavor_id': '7'}, {'flavor_id': '7'}], {}, 'volume size is required'),
+    (spec(1, size=2) + spec(1, size=3), {}, 'volume size'),
+    (spec(2), {'extended_properties': {'x': 1}}, 'extended properties'),
+    (spec(2), {'configuration': 'cfg-1'}, 'configuration groups'),
+])
+def test_create_refusals_are_400(instances, kw, text):
+    with mock.patch.object(api.cluster_models.DBCluster, 'create') as db:
+        with pytest.raises(exception.BadRequest) as err:
+            create(instances, **kw)
+    assert text in str(err.value)
+    db.assert_not_called()
+
+
+@mock.patch.object(api.task_api, 'load')
+@mock.patch.object(api.Instance, 'create')
+@mock.patch.object(api.cluster_models.DBCluster, 'create')
+def test_create_members_and_cast(db_create, inst_create, tm_load):
+    db_create.return_value = mock.Mock(id='cid')
+    db_create.return_value.name = 'c1'
+    cluster = create(spec(3))
+    assert inst_create.call_count == 3
+    for call in inst_create.call_args_list:
+        assert call.kwargs['cluster_config'] == {'id': 'cid',
+                                                 'instance_type': 'member'}
+        assert call.args[3] == 'img-1'
+    tm_load.return_value.create_cluster.assert_called_once_with('cid')
+    assert cluster.db_info is db_create.return_value
+
+
+@mock.patch.object(api.task_api, 'load')
+@mock.patch.object(api.Instance, 'create')
+@mock.patch.object(api.cluster_models.DBCluster, 'create')
+def test_create_cast_failure_resets_task(db_create, inst_create, tm_load):
+    tm_load.return_value.create_cluster.side_effect = RuntimeError('mq')
+    with pytest.raises(RuntimeError):
+        create(spec(2))
+    db_create.return_value.update.assert_called_once_with(
+        task_status=ClusterTasks.NONE)
+
+
+def cluster(task=ClusterTasks.NONE, members=3):
+    db_info = mock.Mock(id='cid', task_status=task, configuration_id=None)
+    c = api.K2hdkcCluster(mock.Mock(project_id='p'), db_info, mock.Mock(),
+                          dsv())
+    dbs = [mock.Mock(id='i%d' % i, flavor_id='7', volume_size=2)
+           for i in range(members)]
+    c._members = lambda: dbs
+    return c
+
+
+def test_grow_refused_while_busy():
+    with pytest.raises(exception.UnprocessableEntity):
+        cluster(ClusterTasks.SHRINKING_CLUSTER).grow(spec(1))
+
+
+@pytest.mark.parametrize('instances, text', [
+    (spec(1, flavor='8'), 'flavor'),
+    (spec(1, size=5), 'volume size'),
+    (spec(2), 'at most 4 members'),
+    ([{'flavor_id': '7', 'volume_size': 2, 'instance_type': ['slave']}],
+     "type 'member'"),
+])
+def test_grow_refusals_are_400(instances, text):
+    c = cluster()
+    with pytest.raises(exception.BadRequest) as err:
+        c.grow(instances)
+    assert text in str(err.value)
+    c.db_info.update.assert_not_called()
+
+
+@mock.patch.object(api.srv_grp.ServerGroup, 'convert_to_hint')
+@mock.patch.object(api.task_api, 'load')
+@mock.patch.object(api.Instance, 'create')
+def test_grow_casts_new_ids(inst_create, tm_load, hint):
+    inst_create.return_value = mock.Mock(id='new')
+    c = cluster()
+    with mock.patch.object(api.K2hdkcCluster, 'server_group', None):
+        c.grow(spec(1), image_id='img-2')
+    tm_load.return_value.grow_cluster.assert_called_once_with('cid', ['new'])
+    c.db_info.update.assert_called_once_with(
+        task_status=ClusterTasks.GROWING_CLUSTER)
+
+
+@pytest.mark.parametrize('ids, text', [
+    (['nope'], 'Not members'),
+    (['i0', 'i0'], 'once'),
+    (['i0', 'i1'], 'at most 1 member'),
+    ([], 'at least one'),
+])
+def test_shrink_refusals_are_400(ids, text):
+    c = cluster()
+    with pytest.raises(exception.BadRequest) as err:
+        c.shrink(ids)
+    assert text in str(err.value)
+
+
+def test_shrink_below_minimum_is_400():
+    c = cluster(members=2)
+    with pytest.raises(exception.BadRequest) as err:
+        c.shrink(['i0'])
+    assert 'at least 2 members' in str(err.value)
+
+
+@mock.patch.object(api.task_api, 'load')
+def test_shrink_cast_failure_resets_task(tm_load):
+    tm_load.return_value.shrink_cluster.side_effect = RuntimeError('mq')
+    c = cluster()
+    with pytest.raises(RuntimeError):
+        c.shrink(['i2'])
+    assert c.db_info.update.call_args_list[-1] == mock.call(
+        task_status=ClusterTasks.NONE)
+
+
+def test_strategy_names_classes():
+    s = api.K2hdkcAPIStrategy()
+    assert s.cluster_class is api.K2hdkcCluster
+    assert s.cluster_view_class is api.K2hdkcClusterView
+    assert s.mgmt_cluster_view_class is api.K2hdkcMgmtClusterView

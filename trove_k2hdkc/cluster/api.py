@@ -1,0 +1,258 @@
+"""API side: validate cluster requests, record the task, hand off.
+
+Every request problem the user can fix is a ``BadRequest`` (HTTP 400)
+whose text says what to change; Trove's own cluster helpers raise plain
+``TroveError`` subclasses for these, so they are re-raised as 400 here.
+A failed hand-off to the taskmanager resets the cluster task and
+re-raises (the galera_common pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Sequence
+import contextlib
+import time
+from typing import Any
+
+from oslo_log import log as logging
+from trove.cluster import models as cluster_models
+from trove.cluster.tasks import ClusterTasks
+from trove.cluster.views import ClusterView
+from trove.common import cfg
+from trove.common import exception
+from trove.common import server_group as srv_grp
+from trove.common.strategies.cluster import base as cluster_base
+from trove.extensions.mgmt.clusters.views import MgmtClusterView
+from trove.instance.models import DBInstance
+from trove.instance.models import Instance
+from trove.quota.quota import check_quotas
+from trove.taskmanager import api as task_api
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+MEMBER = 'member'
+
+# Trove helper errors that mean "fix your request" but are not 400s.
+_REQUEST_ERRORS = (exception.ClusterFlavorsNotEqual,
+                   exception.ClusterNetworksNotEqual,
+                   exception.ClusterVolumeSizeRequired,
+                   exception.ClusterVolumeSizesNotEqual,
+                   exception.VolumeNotSupported,
+                   exception.VolumeSizeNotSpecified,
+                   exception.LocalStorageNotSpecified)
+
+
+class K2hdkcAPIStrategy(cluster_base.BaseAPIStrategy):
+
+    @property
+    def cluster_class(self) -> type:
+        return K2hdkcCluster
+
+    @property
+    def cluster_view_class(self) -> type:
+        return K2hdkcClusterView
+
+    @property
+    def mgmt_cluster_view_class(self) -> type:
+        return K2hdkcMgmtClusterView
+
+
+def bad_request(text: str) -> exception.BadRequest:
+    return exception.BadRequest(message=text)
+
+
+@contextlib.contextmanager
+def _as_bad_request() -> Iterator[None]:
+    try:
+        yield
+    except _REQUEST_ERRORS as exc:
+        raise bad_request(str(exc)) from exc
+
+
+def _opts(datastore_version: Any) -> Any:
+    return CONF.get(datastore_version.manager)
+
+
+class K2hdkcCluster(cluster_models.Cluster):
+
+    @staticmethod
+    def _check_count(total: int, opts: Any) -> None:
+        low, high = opts.min_cluster_member_count, \
+            opts.max_cluster_member_count
+        if total < low:
+            raise bad_request('A K2HDKC cluster needs at least %d members; '
+                              'this request leaves %d.' % (low, total))
+        if total > high:
+            raise bad_request('A K2HDKC cluster holds at most %d members '
+                              '([k2hdkc] max_cluster_member_count); this '
+                              'request makes %d.' % (high, total))
+
+    @staticmethod
+    def _check_types(instances: Sequence[dict]) -> None:
+        for inst in instances:
+            kinds = inst.get('instance_type') or [MEMBER]
+            if isinstance(kinds, str):
+                kinds = [kinds]
+            if set(kinds) != {MEMBER}:
+                raise bad_request("K2HDKC cluster instances are all of type "
+                                  "'member'; drop the type %s." % kinds)
+
+    @staticmethod
+    def _validate_members(context: Any, instances: Sequence[dict],
+                          opts: Any, flavor: str | None = None,
+                          volume: int | None = None) -> None:
+        """One flavor, one volume size (when volumes are on), one
+        network for all members, and room in the quota."""
+        with _as_bad_request():
+            cluster_models.validate_instance_flavors(
+                context, instances, opts.volume_support, opts.device_path)
+            size = cluster_models.get_required_volume_size(
+                instances, opts.volume_support)
+            cluster_models.assert_homogeneous_cluster(
+                instances, required_flavor=flavor,
+                required_volume_size=volume)
+            cluster_models.validate_instance_nics(context, instances)
+        check_quotas(context.project_id, {'instances': len(instances),
+                                          'volumes': size or 0})
+
+    @staticmethod
+    def _create_instances(context: Any, db_info: Any, datastore: Any,
+                          datastore_version: Any, instances: Sequence[dict],
+                          locality: Any, configuration_id: Any,
+                          image_id: str | None) -> list[Any]:
+        member_config = {'id': db_info.id, 'instance_type': MEMBER}
+        index = int(time.time())
+        created = []
+        for inst in instances:
+            name = inst.get('name') or '%s-member-%d' % (db_info.name, index)
+            index += 1
+            created.append(Instance.create(
+                context, name, inst['flavor_id'],
+                datastore_version.image_id or image_id, [], [],
+                datastore, datastore_version, inst.get('volume_size'), None,
+                availability_zone=inst.get('availability_zone'),
+                nics=inst.get('nics'), configuration_id=configuration_id,
+                cluster_config=member_config,
+                volume_type=inst.get('volume_type'),
+                modules=inst.get('modules'), locality=locality,
+                region_name=inst.get('region_name')))
+        return created
+
+    @classmethod
+    def create(cls, context: Any, name: str, datastore: Any,
+               datastore_version: Any, instances: list[dict],
+               extended_properties: dict | None, locality: Any,
+               configuration: str | None,
+               image_id: str | None = None) -> K2hdkcCluster:
+        opts = _opts(datastore_version)
+        if extended_properties:
+            raise bad_request('K2HDKC clusters take no extended properties; '
+                              'drop %s.' % sorted(extended_properties))
+        if configuration:
+            raise bad_request('K2HDKC clusters do not support '
+                              'configuration groups; drop "configuration".')
+        cls._check_count(len(instances), opts)
+        cls._validate_members(context, instances, opts)
+        db_info = cluster_models.DBCluster.create(
+            name=name, tenant_id=context.project_id,
+            datastore_version_id=datastore_version.id,
+            task_status=ClusterTasks.BUILDING_INITIAL,
+            configuration_id=configuration)
+        try:
+            cls._create_instances(context, db_info, datastore,
+                                  datastore_version, instances, locality,
+                                  configuration, image_id)
+            task_api.load(context, datastore_version.manager
+                          ).create_cluster(db_info.id)
+        except Exception:
+            db_info.update(task_status=ClusterTasks.NONE)
+            raise
+        return cls(context, db_info, datastore, datastore_version)
+
+    def _members(self) -> list[Any]:
+        return DBInstance.find_all(cluster_id=self.id, deleted=False).all()
+
+    def grow(self, instances: list[dict],
+             image_id: str | None = None) -> K2hdkcCluster:
+        """Refused while another task runs; new members must match the
+        existing flavor and volume size."""
+        self.validate_cluster_available()
+        opts = _opts(self.ds_version)
+        existing = self._members()
+        if not instances:
+            raise bad_request('Name at least one instance to add.')
+        self._check_types(instances)
+        self._check_count(len(existing) + len(instances), opts)
+        flavor = str(existing[0].flavor_id) if existing else None
+        volume = existing[0].volume_size if (
+            existing and opts.volume_support) else None
+        for inst in instances:
+            inst['flavor_id'] = str(inst['flavor_id'])
+        self._validate_members(self.context, instances, opts, flavor, volume)
+        self.db_info.update(task_status=ClusterTasks.GROWING_CLUSTER)
+        try:
+            locality = srv_grp.ServerGroup.convert_to_hint(self.server_group)
+            new = self._create_instances(
+                self.context, self.db_info, self.ds, self.ds_version,
+                instances, locality, self.db_info.configuration_id, image_id)
+            task_api.load(self.context, self.ds_version.manager
+                          ).grow_cluster(self.id, [i.id for i in new])
+        except Exception:
+            self.db_info.update(task_status=ClusterTasks.NONE)
+            raise
+        return self.__class__(self.context, self.db_info, self.ds,
+                              self.ds_version)
+
+    def shrink(self, instance_ids: list[str]) -> K2hdkcCluster:
+        """At most max(1, REPLICA) members leave at once (the leavers are
+        merge sources, and REPLICA neighbours cover them), never below
+        the minimum, only known members."""
+        self.validate_cluster_available()
+        opts = _opts(self.ds_version)
+        ids = list(instance_ids)
+        known = {db.id for db in self._members()}
+        if not ids:
+            raise bad_request('Name at least one member to remove.')
+        if len(set(ids)) != len(ids):
+            raise bad_request('Each member may be named once.')
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise bad_request('Not members of cluster %s: %s.'
+                              % (self.id, ', '.join(unknown)))
+        limit = max(1, opts.replica)
+        if len(ids) > limit:
+            raise bad_request('Remove at most %d member(s) per shrink '
+                              '(REPLICA = %d); split the request.'
+                              % (limit, opts.replica))
+        self._check_count(len(known) - len(ids), opts)
+        self.db_info.update(task_status=ClusterTasks.SHRINKING_CLUSTER)
+        try:
+            task_api.load(self.context, self.ds_version.manager
+                          ).shrink_cluster(self.id, ids)
+        except Exception:
+            self.db_info.update(task_status=ClusterTasks.NONE)
+            raise
+        return self.__class__(self.context, self.db_info, self.ds,
+                              self.ds_version)
+
+    def restart(self) -> Any:
+        return self.rolling_restart()
+
+    def upgrade(self, datastore_version: Any) -> Any:
+        return self.rolling_upgrade(datastore_version)
+
+
+class K2hdkcClusterView(ClusterView):
+    """Members with type, status (HEALTHY only at ring state 0x21, see
+    the guest contract), flavor, volume and IPs."""
+
+    def build_instances(self) -> tuple[list, list]:
+        return self._build_instances([MEMBER], [MEMBER])
+
+
+class K2hdkcMgmtClusterView(MgmtClusterView):
+
+    def build_instances(self) -> tuple[list, list]:
+        return self._build_instances([MEMBER], [MEMBER])

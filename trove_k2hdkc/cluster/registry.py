@@ -1,0 +1,143 @@
+"""The K2HR3 side of a cluster, as the taskmanager needs it.
+
+``ClusterRegistry`` is the narrow interface the strategies depend on;
+``K2hr3Registry`` implements it with ``trove_k2hdkc.k2hr3.ClusterK2hr3``.
+
+Tenant (decided): the K2HR3 tenant is the Keystone project **name**,
+lower-cased, because K2HR3's Keystone integration names tenants after
+projects (k2hr3-api.md §6: ``tenants[0].name``). Trove's RPC context
+does not carry the project name (oslo.context ``to_dict`` drops it and
+Trove's ContextMiddleware never sets it), so without one the tenant is
+the user's K2HR3 tenant whose id is the context's project id; it is
+never guessed.
+The user token is the request's Keystone token (``context.auth_token``),
+exchanged for a scoped K2HR3 token; neither is ever logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import dataclasses
+from typing import Any
+from typing import Protocol
+
+from oslo_log import log as logging
+
+from trove_k2hdkc import k2hr3
+from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.procedures import NodeAccess
+from trove_k2hdkc.exceptions import K2hdkcError
+from trove_k2hdkc.k2hr3 import layout
+
+LOG = logging.getLogger(__name__)
+
+# Node identity (decided): host = IP, port 0, cuk = tag = instance id.
+MEMBER_PORT = 0
+
+
+class RegistryError(K2hdkcError):
+    """The cluster's K2HR3 objects could not be read or changed."""
+
+
+class ClusterRegistry(Protocol):
+    """K2HR3 objects of one cluster (all calls idempotent)."""
+
+    def provision(self) -> NodeAccess: ...
+
+    def add_servers(self, members: Sequence[Member]) -> None: ...
+
+    def remove_servers(self, members: Sequence[Member]) -> None: ...
+
+    def teardown(self) -> None: ...
+
+
+def k2hr3_tenant(context: Any) -> str | None:
+    """The K2HR3 tenant named by the context, or None if it has none."""
+    name = getattr(context, 'project_name', None)
+    return str(name).lower() if name else None
+
+
+def scoped_user_token(client: Any, keystone_token: str,
+                      context: Any) -> Any:
+    """Scoped K2HR3 user token of the requester's project."""
+    tenant = k2hr3_tenant(context)
+    if tenant:
+        return client.scoped_token_from_keystone(keystone_token, tenant)
+    project_id = getattr(context, 'project_id', None)
+    if not project_id:
+        raise RegistryError('the request context has neither a project '
+                            'name nor a project id')
+    unscoped = client.unscoped_token_from_keystone(keystone_token)
+    names = {str(t.get('name')) for t in client.token_info(unscoped)[
+        'tenants'] if str(t.get('id', '')).lower() == project_id.lower()
+        and t.get('name')}
+    if len(names) != 1:
+        raise RegistryError('K2HR3 lists %d tenants for project %s; '
+                            'expected exactly one' % (len(names),
+                                                      project_id))
+    return client.scoped_token_from_unscoped(unscoped, names.pop())
+
+
+@dataclasses.dataclass
+class K2hr3Registry:
+    """``ClusterRegistry`` over ``ClusterK2hr3``; K2HR3 errors become
+    ``RegistryError`` here, once."""
+
+    objects: layout.ClusterK2hr3
+    api_url: str
+
+    def provision(self) -> NodeAccess:
+        try:
+            tokens = self.objects.provision()
+        except k2hr3.K2hr3Error as exc:
+            raise RegistryError('K2HR3 provisioning failed: %s'
+                                % exc) from exc
+        names = self.objects.names
+        return NodeAccess(k2hr3_url=self.api_url,
+                          resource_yrn=str(names.resource_yrn(layout.SERVER)),
+                          role_yrn=str(names.role_yrn(layout.SERVER)),
+                          role_token=tokens.server.token)
+
+    def add_servers(self, members: Sequence[Member]) -> None:
+        try:
+            for m in members:
+                self.objects.add_member(layout.SERVER, m.ip, m.id, tag=m.id,
+                                        port=MEMBER_PORT)
+        except k2hr3.K2hr3Error as exc:
+            raise RegistryError('K2HR3 add server hosts failed: %s'
+                                % exc) from exc
+
+    def remove_servers(self, members: Sequence[Member]) -> None:
+        try:
+            for m in members:
+                self.objects.remove_member(layout.SERVER, m.ip, m.id,
+                                           port=MEMBER_PORT)
+        except k2hr3.K2hr3Error as exc:
+            raise RegistryError('K2HR3 remove server hosts failed: %s'
+                                % exc) from exc
+
+    def teardown(self) -> None:
+        try:
+            self.objects.teardown()
+        except k2hr3.K2hr3Error as exc:
+            raise RegistryError('K2HR3 teardown failed: %s' % exc) from exc
+
+
+def registry_from_conf(conf: Any, context: Any,
+                       cluster_id: str) -> K2hr3Registry:
+    """Build the registry for ``cluster_id`` acting as the requester."""
+    token = getattr(context, 'auth_token', None)
+    if not token:
+        raise RegistryError('the request context carries no Keystone token')
+    try:
+        client = k2hr3.client_from_conf(conf)
+        user = scoped_user_token(client, token, context)
+        objects = layout.ClusterK2hr3(
+            client, user, cluster_id, k2hr3.cluster_settings_from_conf(conf))
+    except k2hr3.K2hr3Error as exc:
+        raise RegistryError('K2HR3 login failed: %s' % exc) from exc
+    opts = conf.get('k2hdkc')
+    # Guests may reach K2HR3 through another address than the controller.
+    return K2hr3Registry(objects=objects,
+                         api_url=opts.k2hr3_guest_api_url or
+                         opts.k2hr3_api_url)

@@ -1,0 +1,79 @@
+"""Read CHMPX status codes out of a guest's ``node_status()`` reply.
+
+The guest reports SELFSTATUS as ``{'self': {'status': {'code': ...}}}`` and
+ALLSTATUS as ``{'ring': [{'name', 'ctlport', 'custom_id_seed',
+'status': {'code'}}, ...]}`` (see trove_k2hdkc.guest.service). Codes
+may arrive as ints or ``'0x21'`` strings; both are accepted here so the
+procedures compare plain ints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Status codes of k2hdkc-scaling.md §4 (LIVE|RING|ACTION|OPERATE|SUSPEND).
+HEALTHY = 0x21
+SERVICE_OUT_UP = 0x11
+SERVICE_OUT_DOWN = 0x10
+SERVICE_IN_DOWN = 0x20
+SUSPENDED = 0x10021
+PENDING = 0x1021
+DONE = 0x3021
+ADD_PENDING = 0x1121
+ADD_DONE = 0x3121
+DELETE_PENDING = 0x1221
+DELETE_DONE = 0x3221
+
+
+class StatusShapeError(ValueError):
+    """A node_status reply without a readable status code."""
+
+
+def as_code(value: Any) -> int:
+    """An int status code from an int or a hex string."""
+    if isinstance(value, bool):
+        raise StatusShapeError('status code is a boolean')
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            pass
+    raise StatusShapeError('unreadable status code %r' % (value,))
+
+
+def _code_of(entry: Any) -> int:
+    if not isinstance(entry, Mapping):
+        raise StatusShapeError('status entry is not a mapping')
+    status = entry.get('status')
+    if isinstance(status, Mapping):
+        return as_code(status.get('code'))
+    return as_code(entry.get('code'))
+
+
+def self_code(node_status: Mapping[str, Any]) -> int | None:
+    """SELFSTATUS code of the node that answered; None when chmpx is
+    not running or its control port did not answer (``self`` is None)."""
+    me = node_status.get('self')
+    return None if me is None else _code_of(me)
+
+
+def ring_code(node_status: Mapping[str, Any], seed: str,
+              name: str | None = None) -> int | None:
+    """Code of the ring member with CUSTOM_ID_SEED ``seed`` (or SVRNODE
+    name ``name``) as this node sees it; None when it is not listed."""
+    for entry in node_status.get('ring') or ():
+        if not isinstance(entry, Mapping):
+            continue
+        if (entry.get('custom_id_seed') == seed
+                or (name is not None
+                    and name in (entry.get('name'),
+                                 entry.get('server_name')))):
+            return _code_of(entry)
+    return None
+
+
+def describe(code: int | None) -> str:
+    return 'absent' if code is None else '0x%x' % code

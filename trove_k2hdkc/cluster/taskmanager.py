@@ -1,0 +1,248 @@
+"""Taskmanager side: drive K2HR3 and the ring procedures for a cluster.
+
+Thin glue: Trove models in, ``procedures.Procedures`` and
+``registry.ClusterRegistry`` do the work. Every operation runs under
+``eventlet.Timeout(CONF.cluster_usage_timeout)``; a failure is logged
+with its step, the members get an error task status
+(``update_statuses_on_failure``) and the cluster task returns to NONE so
+that it can be deleted or retried. Trove's cluster task description is
+fixed per task, so progress (and the read/write outage window of grow and
+shrink) is announced in the taskmanager log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+
+from eventlet.timeout import Timeout
+from oslo_log import log as logging
+from trove.common import cfg
+from trove.common import exception as trove_exc
+from trove.common import utils
+from trove.common.strategies.cluster import base as cluster_base
+from trove.instance.models import DBInstance
+from trove.instance.models import Instance
+from trove.instance.tasks import InstanceTasks
+from trove.taskmanager import api as task_api
+from trove.taskmanager import models as task_models
+
+from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster.fleet import GuestFleet
+from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.procedures import ProcedureError
+from trove_k2hdkc.cluster.procedures import Procedures
+from trove_k2hdkc.cluster.procedures import Timing
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
+
+    @property
+    def task_manager_api_class(self) -> type:
+        return K2hdkcTaskManagerAPI
+
+    @property
+    def task_manager_cluster_tasks_class(self) -> type:
+        return K2hdkcClusterTasks
+
+
+class K2hdkcTaskManagerAPI(task_api.API):
+    """Base casts suffice today; extra actions must cast
+    ``k2hdkc_<action>`` (Manager.__getattr__ splits at the first '_')."""
+
+
+class K2hdkcClusterTasks(task_models.ClusterTasks):
+
+    # Seams for tests: (conf, context, cluster_id) -> ClusterRegistry and
+    # {instance id: guest} -> Fleet.
+    registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
+        reg.registry_from_conf)
+    fleet_factory: Callable[..., Any] = GuestFleet
+
+    # -- glue helpers ----------------------------------------------------
+
+    def _members(self, context: Any, ids: Sequence[str]
+                 ) -> tuple[list[Member], dict[str, Any]]:
+        members, guests = [], {}
+        for instance_id in ids:
+            instance = Instance.load(context, instance_id)
+            members.append(Member(id=instance.id, ip=self.get_ip(instance)))
+            guests[instance.id] = self.get_guest(instance)
+        return members, guests
+
+    def _procedures(self, cluster_id: str, guests: dict[str, Any]
+                    ) -> tuple[Procedures, Any]:
+        opts = CONF.get('k2hdkc')
+        fleet = self.fleet_factory(guests)
+
+        def progress(text: str) -> None:
+            if text.startswith('outage-'):
+                LOG.warning('Cluster %s: %s', cluster_id, text)
+            else:
+                LOG.info('Cluster %s: %s', cluster_id, text)
+        timing = Timing(status_timeout=opts.cluster_status_timeout,
+                        merge_timeout=opts.merge_timeout,
+                        poll_interval=opts.cluster_poll_interval)
+        procs = Procedures(fleet, server_ctlport=opts.chmpx_server_ctlport,
+                           timing=timing, progress=progress)
+        return procs, fleet
+
+    def _ids(self, cluster_id: str) -> list[str]:
+        return [db.id for db in DBInstance.find_all(
+            cluster_id=cluster_id, deleted=False).all()]
+
+    def _wait_ready(self, ids: Sequence[str], cluster_id: str) -> None:
+        if not self._all_instances_ready(list(ids), cluster_id):
+            raise ProcedureError('wait for members', 'not every member '
+                                 'reached INSTANCE_READY')
+
+    def _run(self, what: str, cluster_id: str, body: Callable[[], None],
+             status: Any, on_failure: Callable[[], None] | None = None
+             ) -> bool:
+        """Run ``body`` under the cluster timeout; on any failure record
+        it (instances' task status, log) and reset the cluster task."""
+        timeout = Timeout(CONF.cluster_usage_timeout)
+        failed = True
+        try:
+            body()
+            failed = False
+        except Timeout as t:
+            if t is not timeout:
+                raise
+            LOG.error('Cluster %s: %s timed out after %ss', cluster_id,
+                      what, CONF.cluster_usage_timeout)
+        except Exception as exc:
+            LOG.exception('Cluster %s: %s failed: %s', cluster_id, what, exc)
+        finally:
+            timeout.cancel()
+        if failed:
+            if on_failure is not None:
+                on_failure()
+            self.update_statuses_on_failure(cluster_id, status=status)
+        self.reset_task()
+        return not failed
+
+    # -- Trove entry points ---------------------------------------------
+
+    def create_cluster(self, context: Any, cluster_id: str) -> None:
+        LOG.info('Cluster %s: create begins', cluster_id)
+        ids = self._ids(cluster_id)
+        state: dict[str, reg.ClusterRegistry] = {}
+
+        def body() -> None:
+            state['registry'] = self.registry_factory(CONF, context,
+                                                      cluster_id)
+            access = state['registry'].provision()
+            self._wait_ready(ids, cluster_id)
+            members, guests = self._members(context, ids)
+            state['registry'].add_servers(members)
+            procs, fleet = self._procedures(cluster_id, guests)
+            procs.bootstrap(members, access)
+            fleet.call_all(ids, 'cluster_complete')
+
+        def cleanup() -> None:
+            if 'registry' in state:
+                self._teardown(cluster_id, state['registry'])
+
+        if self._run('create', cluster_id, body,
+                     InstanceTasks.BUILDING_ERROR_SERVER, cleanup):
+            LOG.info('Cluster %s: created', cluster_id)
+
+    def grow_cluster(self, context: Any, cluster_id: str,
+                     new_instance_ids: Sequence[str]) -> None:
+        LOG.info('Cluster %s: grow by %s begins', cluster_id,
+                 list(new_instance_ids))
+
+        def body() -> None:
+            new_ids = list(new_instance_ids)
+            old_ids = [i for i in self._ids(cluster_id) if i not in new_ids]
+            if not old_ids:
+                raise ProcedureError('grow', 'the cluster has no existing '
+                                     'member')
+            self._wait_ready(new_ids, cluster_id)
+            existing, guests = self._members(context, old_ids)
+            new, new_guests = self._members(context, new_ids)
+            guests.update(new_guests)
+            procs, fleet = self._procedures(cluster_id, guests)
+            procs.require_healthy(existing)
+            registry = self.registry_factory(CONF, context, cluster_id)
+            access = registry.provision()
+            registry.add_servers(new)
+            procs.grow(existing, new, access)
+            fleet.call_all(new_ids, 'cluster_complete')
+
+        if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR):
+            LOG.info('Cluster %s: grown', cluster_id)
+
+    def shrink_cluster(self, context: Any, cluster_id: str,
+                       instance_ids: Sequence[str]) -> None:
+        LOG.info('Cluster %s: shrink by %s begins', cluster_id,
+                 list(instance_ids))
+
+        def body() -> None:
+            leave_ids = list(instance_ids)
+            stay_ids = [i for i in self._ids(cluster_id)
+                        if i not in leave_ids]
+            remaining, guests = self._members(context, stay_ids)
+            leaving, leave_guests = self._members(context, leave_ids)
+            guests.update(leave_guests)
+            procs, _ = self._procedures(cluster_id, guests)
+            procs.require_healthy(remaining + leaving)
+            registry = self.registry_factory(CONF, context, cluster_id)
+            procs.shrink_ring(remaining, leaving)
+            registry.remove_servers(leaving)
+            procs.shrink_finish(remaining, leaving)
+            self._delete_instances(context, cluster_id, leave_ids)
+
+        if self._run('shrink', cluster_id, body,
+                     InstanceTasks.SHRINKING_ERROR):
+            LOG.info('Cluster %s: shrunk', cluster_id)
+
+    def delete_cluster(self, context: Any, cluster_id: str) -> None:
+        """K2HR3 first (members may be gone already), then Trove's wait
+        for the instances; K2HR3 trouble never blocks the delete."""
+        try:
+            registry = self.registry_factory(CONF, context, cluster_id)
+        except reg.RegistryError as exc:
+            LOG.error('Cluster %s: K2HR3 objects k2hdkc-%s are left '
+                      'behind, delete them by hand: %s', cluster_id,
+                      cluster_id, exc)
+        else:
+            self._teardown(cluster_id, registry)
+        super().delete_cluster(context, cluster_id)
+
+    def restart_cluster(self, context: Any, cluster_id: str) -> None:
+        self.rolling_restart_cluster(context, cluster_id)
+
+    def upgrade_cluster(self, context: Any, cluster_id: str,
+                        datastore_version: Any) -> None:
+        self.rolling_upgrade_cluster(context, cluster_id, datastore_version)
+
+    # -- pieces ----------------------------------------------------------
+
+    def _teardown(self, cluster_id: str,
+                  registry: reg.ClusterRegistry) -> None:
+        try:
+            registry.teardown()
+        except reg.RegistryError as exc:
+            LOG.error('Cluster %s: K2HR3 objects k2hdkc-%s are left behind, '
+                      'delete them by hand: %s', cluster_id, cluster_id, exc)
+
+    def _delete_instances(self, context: Any, cluster_id: str,
+                          ids: Sequence[str]) -> None:
+        for instance_id in ids:
+            Instance.load(context, instance_id).delete()
+
+        def gone() -> bool:
+            return not set(ids) & set(self._ids(cluster_id))
+        try:
+            utils.poll_until(gone, sleep_time=2,
+                             time_out=CONF.cluster_delete_time_out)
+        except trove_exc.PollTimeOut as exc:
+            raise ProcedureError('delete leaving instances', 'not deleted '
+                                 'after %ss' % CONF.cluster_delete_time_out
+                                 ) from exc
