@@ -17,6 +17,7 @@ import socketserver
 import sys
 import threading
 import time
+import uuid
 
 from tests.standins.dataplane import common
 from tests.standins.dataplane import control
@@ -26,6 +27,10 @@ from tests.standins.dataplane import ring as ringmod
 from tests.standins.dataplane import status as st
 
 TICK = 0.1
+#: Hello timeout of the synchronous refresh before a ring-wide command.
+REFRESH_TIMEOUT = 2.0
+#: How many ring command ids a node remembers to drop redelivered ones.
+SEEN_CMDS = 256
 #: Optional listen address (tests use 127.0.0.1); chmpx itself binds ANY.
 BIND_ENV = 'K2HDKC_STANDIN_BIND'
 
@@ -59,6 +64,7 @@ class Chmpx:
         self.stat = self._stat()
         self.names: dict[str, str] = {}
         self.servers: list = []
+        self.done_cmds: dict[str, None] = {}  # insertion-ordered set
 
     # -- helpers -----------------------------------------------------------
 
@@ -99,14 +105,42 @@ class Chmpx:
             return self.handle_peer(obj)
         return self.link(node).call(obj, timeout)
 
+    def refresh(self) -> None:
+        """Poll every peer now, before a decision taken on the ring view.
+
+        Why: the view is only as fresh as the last 0.1 s status exchange;
+        on a loaded machine it can still miss a peer's SERVICEIN, or show
+        a merely slow peer DOWN, and a one-shot MERGE decided on it (sent
+        to "up" members only, refused while a member is down) was lost for
+        good and the ring never left [Pending].
+        """
+        self.gossip(REFRESH_TIMEOUT)
+
     def broadcast(self, cmd: str, arg: str = '') -> None:
+        """Deliver a ring command once to every responding server.
+
+        The id makes redelivery (PeerLink retries a request whose reply
+        was lost) idempotent: COMPMERGE applied twice would turn the
+        ``[Pending]`` quirk into ``[Done]`` and then into ``[Nothing]``.
+        """
+        cid = uuid.uuid4().hex
         for node in self.conf.servers:
             with self.lock:
                 state = self.ring.states.get(node.ident)
             if state is not None and state.up:
                 reply = self.call_peer(node, {'op': 'ring', 'cmd': cmd,
-                                              'arg': arg})
+                                              'arg': arg, 'id': cid})
                 self._learn(node.ident, reply)
+
+    def _take(self, ident: str, data: dict) -> None:
+        """Store a peer's self-reported state (caller holds the lock).
+
+        The peer owns its state, so the newest report simply wins; a
+        report overtaken by a concurrent one is corrected by the next
+        status exchange, 0.1 s later.
+        """
+        self.ring.states[ident] = st.State.from_dict(data)
+        self.ring.seen.add(ident)
 
     def _learn(self, ident: str, reply) -> None:
         """Take a peer's self-reported state from any reply."""
@@ -114,8 +148,7 @@ class Chmpx:
             return
         with self.lock:
             if ident in self.ring.states and ident != self.ring.me:
-                self.ring.states[ident] = st.State.from_dict(reply['state'])
-                self.ring.seen.add(ident)
+                self._take(ident, reply['state'])
 
     def handle_peer(self, msg: dict) -> dict:
         op = msg.get('op')
@@ -131,7 +164,8 @@ class Chmpx:
                 return {'state': mine,
                         'you': view.to_dict() if view else None}
         if op == 'ring':
-            self.ring_cmd(msg.get('cmd', ''), msg.get('arg', ''))
+            if self._first_delivery(msg.get('id')):
+                self.ring_cmd(msg.get('cmd', ''), msg.get('arg', ''))
             with self.lock:
                 return {'state': self.my_state.to_dict()
                         if self.ring.is_server else None}
@@ -155,6 +189,18 @@ class Chmpx:
         return reply if reply is not None else {'err': 'k2hdkc gone'}
 
     # -- ring-wide commands ------------------------------------------------
+
+    def _first_delivery(self, cid) -> bool:
+        """False for a ring command id this node has already applied."""
+        if not cid:
+            return True
+        with self.lock:
+            if cid in self.done_cmds:
+                return False
+            self.done_cmds[cid] = None
+            while len(self.done_cmds) > SEEN_CMDS:
+                del self.done_cmds[next(iter(self.done_cmds))]
+            return True
 
     def ring_cmd(self, cmd: str, arg: str) -> None:
         if not self.ring.is_server:
@@ -258,7 +304,7 @@ class Chmpx:
 
     # -- periodic work -------------------------------------------------------
 
-    def gossip(self) -> None:
+    def gossip(self, timeout: float = 1.0) -> None:
         me = self.ring.me
         slave = not self.ring.is_server
         for node in self.others():
@@ -266,14 +312,12 @@ class Chmpx:
                 mine = None if slave else self.my_state.to_dict()
             reply = self.link(node).call(
                 {'op': 'hello', 'from': me, 'slave': slave, 'state': mine},
-                1.0)
+                timeout)
             with self.lock:
                 if node.ident not in self.ring.states:
                     continue
                 if reply and reply.get('state'):
-                    self.ring.states[node.ident] = st.State.from_dict(
-                        reply['state'])
-                    self.ring.seen.add(node.ident)
+                    self._take(node.ident, reply['state'])
                 else:
                     self.ring.mark_down(node.ident, common.now_us())
 

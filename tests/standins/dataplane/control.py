@@ -94,6 +94,7 @@ def serviceout(proc, arg: str) -> str:
         break
     if target is None:
         return ERR_NO_SERVER
+    proc.refresh()
     with proc.lock:
         state = proc.ring.states[target.ident].copy()
         operating = proc.ring.operating()
@@ -135,6 +136,7 @@ def command(proc, line: str) -> str:
     if upper in ('MERGE', 'COMPMERGE', 'ABORTMERGE'):
         if not server:
             return 'SUCCEED: There no server on RING.\n'
+        proc.refresh()  # decide on, and reach, every member as it is now
         if upper == 'MERGE':
             with proc.lock:
                 refused = proc.ring.any_member_down()
@@ -158,6 +160,7 @@ def command(proc, line: str) -> str:
     if upper == 'SERVICEOUT':
         return serviceout(proc, arg) + '\n'
     if upper in ('SUSPENDMERGE', 'NOSUSPENDMERGE'):
+        proc.refresh()
         proc.broadcast('suspend' if upper == 'SUSPENDMERGE' else 'nosuspend')
         return SUCCEED + '\n'
     if upper == 'UPDATESTATUS':
