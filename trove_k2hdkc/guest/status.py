@@ -9,6 +9,7 @@ a node is HEALTHY only when its own SELFSTATUS is exactly 0x21
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 
 from oslo_log import log as logging
 from trove.guestagent.datastore import service as trove_service
@@ -28,6 +29,9 @@ class K2hdkcStatus(trove_service.BaseDbStatus):
     """``guestagent_dir`` holds the prepare markers (one per instance when
     several agents share a machine, one-machine-rig-facts.md item 5)."""
 
+    # Seconds before a cluster member announces INSTANCE_READY once more.
+    READY_REANNOUNCE_DELAY = 3.0
+
     def __init__(self, runtime: NodeRuntime,
                  self_status: Callable[[], NodeStatus],
                  guestagent_dir: str | None = None) -> None:
@@ -36,6 +40,33 @@ class K2hdkcStatus(trove_service.BaseDbStatus):
         self.self_status = self_status
         if guestagent_dir:
             self.GUESTAGENT_DIR = guestagent_dir
+
+    def end_install(self, error_occurred: bool = False,
+                    post_processing: bool = False) -> None:
+        """Trove's end of prepare, plus one re-announcement of INSTANCE_READY.
+
+        Trove 26's conductor loses one of two first heartbeats that arrive
+        together (BUILDING from begin_install and INSTANCE_READY right after
+        it, for a cluster member whose prepare starts nothing): both insert
+        the same conductor_lastseen row and the loser dies with
+        DBDuplicateEntry. The taskmanager then waits for INSTANCE_READY
+        until it times out. Saying it again once, later, is harmless.
+        """
+        super().end_install(error_occurred=error_occurred,
+                            post_processing=post_processing)
+        if post_processing and not error_occurred:
+            timer = threading.Timer(self.READY_REANNOUNCE_DELAY,
+                                    self._reannounce_ready)
+            timer.daemon = True
+            timer.start()
+
+    def _reannounce_ready(self) -> None:
+        # cluster_complete writes the prepare-end marker and reports the
+        # real status: never overwrite that with INSTANCE_READY.
+        if self.is_installed or self.status != Statuses.INSTANCE_READY:
+            return
+        LOG.info('Announcing INSTANCE_READY again.')
+        self.set_status(Statuses.INSTANCE_READY, force=True)
 
     def get_actual_db_status(self) -> service_status.ServiceStatus:
         running = self.runtime.running()

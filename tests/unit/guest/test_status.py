@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from trove.instance import service_status
 
@@ -49,3 +51,38 @@ def status_of(runtime, code=None):
 ])
 def test_mapping(chmpx, k2hdkc, wanted, code, expected):
     assert status_of(Runtime(chmpx, k2hdkc, wanted), code) == expected
+
+
+class RecordingStatus(K2hdkcStatus):
+    READY_REANNOUNCE_DELAY = 0.01
+
+    def __init__(self, tmp_path):
+        super().__init__(Runtime(True, True, True), lambda: None,
+                         guestagent_dir=str(tmp_path))
+        self.sent = []
+        self.sent_twice = threading.Event()
+
+    def set_status(self, status, force=False):
+        self.sent.append(status)
+        self.status = status
+        if self.sent.count(S.INSTANCE_READY) == 2:
+            self.sent_twice.set()
+
+
+def test_cluster_member_announces_instance_ready_twice(tmp_path):
+    # Trove 26's conductor can drop one of two simultaneous first
+    # heartbeats; the re-announcement makes INSTANCE_READY arrive anyway.
+    status = RecordingStatus(tmp_path)
+    status.end_install(post_processing=True)
+    assert status.sent_twice.wait(5)
+    assert status.sent == [S.INSTANCE_READY, S.INSTANCE_READY]
+
+
+def test_no_reannouncement_after_cluster_complete(tmp_path):
+    status = RecordingStatus(tmp_path)
+    status.READY_REANNOUNCE_DELAY = 0.3
+    status.end_install(post_processing=True)
+    status.set_ready()          # what cluster_complete's end_install does
+    status.set_status(S.HEALTHY)
+    assert not status.sent_twice.wait(1.0)
+    assert status.sent == [S.INSTANCE_READY, S.HEALTHY]
