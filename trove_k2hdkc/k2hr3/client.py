@@ -83,11 +83,24 @@ class K2hr3Client:
         """Keystone token -> unscoped K2HR3 token -> token scoped to
         ``tenant`` (the K2HR3 tenant name = lower-cased project name)."""
         models.check_tenant(tenant)
+        unscoped = self.unscoped_token_from_keystone(keystone_token)
+        return self.scoped_token_from_unscoped(unscoped, tenant)
+
+    def unscoped_token_from_keystone(self, keystone_token: str) -> str:
+        """Exchange a Keystone token for an unscoped K2HR3 token (which
+        ``token_info`` shows with every tenant of the user)."""
         self._secret(keystone_token)
         reply = self._t.request('POST', '/v1/user/tokens',
                                 token='U=' + keystone_token, body={},
                                 retry=Retry.IF_NOT_SENT)
         unscoped = _body(reply.body, 'token')
+        self._secret(unscoped)
+        return unscoped
+
+    def scoped_token_from_unscoped(self, unscoped: str,
+                                   tenant: str) -> models.UserToken:
+        """Scope an unscoped K2HR3 user token to ``tenant``."""
+        models.check_tenant(tenant)
         self._secret(unscoped)
         reply = self._t.request('POST', '/v1/user/tokens',
                                 token='U=' + unscoped,
