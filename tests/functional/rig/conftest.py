@@ -1,0 +1,1 @@
+from tests.rig.fixture import trove_rig  # noqa: F401

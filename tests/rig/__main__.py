@@ -1,0 +1,60 @@
+"""``python -m tests.rig up|down|status|demo [--state-dir D] ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+from tests.rig import config
+from tests.rig import demo
+from tests.rig import launcher
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m tests.rig')
+    parser.add_argument('action', choices=['up', 'down', 'status', 'demo'])
+    parser.add_argument('--state-dir', type=pathlib.Path,
+                        default=config.RigSettings.state_dir)
+    parser.add_argument('--name', default=config.RigSettings.name)
+    parser.add_argument('--port', type=int,
+                        default=config.RigSettings.api_port)
+    parser.add_argument('--subnet', default=config.RigSettings.subnet)
+    parser.add_argument('--k2hr3-api-url')
+    parser.add_argument('--keep-logs', action='store_true')
+    parser.add_argument('--keep', action='store_true',
+                        help='demo: leave the rig and the cluster running '
+                             '(stop them with "down")')
+    args = parser.parse_args(argv)
+    state_dir = args.state_dir.resolve()
+    settings = config.RigSettings(
+        state_dir=state_dir, name=args.name, api_port=args.port,
+        subnet=args.subnet, k2hr3_api_url=args.k2hr3_api_url)
+    if args.action == 'up':
+        info = launcher.up(settings)
+        print('rig up: %s (state %s)' % (info['api_url'], state_dir))
+        print(demo.cli_prefix(info))
+    elif args.action == 'demo':
+        # The README's main job: up, a 3-node cluster, and (unless --keep)
+        # everything stopped again.
+        launcher.up(settings)
+        try:
+            return demo.run(state_dir)
+        finally:
+            if args.keep:
+                print('rig left running; stop it with: python -m tests.rig '
+                      'down')
+            else:
+                launcher.down(state_dir, keep_logs=args.keep_logs,
+                              name=args.name)
+    elif args.action == 'down':
+        launcher.down(state_dir, keep_logs=args.keep_logs, name=args.name)
+        print('rig down')
+    else:
+        print(json.dumps(launcher.status(state_dir), indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Run the stock ``openstack`` CLI against a rig, the way a user would."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+from typing import Any
+
+
+def openstack(info: dict[str, Any], *args: str, parse: bool = True,
+              timeout: float = 120) -> Any:
+    """``openstack <args> [-f json]`` with the rig's admin_token auth."""
+    exe = str(pathlib.Path(info['python']).parent / 'openstack')
+    cmd = [exe, '--os-auth-type', 'admin_token', '--os-token',
+           info['token'], '--os-endpoint', info['api_url']] + list(args)
+    if parse:
+        cmd += ['-f', 'json']
+    res = subprocess.run(cmd, capture_output=True, text=True,
+                         timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError('openstack %s failed (%d): %s'
+                           % (' '.join(args), res.returncode,
+                              res.stderr[-2000:]))
+    if not parse:
+        return res.stdout
+    return json.loads(res.stdout) if res.stdout.strip() else None

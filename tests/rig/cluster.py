@@ -1,0 +1,110 @@
+"""A user's k2hdkc cluster in the rig: CLI create/wait/delete, and what
+the tests look at from the host (chmpx control ports, K2HR3 objects).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+import urllib.request
+
+from tests.rig import cli
+from trove_k2hdkc.chmpx.ctlport import ControlPortClient
+
+CTLPORT = 8021
+
+
+def create(info: dict[str, Any], name: str, count: int = 3,
+           flavor: str = '1') -> dict[str, Any]:
+    """``openstack database cluster create`` with ``count`` members."""
+    spec = "flavor=%s,volume=1,nic='net-id=%s'" % (flavor,
+                                                   info['network']['id'])
+    args = ['database', 'cluster', 'create', name, 'k2hdkc',
+            info['datastore_version']]
+    for _ in range(count):
+        args += ['--instance', spec]
+    return cli.openstack(info, *args)
+
+
+def wait_active(info: dict[str, Any], cluster_id: str,
+                timeout: float = 300) -> dict[str, Any]:
+    """Wait until the cluster task is NONE and every member is ACTIVE;
+    RuntimeError when a member fails or the time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = cli.openstack(info, 'database', 'cluster', 'show',
+                              cluster_id)
+        members = cli.openstack(info, 'database', 'cluster', 'list',
+                                'instances', cluster_id)
+        states = {m['ID']: m['Status'] for m in members}
+        if 'ERROR' in states.values():
+            raise RuntimeError('cluster %s member failed: %s'
+                               % (cluster_id, states))
+        if (shown['task_name'] == 'NONE' and members
+                and set(states.values()) == {'ACTIVE'}):
+            return shown
+        if time.monotonic() > deadline:
+            raise RuntimeError('cluster %s not ready: task %s, members %s'
+                               % (cluster_id, shown['task_name'], states))
+        time.sleep(3)
+
+
+def instances(info: dict[str, Any], cluster_id: str) -> list[dict]:
+    """``instance show`` of every member of ``cluster_id``."""
+    listed = cli.openstack(info, 'database', 'instance', 'list',
+                           '--include-clustered')
+    ids = [i['ID'] for i in listed]
+    shown = [cli.openstack(info, 'database', 'instance', 'show', i)
+             for i in ids]
+    return [s for s in shown if s.get('cluster_id') == cluster_id]
+
+
+def wait_gone(info: dict[str, Any], cluster_id: str,
+              timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        clusters = cli.openstack(info, 'database', 'cluster', 'list')
+        left = [c for c in clusters if c['ID'] == cluster_id]
+        if not left and not instances(info, cluster_id):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError('cluster %s still there: %s'
+                               % (cluster_id, left))
+        time.sleep(3)
+
+
+def all_status(ip: str) -> Any:
+    """chmpx ALLSTATUS of the node at ``ip``, asked from the host."""
+    return ControlPortClient(ip, CTLPORT).all_status()
+
+
+def _k2hr3(info: dict[str, Any], method: str, path: str, token: str,
+           body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    # The rig's own stand-in on the rig bridge (http by design).
+    req = urllib.request.Request(  # noqa: S310
+        info['k2hr3_api_url'].rstrip('/') + path, data=data,
+        method=method, headers={'x-auth-token': 'U=' + token,
+                                'content-type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+        return json.loads(resp.read())
+
+
+def k2hr3_objects(info: dict[str, Any], cluster_id: str) -> list[str]:
+    """``kind:path`` of every K2HR3 resource, role and policy of the
+    cluster, as the rig user sees them in the rig tenant."""
+    scoped = _k2hr3(info, 'POST', '/v1/user/tokens', info['token'],
+                    {'auth': {'tenantName': info['project_id']}})['token']
+    found = []
+    for kind in ('resource', 'role', 'policy'):
+        tree = _k2hr3(info, 'GET', '/v1/list/%s?expand=true' % kind,
+                      scoped)['children']
+        stack = [(node, node['name']) for node in tree]
+        while stack:
+            node, path = stack.pop()
+            if cluster_id in path:
+                found.append('%s:%s' % (kind, path))
+            stack.extend((c, path + '/' + c['name'])
+                         for c in node.get('children') or [])
+    return sorted(found)

@@ -1,0 +1,81 @@
+"""pytest fixture: a whole rig per test session, always torn down.
+
+Use with ``from tests.rig.fixture import trove_rig  # noqa: F401``. The
+handle runs the real ``openstack`` CLI; teardown stops every process,
+removes the namespaces, bridge, vhost/user and database, and fails the
+session if any rig namespace survived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import dataclasses
+import os
+import pathlib
+import shutil
+import socket
+import tempfile
+from typing import Any
+
+import pytest
+
+from tests.rig import cli
+from tests.rig import config
+from tests.rig import launcher
+from tests.rig import netns
+
+TEST_RIG_NAME = 'k2rigt'
+TEST_SUBNET = '10.247.1.0/24'
+
+
+@dataclasses.dataclass
+class RigHandle:
+    info: dict[str, Any]
+    state_dir: pathlib.Path
+
+    @property
+    def api_url(self) -> str:
+        return self.info['api_url']
+
+    def openstack(self, *args: str, parse: bool = True) -> Any:
+        """Run ``openstack <args>``; parsed ``-f json`` output."""
+        return cli.openstack(self.info, *args, parse=parse)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def rig_unavailable() -> str | None:
+    """Why the rig cannot run here, or None."""
+    if os.geteuid() != 0:
+        return 'the rig needs root (network namespaces)'
+    for tool in ('ip', 'unshare', 'rabbitmqctl'):
+        if not shutil.which(tool):
+            return '%s is not installed' % tool
+    return None
+
+
+@pytest.fixture(scope='session')
+def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
+    reason = rig_unavailable()
+    if reason:
+        pytest.skip(reason)
+    # Not under /tmp: every VM mounts a private /tmp over it.
+    state_dir = pathlib.Path(tempfile.mkdtemp(prefix='k2hdkc-rig-',
+                                              dir='/var/tmp'))
+    settings = config.RigSettings(state_dir=state_dir, name=TEST_RIG_NAME,
+                                  api_port=_free_port(), subnet=TEST_SUBNET)
+    try:
+        info = launcher.up(settings)
+        yield RigHandle(info=info, state_dir=state_dir)
+    finally:
+        failed = request.session.testsfailed > 0
+        launcher.down(state_dir, keep_logs=failed, name=TEST_RIG_NAME)
+        if failed:
+            print('rig logs kept in %s' % state_dir)
+        left = netns.list_namespaces(TEST_RIG_NAME)
+        assert not left, 'rig namespaces left behind: %s' % left
+        assert not netns.link_exists(netns.bridge_name(TEST_RIG_NAME))

@@ -1,0 +1,134 @@
+"""Boot and destroy one rig "VM": a namespace running Trove's guest agent.
+
+A VM is a network namespace (own address on the rig bridge) plus a private
+mount and IPC namespace in which per-VM folders are bind-mounted over the
+paths the guest agent and the data plane assume are theirs alone: /tmp
+(chmpx/k2hdkc shared memory), /opt/trove-guestagent (prepare markers), and
+the rig's guest data and conf folders (``[k2hdkc] mount_point`` /
+``conf_dir`` in the rig's guest config). Files Trove injects through
+cloud-config land in a per-VM root, and the agent reads them with
+``--config-dir=<root>/etc/trove/conf.d``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pathlib
+import shlex
+import shutil
+from typing import Any
+
+import yaml
+
+from tests.rig import netns
+from tests.rig import procs
+
+GUESTAGENT_DIR = '/opt/trove-guestagent'
+# chmpx.log / k2hdkc.log of the process runtime live here.
+GUEST_LOG_DIR = '/var/log/trove'
+
+
+def files_from_userdata(userdata: str | bytes | None) -> dict[str, bytes]:
+    """Extract cloud-config ``write_files`` the way cloud-init would."""
+    if not userdata:
+        return {}
+    if isinstance(userdata, bytes):
+        userdata = userdata.decode()
+    doc = yaml.safe_load(userdata) or {}
+    files = {}
+    for entry in doc.get('write_files', []) if isinstance(doc, dict) else []:
+        content = entry.get('content', '')
+        if entry.get('encoding') in ('b64', 'base64'):
+            files[entry['path']] = base64.b64decode(content)
+        else:
+            files[entry['path']] = content.encode()
+    return files
+
+
+def vm_root(state: pathlib.Path, key: str) -> pathlib.Path:
+    return state / 'vms' / key
+
+
+def write_files(root: pathlib.Path, files: dict[str, bytes]) -> None:
+    for path, content in files.items():
+        target = root / path.lstrip('/')
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(0o644)
+
+
+def _mount_script(root: pathlib.Path, info: dict[str, Any],
+                  data_dir: pathlib.Path) -> str:
+    # /tmp goes last: nothing after it may need the host's /tmp.
+    binds = [(root / 'guestagent', GUESTAGENT_DIR),
+             (root / 'log', GUEST_LOG_DIR),
+             (data_dir, info['guest_paths']['mount_point']),
+             (root / 'conf', info['guest_paths']['conf_dir']),
+             (root / 'tmp', '/tmp')]
+    lines = ['set -e']
+    for src, dst in binds:
+        lines.append('mount --bind %s %s' % (shlex.quote(str(src)),
+                                             shlex.quote(str(dst))))
+    agent = [info['python'], '-m', 'tests.rig.guest_wrapper',
+             '--config-dir=%s' % (root / 'etc/trove/conf.d')]
+    lines.append('exec ' + ' '.join(shlex.quote(a) for a in agent))
+    return '\n'.join(lines)
+
+
+def guest_env(info: dict[str, Any]) -> dict[str, str]:
+    env = {'PATH': info['guest_path'], 'PYTHONPATH': info['repo_root'],
+           'HOME': '/root', 'LANG': 'C.UTF-8'}
+    return env
+
+
+def boot(state: pathlib.Path, info: dict[str, Any], key: str,
+         cidr: str, files: dict[str, bytes],
+         data_dir: pathlib.Path | None) -> int:
+    """Create VM ``key`` and start its guest agent; return the agent pid."""
+    root = vm_root(state, key)
+    for sub in ('tmp', 'guestagent', 'data', 'conf', 'log',
+                'etc/trove/conf.d'):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / 'tmp').chmod(0o1777)
+    write_files(root, files)
+    ns = netns.create_vm_net(info['name'], key, cidr,
+                            info['network']['gateway'])
+    script = _mount_script(root, info, data_dir or root / 'data')
+    cmd = ['ip', 'netns', 'exec', ns, 'unshare', '-m', '-i',
+           '--propagation', 'private', '/bin/sh', '-c', script]
+    return procs.spawn(cmd, root / 'guest-agent.log', root / 'agent.pid',
+                       env=guest_env(info), cwd=info['repo_root'])
+
+
+def destroy(state: pathlib.Path, rig: str, key: str,
+            remove_root: bool = True) -> None:
+    """Stop every process of VM ``key``, drop its namespace (idempotent)."""
+    root = vm_root(state, key)
+    procs.stop_pidfile(root / 'agent.pid')
+    ns = netns.ns_name(rig, key)
+    if ns in netns.list_namespaces(rig):
+        procs.kill_pids(netns.ns_pids(ns))
+    netns.delete_vm_net(rig, key)
+    if remove_root and root.exists():
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def agent_pid(state: pathlib.Path, key: str) -> int | None:
+    pidfile = vm_root(state, key) / 'agent.pid'
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def running(state: pathlib.Path, key: str) -> bool:
+    pid = agent_pid(state, key)
+    if pid is not None:
+        procs.reap(pid)
+    return pid is not None and procs.alive(pid)
+
+
+def known_vm_keys(state: pathlib.Path) -> list[str]:
+    vms = state / 'vms'
+    return sorted(os.listdir(vms)) if vms.is_dir() else []
