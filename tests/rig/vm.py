@@ -66,14 +66,43 @@ def _mount_script(root: pathlib.Path, info: dict[str, Any],
              (data_dir, info['guest_paths']['mount_point']),
              (root / 'conf', info['guest_paths']['conf_dir']),
              (root / 'tmp', '/tmp')]
+    stage, restore = _reexpose_under_tmp(root, info)
     lines = ['set -e']
     for src, dst in binds:
+        if dst == '/tmp':
+            lines.extend(stage)
         lines.append('mount --bind %s %s' % (shlex.quote(str(src)),
                                              shlex.quote(str(dst))))
+    lines.extend(restore)
     agent = [info['python'], '-m', 'tests.rig.guest_wrapper',
              '--config-dir=%s' % (root / 'etc/trove/conf.d')]
     lines.append('exec ' + ' '.join(shlex.quote(a) for a in agent))
     return '\n'.join(lines)
+
+
+def _reexpose_under_tmp(root: pathlib.Path, info: dict[str, Any]
+                        ) -> tuple[list[str], list[str]]:
+    """Shell lines that keep the checkout and the venv visible in the VM.
+
+    The private /tmp hides whatever the host keeps below /tmp, and a CI
+    clone (with its tox venv) may live there. Such folders are bound to a
+    staging place before /tmp is covered, then bound back to their paths.
+    Returns the staging lines (before the /tmp bind) and the restoring
+    lines (after it).
+    """
+    wanted = {pathlib.Path(info['repo_root']).resolve(),
+              pathlib.Path(info['python']).parent.parent}
+    under_tmp = sorted(p for p in wanted if p.is_relative_to('/tmp'))
+    before, after = [], []
+    for n, path in enumerate(under_tmp):
+        stage = root / 'keep' / str(n)
+        stage.mkdir(parents=True, exist_ok=True)
+        quoted = shlex.quote(str(path))
+        before.append('mount --bind %s %s' % (quoted,
+                                              shlex.quote(str(stage))))
+        after.append('mkdir -p %s && mount --bind %s %s'
+                     % (quoted, shlex.quote(str(stage)), quoted))
+    return before, after
 
 
 def guest_env(info: dict[str, Any]) -> dict[str, str]:
