@@ -8,6 +8,9 @@ a cluster takes a minute to build on two cores.
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import pytest
 
 from tests.rig import cluster
@@ -40,6 +43,7 @@ def test_cluster_create_then_delete(trove_rig):
         assert sorted(s.cuk for s in ring.servers) == ids
         assert {s.status.code for s in ring.servers} == {HEALTHY_CODE}
     assert cluster.k2hr3_objects(info, cid), 'no K2HR3 objects created'
+    assert_no_secret_in_logs(trove_rig.state_dir, info)
 
     trove_rig.openstack('database', 'cluster', 'delete', cid, parse=False)
     cluster.wait_gone(info, cid)
@@ -49,3 +53,19 @@ def test_cluster_create_then_delete(trove_rig):
     procs.wait_until(lambda: not netns.list_namespaces(info['name']), 60,
                      'rig namespaces to go away')
     assert netns.list_namespaces(info['name']) == []
+
+
+def assert_no_secret_in_logs(state_dir: pathlib.Path, info: dict) -> None:
+    """No role token (as stored by each guest) nor the rig's Keystone token
+    appears in any log the rig's Trove services or guests wrote."""
+    secrets = {info['token']}
+    for access in state_dir.glob('vms/*/conf/k2hr3-access.json'):
+        secrets.add(json.loads(access.read_text())['role_token'])
+    assert len(secrets) > 1, 'no guest stored its K2HR3 access'
+    logs = [*state_dir.glob('logs/*.log'), *state_dir.glob('vms/*/*.log'),
+            *state_dir.glob('vms/*/log/**/*.log')]
+    assert logs
+    for log in logs:
+        text = log.read_text(errors='replace')
+        for secret in secrets:
+            assert secret not in text, 'a token appears in %s' % log
