@@ -1,4 +1,4 @@
-"""``python -m tests.rig up|down|status|demo [--state-dir D] ...``."""
+"""``python -m tests.rig up|down|status|demo|bench [--state-dir D] ...``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pathlib
 import sys
 
+from tests.rig import bench
 from tests.rig import config
 from tests.rig import demo
 from tests.rig import launcher
@@ -14,7 +15,8 @@ from tests.rig import launcher
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m tests.rig')
-    parser.add_argument('action', choices=['up', 'down', 'status', 'demo'])
+    parser.add_argument('action', choices=['up', 'down', 'status', 'demo',
+                                           'bench'])
     parser.add_argument('--state-dir', type=pathlib.Path,
                         default=config.RigSettings.state_dir)
     parser.add_argument('--name', default=config.RigSettings.name)
@@ -23,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--subnet', default=config.RigSettings.subnet)
     parser.add_argument('--k2hr3-api-url')
     parser.add_argument('--keep-logs', action='store_true')
+    parser.add_argument('--sizes', default='1,3',
+                        help='bench: cluster sizes to create, e.g. 1,3,6,12;'
+                             ' the last one is then grown by one')
     parser.add_argument('--keep', action='store_true',
                         help='demo: leave the rig and the cluster running '
                              '(stop them with "down")')
@@ -48,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 launcher.down(state_dir, keep_logs=args.keep_logs,
                               name=args.name)
+    elif args.action == 'bench':
+        # Runs against a rig that is up (``up`` first; ``down`` after).
+        sizes = [int(n) for n in args.sizes.split(',') if n.strip()]
+        return bench.run(state_dir, sizes)
     elif args.action == 'down':
         launcher.down(state_dir, keep_logs=args.keep_logs, name=args.name)
         print('rig down')

@@ -108,3 +108,20 @@ def k2hr3_objects(info: dict[str, Any], cluster_id: str) -> list[str]:
             stack.extend((c, path + '/' + c['name'])
                          for c in node.get('children') or [])
     return sorted(found)
+
+
+def grow(info: dict[str, Any], cluster_id: str, count: int = 1,
+         flavor: str = '1') -> None:
+    """``openstack database cluster grow`` as a user types it: flavor and
+    volume only (troveclient 8.11 sends ``type=`` as a list that Trove 26
+    rejects, and the network defaults to the cluster's)."""
+    args = ['database', 'cluster', 'grow', cluster_id]
+    for _ in range(count):
+        args += ['--instance', 'flavor=%s,volume=1' % flavor]
+    cli.openstack(info, *args, parse=False)
+
+
+def shrink(info: dict[str, Any], cluster_id: str, *ids: str) -> None:
+    """``openstack database cluster shrink <cluster> <instance>...``."""
+    cli.openstack(info, 'database', 'cluster', 'shrink', cluster_id, *ids,
+                  parse=False)

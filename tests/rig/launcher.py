@@ -182,6 +182,7 @@ def down(state_dir: pathlib.Path, keep_logs: bool = False,
         procs.kill_pids(netns.ns_pids(ns))
         subprocess.run(['ip', 'netns', 'del', ns], capture_output=True,
                        check=False)
+        shutil.rmtree(netns.NETNS_ETC / ns, ignore_errors=True)
     netns.delete_bridge(rig)
     if info:
         services.delete_rabbit_account(info['rabbit_vhost'],

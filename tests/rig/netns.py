@@ -9,9 +9,17 @@ can find it.
 
 from __future__ import annotations
 
+import pathlib
+import shutil
 import subprocess
 
 DEFAULT_NAME = 'k2rig'
+# ``ip netns exec`` bind-mounts /etc/netns/<ns>/* over /etc. The host's
+# nameserver is unreachable from a namespace, so every reverse lookup
+# (chmpx names its peers with gethostbyaddr) would hang 10 s; a
+# loopback nameserver makes it fail at once, as a rig with no DNS should.
+NETNS_ETC = pathlib.Path('/etc/netns')
+RESOLV_CONF = 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n'
 
 
 def bridge_name(rig: str) -> str:
@@ -66,6 +74,9 @@ def create_vm_net(rig: str, key: str, cidr: str, gateway: str) -> str:
     ns = ns_name(rig, key)
     veth = host_veth(rig, key)
     peer = (rig + 'p' + key)[:15]
+    etc = NETNS_ETC / ns
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / 'resolv.conf').write_text(RESOLV_CONF)
     subprocess.run(['ip', 'netns', 'add', ns], check=True,
                    capture_output=True)
     _ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', peer)
@@ -95,3 +106,4 @@ def delete_vm_net(rig: str, key: str) -> None:
     if ns in list_namespaces(rig):
         subprocess.run(['ip', 'netns', 'del', ns], check=False,
                        capture_output=True)
+    shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)

@@ -1,0 +1,196 @@
+"""A K2HDKC client node (CHMPX slave) for a rig cluster, as a user runs it.
+
+The slave is registered in the cluster's K2HR3 ``/slave`` role with the
+rig token (the rig's Keystone token works for K2HR3), renders its INI
+from K2HR3 with a slave role token exactly like a guest renders its own,
+and runs the stand-in ``chmpx`` in a namespace the rig bridge reaches
+(so no host port is taken). Keys go in and out with ``k2hdkclinetool``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import pathlib
+import subprocess
+import time
+import types
+from typing import Any
+
+from tests.rig import netns
+from tests.rig import procs
+from trove_k2hdkc.chmpx import ini
+from trove_k2hdkc.chmpx.ctlport import ControlPortClient
+from trove_k2hdkc.cluster import registry
+from trove_k2hdkc.exceptions import K2hdkcError
+from trove_k2hdkc.k2hr3 import errors as k2hr3_errors
+from trove_k2hdkc.k2hr3 import layout
+from trove_k2hdkc.k2hr3 import models
+from trove_k2hdkc.k2hr3.client import K2hr3Client
+from trove_k2hdkc.k2hr3.transport import ClientSettings
+from trove_k2hdkc.k2hr3.transport import Transport
+
+SLAVE_CTLPORT = 8031
+KEY = 'slave'
+CUK = 'rig-slave-1'
+HEALTHY = 0x21
+
+
+def slave_ip(info: dict[str, Any]) -> str:
+    """The last host address of the rig subnet (rig Nova counts up)."""
+    net = ipaddress.ip_network(info['network']['cidr'])
+    return str(net.broadcast_address - 1)
+
+
+def _client(info: dict[str, Any]) -> K2hr3Client:
+    return K2hr3Client(Transport(ClientSettings(
+        base_url=info['k2hr3_api_url'])))
+
+
+def _user_token(client: K2hr3Client, info: dict[str, Any]) -> Any:
+    # The same tenant resolution the taskmanager uses.
+    ctx = types.SimpleNamespace(project_name=info.get('project_name'),
+                                project_id=info['project_id'])
+    return registry.scoped_user_token(client, info['token'], ctx)
+
+
+class RigSlave:
+    """``register`` (as soon as the cluster's roles exist), ``start``,
+    ``run`` linetool scripts, ``stop``. Use as a context manager."""
+
+    def __init__(self, info: dict[str, Any], cluster_id: str,
+                 workdir: pathlib.Path) -> None:
+        self.info = info
+        self.cluster_id = cluster_id
+        self.dir = workdir
+        self.ip = slave_ip(info)
+        self.ns: str | None = None
+        self.pid: int | None = None
+        self.ini_path = workdir / 'slave.ini'
+        self.shm = workdir / 'shm'
+
+    def __enter__(self) -> RigSlave:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _names(self, client: K2hr3Client, user: Any) -> layout.ClusterNames:
+        return layout.ClusterNames(user.tenant, self.cluster_id)
+
+    def register(self, timeout: float = 60) -> None:
+        """Add this host to ``k2hdkc-<id>/slave`` once the taskmanager has
+        provisioned it (call right after ``cluster create`` so the
+        servers' first INI already lists the slave)."""
+        with _client(self.info) as client:
+            user = _user_token(client, self.info)
+            role = self._names(client, user).child(layout.SLAVE)
+
+            def provisioned() -> bool:
+                # Role tokens are the last provisioning step.
+                try:
+                    return bool(client.list_role_tokens(user, role))
+                except k2hr3_errors.K2hr3HTTPError as exc:
+                    if exc.status == 404:
+                        return False
+                    raise
+            procs.wait_until(provisioned, timeout, 'K2HR3 role ' + role,
+                             interval=0.2)
+            client.add_role_host(user, role, models.RoleHost(
+                host=self.ip, port=0, cuk=CUK, extra=layout.MEMBER_EXTRA,
+                tag=CUK))
+
+    def render(self) -> str:
+        """The slave INI as K2HR3 renders it for the slave role."""
+        with _client(self.info) as client:
+            user = _user_token(client, self.info)
+            names = self._names(client, user)
+            token = client.issue_role_token(user, names.child(layout.SLAVE),
+                                            expire=3600)
+            text = client.read_resource_by_role(
+                token, names.resource_yrn(layout.SLAVE))
+        text = ini.fill_self_instance_id(text, CUK)
+        ini.check_ini(text, ini.NodeIdentity(
+            mode='SLAVE', cuk=CUK, custom_id_seed=CUK,
+            ctlport=SLAVE_CTLPORT, cli_ctlport=True))
+        return text
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.shm.mkdir(exist_ok=True)
+        self.ini_path.write_text(self.render())
+        net = self.info['network']
+        self.ns = netns.create_vm_net(
+            self.info['name'], KEY, '%s/%s' % (self.ip, net['prefixlen']),
+            net['gateway'])
+        # A previous slave's veth had another MAC: without this the host
+        # keeps sending to it until its neighbour entry expires.
+        subprocess.run(['ip', 'neigh', 'flush', 'to', self.ip],
+                       capture_output=True, check=False)
+        self.pid = procs.spawn(
+            ['ip', 'netns', 'exec', self.ns, 'chmpx', '-conf',
+             str(self.ini_path), '-ctlport', str(SLAVE_CTLPORT)],
+            self.dir / 'chmpx.log', self.dir / 'chmpx.pid', env=self._env())
+
+    def refresh(self) -> None:
+        """Re-render after a grow/shrink and rename it over the live INI
+        (chmpx reloads a changed INI; a rename is never seen half
+        written)."""
+        tmp = self.ini_path.with_suffix('.new')
+        tmp.write_text(self.render())
+        os.replace(tmp, self.ini_path)
+
+    def wait_ring(self, servers: list[str], timeout: float = 60) -> None:
+        """Until the slave's ALLSTATUS lists exactly ``servers`` (IPs),
+        each SERVICE IN and UP (0x21): only then do requests route."""
+        client = ControlPortClient(self.ip, SLAVE_CTLPORT)
+
+        def ready() -> bool:
+            try:
+                ring = client.all_status()
+            except K2hdkcError:
+                return False
+            return (sorted(s.server_name for s in ring.servers)
+                    == sorted(servers)
+                    and {s.status.code for s in ring.servers} == {HEALTHY})
+        procs.wait_until(ready, timeout, 'slave %s to see %s healthy'
+                         % (self.ip, sorted(servers)), interval=0.5)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env['PATH'] = self.info['guest_path']
+        env['PYTHONPATH'] = self.info['repo_root']
+        env['K2HDKC_STANDIN_SHMDIR'] = str(self.shm)
+        return env
+
+    def run(self, commands: list[str], timeout: float = 300) -> str:
+        """``k2hdkclinetool -run`` of ``commands``; its stdout."""
+        script = self.dir / ('cmds-%d.txt' % time.monotonic_ns())
+        script.write_text('\n'.join(list(commands) + ['quit']) + '\n')
+        res = subprocess.run(
+            ['ip', 'netns', 'exec', self.ns, 'k2hdkclinetool', '-conf',
+             str(self.ini_path), '-ctlport', str(SLAVE_CTLPORT), '-run',
+             str(script)], env=self._env(), capture_output=True, text=True,
+            timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        script.unlink()
+        return res.stdout
+
+    def values(self, keys: list[str]) -> dict[str, str | None]:
+        """What ``print <key>`` returns for each key (None: no value)."""
+        out = self.run(['print %s' % k for k in keys])
+        found: dict[str, str | None] = dict.fromkeys(keys)
+        for line in out.splitlines():
+            if line.startswith('"') and '" => "' in line:
+                key, _, value = line.partition('" => "')
+                found[key[1:]] = value[:-1] if value.endswith('"') \
+                    else value
+        return found
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            procs.stop_pidfile(self.dir / 'chmpx.pid')
+            self.pid = None
+        if self.ns is not None:
+            procs.kill_pids(netns.ns_pids(self.ns))
+            netns.delete_vm_net(self.info['name'], KEY)
+            self.ns = None
