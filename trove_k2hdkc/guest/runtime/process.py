@@ -46,6 +46,24 @@ def _proc_start_time(pid: int) -> str | None:
     return fields[19]
 
 
+def _cmdline(pid: int, settle: float = 1.0) -> list[str]:
+    """argv of ``pid``; [] when it is gone.
+
+    While a process is inside execve (a script starting through
+    ``env``/interpreter shims execs several times) its cmdline reads empty
+    for a moment: wait for it to settle instead of disowning the process.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            raw = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes()
+        except OSError:
+            return []
+        if raw or time.monotonic() >= deadline:
+            return raw.decode(errors='replace').split('\0') if raw else []
+        time.sleep(_POLL)
+
+
 class _Proc:
     def __init__(self, pid: int, start_time: str,
                  popen: subprocess.Popen | None = None) -> None:
@@ -150,11 +168,7 @@ class ProcessRuntime:
                 self._pid_file(name).unlink(missing_ok=True)
 
     def _is_ours(self, pid: int, name: str) -> bool:
-        try:
-            argv = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes()
-        except OSError:
-            return False
-        args = argv.decode(errors='replace').split('\0')
+        args = _cmdline(pid)
         return self.ini_path in args and str(self.ctlport) in args and any(
             os.path.basename(a) == os.path.basename(self.binaries[name])
             for a in args)
