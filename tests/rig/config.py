@@ -150,6 +150,8 @@ def trove_conf(info: dict[str, Any]) -> str:
             'usage_sleep_time': 1, 'state_change_wait_time': 30,
             'agent_call_high_timeout': 60, 'agent_call_low_timeout': 15,
             'network_label_regex': '.*',
+            # Single-node K2HDKC instances (K2HR3 layout per instance).
+            'taskmanager_manager': 'trove_k2hdkc.taskmanager.Manager',
         },
         'k2hdkc_options': {'driver': 'k2hdkc_options'},
         'database': {'connection': info['database']},

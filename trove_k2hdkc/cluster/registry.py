@@ -31,8 +31,7 @@ from trove_k2hdkc.k2hr3 import layout
 
 LOG = logging.getLogger(__name__)
 
-# Node identity (decided): host = IP, port 0, cuk = tag = instance id.
-MEMBER_PORT = 0
+MEMBER_PORT = layout.MEMBER_PORT
 
 
 class RegistryError(K2hdkcError):

@@ -20,6 +20,7 @@ from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.access import AccessStore
 from trove_k2hdkc.guest.access import K2hr3Access
 from trove_k2hdkc.guest.node_config import K2hr3Fetcher
+from trove_k2hdkc.guest.node_config import K2hr3Registrar
 from trove_k2hdkc.guest.node_config import NodeConfig
 from trove_k2hdkc.guest.runtime.docker import DockerRuntime
 from trove_k2hdkc.guest.runtime.process import ProcessRuntime
@@ -45,10 +46,12 @@ class Manager(trove_manager.Manager):
         ini_path = os.path.join(opts.conf_dir, INI_NAME)
         node_config = NodeConfig(ini_path, CONF.guest_id, ctlport)
         runtime = self._build_runtime(opts, ini_path, ctlport)
-        fetcher = K2hr3Fetcher(verify=tls_verify_from_opts(opts),
-                               timeout=opts.k2hr3_timeout,
-                               retries=opts.k2hr3_retries,
-                               backoff=opts.k2hr3_retry_backoff)
+        k2hr3_opts = {'verify': tls_verify_from_opts(opts),
+                      'timeout': opts.k2hr3_timeout,
+                      'retries': opts.k2hr3_retries,
+                      'backoff': opts.k2hr3_retry_backoff}
+        fetcher = K2hr3Fetcher(**k2hr3_opts)
+        self.registrar = K2hr3Registrar(**k2hr3_opts)
         self.app = K2hdkcApp(
             runtime, node_config, AccessStore(opts.conf_dir), fetcher,
             ctlport_timeout=opts.ctlport_timeout, conf_dir=opts.conf_dir,
@@ -112,14 +115,31 @@ class Manager(trove_manager.Manager):
             LOG.info('Cluster member of %s prepared; the node starts when '
                      'the cluster is configured.', cluster_config.get('id'))
             return
-        access = (overrides or {}).get(ACCESS_KEY) \
-            if isinstance(overrides, dict) else None
-        if not access:
+        self._prepare_single(overrides)
+
+    def _prepare_single(self, overrides: Any) -> None:
+        """A single-node instance: the taskmanager
+        (``trove_k2hdkc.taskmanager.Manager``) provisioned a one-member
+        K2HR3 layout and hands its access in ``overrides['k2hr3']``; the
+        node registers itself, fetches its INI and bootstraps alone."""
+        raw = overrides.get(ACCESS_KEY) if isinstance(overrides,
+                                                      dict) else None
+        if not isinstance(raw, dict) or not raw:
             raise errors.GuestNodeError(
                 'a K2HDKC instance must be a cluster member or be given '
-                'K2HR3 access in overrides[%r]' % ACCESS_KEY)
-        self.app.configure_node(K2hr3Access(**access))
+                'K2HR3 access in overrides[%r] (is the taskmanager '
+                'configured with trove_k2hdkc.taskmanager.Manager?)'
+                % ACCESS_KEY)
+        try:
+            access = K2hr3Access(**raw)
+        except TypeError:
+            raise errors.GuestNodeError(
+                'overrides[%r] must hold exactly k2hr3_url, resource_yrn, '
+                'role_yrn and role_token' % ACCESS_KEY) from None
+        self.registrar(access, self.app.node_config.identity.cuk)
+        self.app.configure_node(access)
         self.app.start_node()
+        self.app.bootstrap_alone()
 
     def stop_db(self, context):
         self.app.stop_node()

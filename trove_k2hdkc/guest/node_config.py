@@ -22,6 +22,8 @@ from trove_k2hdkc.guest.fileutil import atomic_write
 from trove_k2hdkc.k2hr3 import models
 from trove_k2hdkc.k2hr3.client import K2hr3Client
 from trove_k2hdkc.k2hr3.errors import K2hr3Error
+from trove_k2hdkc.k2hr3.layout import MEMBER_EXTRA
+from trove_k2hdkc.k2hr3.layout import MEMBER_PORT
 from trove_k2hdkc.k2hr3.transport import ClientSettings
 from trove_k2hdkc.k2hr3.transport import Transport
 
@@ -31,13 +33,11 @@ LOG = logging.getLogger(__name__)
 Fetcher = Callable[[K2hr3Access], str]
 
 
-class K2hr3Fetcher:
-    """``GET /v1/resource/<yrn>`` with the node's role token.
-
-    ``verify``/``timeout``/``retries``/``backoff`` come from the
-    ``[k2hdkc] k2hr3_*`` options; the URL comes with the access because
-    the control plane decides which K2HR3 the cluster lives in.
-    """
+class _K2hr3Access:
+    """Calls K2HR3 as the node (role token); ``verify``/``timeout``/
+    ``retries``/``backoff`` come from the ``[k2hdkc] k2hr3_*`` options;
+    the URL comes with the access because the control plane decides
+    which K2HR3 the node lives in."""
 
     def __init__(self, *, verify: bool | str = True, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.5) -> None:
@@ -46,22 +46,59 @@ class K2hr3Fetcher:
         self.retries = retries
         self.backoff = backoff
 
+    def _call(self, access: K2hr3Access,
+              call: Callable[[K2hr3Client], str]) -> str:
+        settings = ClientSettings(
+            base_url=access.k2hr3_url, verify=self.verify,
+            timeout=self.timeout, retries=self.retries,
+            backoff=self.backoff)
+        with K2hr3Client(Transport(settings)) as client:
+            return call(client)
+
+
+class K2hr3Fetcher(_K2hr3Access):
+    """``GET /v1/resource/<yrn>`` with the node's role token."""
+
     def __call__(self, access: K2hr3Access) -> str:
         try:
             resource = models.Yrn.parse(access.resource_yrn)
-            settings = ClientSettings(
-                base_url=access.k2hr3_url, verify=self.verify,
-                timeout=self.timeout, retries=self.retries,
-                backoff=self.backoff)
-            with K2hr3Client(Transport(settings)) as client:
-                return client.read_resource_by_role(access.role_token,
-                                                    resource)
+            return self._call(access, lambda c: c.read_resource_by_role(
+                access.role_token, resource))
         except K2hr3Error as exc:
             raise errors.ConfigFetchError(
                 'could not read the node INI %s from K2HR3 %s: %s; the '
                 'node keeps its current INI, retry later'
                 % (access.resource_yrn, access.k2hr3_url,
                    _scrub(str(exc), access.role_token))) from None
+
+
+class K2hr3Registrar(_K2hr3Access):
+    """Self-registration of a single-node instance as the one server of
+    its role: ``PUT /v1/role/<role yrn>`` with ``R=<role token>``.
+
+    Why the guest and not the taskmanager: Trove casts ``prepare`` right
+    after Nova accepts the server, and its taskmanager offers no point
+    between "the IP is known" and "prepare is sent" without copying
+    Trove's ``FreshInstanceTasks.create_instance``.  Trade-off: K2HR3
+    registers the request's *source* address (k2hr3-api.md §4), so the
+    guest must reach K2HR3 without SNAT/NAT; behind NAT the member would
+    be the NAT address, chmpx would not find itself in the INI and the
+    node would refuse it (``ConfigRefusedError``) rather than run with a
+    wrong ring.  Re-registering is an upsert (idempotent).
+    """
+
+    def __call__(self, access: K2hr3Access, instance_id: str) -> None:
+        try:
+            role = models.Yrn.parse(access.role_yrn)
+            self._call(access, lambda c: c.add_role_host_by_role_token(
+                access.role_token, role, port=MEMBER_PORT, cuk=instance_id,
+                extra=MEMBER_EXTRA, tag=instance_id))
+        except K2hr3Error as exc:
+            raise errors.ConfigFetchError(
+                'could not register this node in K2HR3 role %s at %s: %s'
+                % (access.role_yrn, access.k2hr3_url,
+                   _scrub(str(exc), access.role_token))) from None
+        LOG.info('Registered this node in K2HR3 role %s.', access.role_yrn)
 
 
 def _scrub(text: str, secret: str) -> str:

@@ -121,6 +121,26 @@ class K2hdkcApp:
                       'chmpx UP with k2hdkc attached')
         return self.node_status()
 
+    def bootstrap_alone(self) -> dict[str, Any]:
+        """A single-server ring to HEALTHY (k2hdkc-scaling.md §4.1 with
+        one node): SERVICEIN, MERGE, COMPMERGE.  Resumes from the step
+        a crashed agent reached, so a re-sent prepare is harmless."""
+        node = self.wait_for(lambda s: s.is_up and s.attached,
+                             'chmpx UP with k2hdkc attached')
+        if not node.in_service and not node.is_merging:
+            self.service_in()
+            node = self.wait_for(lambda s: s.is_merging or s.is_healthy,
+                                 '[ADD][Pending] after SERVICEIN')
+        if node.needs_merge:
+            self.merge()
+        if node.is_merging and not node.needs_compmerge:
+            node = self.wait_for(lambda s: s.needs_compmerge or
+                                 s.is_healthy, '[Done] of the merge')
+        if node.needs_compmerge:
+            self.complete_merge()
+        self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
+        return self.node_status()
+
     def stop_node(self) -> dict[str, Any]:
         self.runtime.stop()
         return self.node_status()

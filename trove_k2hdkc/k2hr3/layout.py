@@ -40,6 +40,8 @@ KINDS = (SERVER, SLAVE)
 NAME_PREFIX = 'k2hdkc-'
 # Marks role members registered by this plugin (K2HR3 "extra").
 MEMBER_EXTRA = 'trove-k2hdkc-v1'
+# Node identity (decided): host = IP, port 0, cuk = tag = instance id.
+MEMBER_PORT = 0
 
 _UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                       r'[0-9a-f]{12}')

@@ -10,6 +10,7 @@ import os
 import pathlib
 import signal
 import threading
+import urllib.parse
 
 import pytest
 from trove.instance import service_status
@@ -33,6 +34,7 @@ class K2hr3:
     def __init__(self) -> None:
         self.mode = 'ok'
         self.ini = ''
+        self.registered = []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,6 +47,17 @@ class K2hr3:
                                              'message': 'bad token'})
                 self._reply(200, {'result': True, 'message': None,
                                   'resource': outer.ini})
+
+            def do_PUT(self):  # noqa: N802
+                # Self-registration: the member is the source address.
+                if self.headers.get('x-auth-token') != 'R=' + TOKEN:
+                    return self._reply(401, {'result': False,
+                                             'message': 'bad token'})
+                path, _, query = self.path.partition('?')
+                outer.registered.append(
+                    (self.client_address[0], urllib.parse.unquote(path),
+                     dict(urllib.parse.parse_qsl(query))))
+                self._reply(201, {'result': True, 'message': None})
 
             def _reply(self, code, body):
                 data = json.dumps(body).encode()
@@ -247,3 +260,58 @@ def test_bad_ini_refused_running_node_keeps_old(node, tmp_path):
     assert mgr.app.node_config.path.read_bytes() == before
     assert mgr.app.runtime.is_running()
     assert mgr.status.get_actual_db_status() == S.HEALTHY
+
+
+def prepare_single(mgr, k2hr3, **overrides):
+    access = {'k2hr3_url': k2hr3.url, 'resource_yrn': YRN,
+              'role_yrn': YRN.replace('resource', 'role'),
+              'role_token': TOKEN}
+    mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
+                   '[trove]\n', None, dict(overrides, k2hr3=access), None,
+                   None)
+
+
+def test_single_node_prepare_registers_and_gets_healthy(node):
+    new_manager, k2hr3 = node
+    mgr = new_manager()
+    prepare_single(mgr, k2hr3, other_override=1)
+    assert k2hr3.registered == [(
+        '127.0.0.1', '/v1/role/' + YRN.replace('resource', 'role'),
+        {'port': '0', 'cuk': GUEST, 'extra': 'trove-k2hdkc-v1',
+         'tag': GUEST})]
+    assert mgr.status.get_actual_db_status() == S.HEALTHY
+    ring = mgr.node_status(None)['ring']
+    assert [(r['cuk'], r['status']['code']) for r in ring] == [(GUEST,
+                                                                 0x21)]
+
+    again = new_manager()        # a re-sent prepare after an agent restart
+    prepare_single(again, k2hr3)
+    assert len(k2hr3.registered) == 2
+    assert again.status.get_actual_db_status() == S.HEALTHY
+
+
+@pytest.mark.parametrize('overrides', [None, {}, {'k2hr3': {}},
+                                       {'k2hr3': {'k2hr3_url': 'x'}},
+                                       {'k2hr3': 'not-a-dict'}])
+def test_single_node_prepare_without_access_is_refused(node, overrides):
+    new_manager, k2hr3 = node
+    mgr = new_manager()
+    with pytest.raises(errors.GuestNodeError):
+        mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
+                       '[trove]\n', None, overrides, None, None)
+    assert k2hr3.registered == []
+    assert not mgr.app.node_config.exists()
+
+
+def test_single_node_registration_refused_keeps_node_down(node):
+    new_manager, k2hr3 = node
+    mgr = new_manager()
+    access = {'k2hr3_url': k2hr3.url, 'resource_yrn': YRN,
+              'role_yrn': YRN.replace('resource', 'role'),
+              'role_token': 'wrong-' + TOKEN}
+    with pytest.raises(errors.ConfigFetchError) as info:
+        mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
+                       '[trove]\n', None, {'k2hr3': access}, None, None)
+    assert 'HTTP 401' in str(info.value) and TOKEN not in str(info.value)
+    assert not mgr.app.node_config.exists()
+    assert mgr.app.runtime.running() == {'chmpx': False, 'k2hdkc': False}

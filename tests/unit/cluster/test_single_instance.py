@@ -1,0 +1,182 @@
+"""trove_k2hdkc.taskmanager.Manager: K2HR3 layout of single instances.
+
+Only Trove's edges are patched: the base Manager's create/delete, the
+instance and datastore-version records.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from trove.common import exception as trove_exc
+from trove.instance.tasks import InstanceTasks
+from trove.taskmanager import manager as trove_manager
+
+from trove_k2hdkc import taskmanager as tm
+from trove_k2hdkc.cluster.procedures import NodeAccess
+from trove_k2hdkc.cluster.registry import RegistryError
+
+IID = '9b2f6c1e-3d4a-4b5c-8d6e-7f8091a2b3c4'
+ACCESS = NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', 'tok')
+
+
+class FakeRegistry:
+    def __init__(self, fail=None):
+        self.fail = fail
+        self.calls = []
+
+    def provision(self):
+        self.calls.append('provision')
+        if self.fail == 'provision':
+            raise RegistryError('K2HR3 provisioning failed: refused')
+        return ACCESS
+
+    def teardown(self):
+        self.calls.append('teardown')
+        if self.fail == 'teardown':
+            raise RegistryError('K2HR3 teardown failed: refused')
+
+
+@pytest.fixture
+def base(monkeypatch):
+    """The base Manager's create/delete, recording what they got."""
+    seen = {}
+
+    def create(self, context, instance_id, *args, **kwargs):
+        seen['create'] = (instance_id, args, kwargs)
+
+    def delete(self, context, instance_id):
+        seen.setdefault('order', []).append('trove delete')
+
+    monkeypatch.setattr(trove_manager.Manager, 'create_instance', create)
+    monkeypatch.setattr(trove_manager.Manager, 'delete_instance', delete)
+    return seen
+
+
+def make(registry):
+    mgr = tm.Manager.__new__(tm.Manager)   # Trove's __init__ reads CONF
+    made = []
+
+    def factory(conf, context, layout_id):
+        made.append(layout_id)
+        return registry
+    mgr.registry_factory = factory
+    return mgr, made
+
+
+def create(mgr, datastore='k2hdkc', overrides=None, cluster_config=None,
+           slave_of_id=None, instance_id=IID):
+    mgr.create_instance(
+        mock.Mock(), instance_id, 'k1', {'id': 1}, 'img', [], [],
+        datastore, None, 1, None, None, None, [], overrides, slave_of_id,
+        cluster_config, None, None, None, access=None, ds_version='v')
+
+
+def overrides_sent(seen):
+    _, args, _ = seen['create']
+    return args[12]
+
+
+def test_single_create_provisions_and_passes_access(base):
+    reg = FakeRegistry()
+    mgr, made = make(reg)
+    create(mgr, overrides={'user': 'value'})
+    assert made == [IID] and reg.calls == ['provision']
+    assert overrides_sent(base) == {
+        'user': 'value',
+        'k2hr3': {'k2hr3_url': 'https://k2hr3', 'resource_yrn': 'yrn:res',
+                  'role_yrn': 'yrn:role', 'role_token': 'tok'}}
+    assert base['create'][0] == IID
+    assert base['create'][2] == {'access': None, 'ds_version': 'v'}
+
+
+@pytest.mark.parametrize('kwargs', [
+    {'datastore': 'mysql'},
+    {'cluster_config': {'id': 'c1', 'instance_type': 'member'}},
+    {'slave_of_id': 'master'},
+    {'instance_id': [IID, IID]},
+])
+def test_other_creates_pass_through_untouched(base, kwargs):
+    reg = FakeRegistry()
+    mgr, made = make(reg)
+    create(mgr, overrides={'user': 'value'}, **kwargs)
+    assert made == [] and reg.calls == []
+    assert overrides_sent(base) == {'user': 'value'}
+
+
+def test_provision_failure_marks_instance_and_skips_trove(base,
+                                                           monkeypatch):
+    db = mock.Mock()
+    find = mock.Mock(return_value=db)
+    monkeypatch.setattr(tm.DBInstance, 'find_by', find)
+    mgr, _ = make(FakeRegistry(fail='provision'))
+    with pytest.raises(RegistryError):
+        create(mgr)
+    assert 'create' not in base
+    find.assert_called_once_with(id=IID, deleted=False)
+    db.set_task_status.assert_called_once_with(
+        InstanceTasks.BUILDING_ERROR_SERVER)
+    db.save.assert_called_once_with()
+
+
+def records(monkeypatch, *, manager='k2hdkc', cluster_id=None,
+            missing=False):
+    def find_by(**conditions):
+        if missing:
+            raise trove_exc.ModelNotFoundError('gone')
+        assert conditions == {'id': IID, 'deleted': False}
+        return mock.Mock(cluster_id=cluster_id, datastore_version_id='dv')
+
+    monkeypatch.setattr(tm.DBInstance, 'find_by', find_by)
+    monkeypatch.setattr(tm.DatastoreVersion, 'load_by_uuid',
+                        lambda uuid: mock.Mock(manager=manager))
+
+
+def test_single_delete_tears_down_after_trove(base, monkeypatch):
+    records(monkeypatch)
+    reg = FakeRegistry()
+    reg.calls = base.setdefault('order', [])
+    mgr, made = make(reg)
+    mgr.delete_instance(mock.Mock(), IID)
+    assert base['order'] == ['trove delete', 'teardown']
+    assert made == [IID]
+
+
+def test_teardown_failure_is_logged_not_raised(base, monkeypatch, caplog):
+    records(monkeypatch)
+    reg = FakeRegistry(fail='teardown')
+    mgr, _ = make(reg)
+    mgr.delete_instance(mock.Mock(), IID)
+    assert base['order'] == ['trove delete']
+    assert reg.calls == ['teardown']
+    assert 'K2HR3 layout was not removed' in caplog.text
+
+
+@pytest.mark.parametrize('kwargs', [{'manager': 'mysql'},
+                                    {'cluster_id': 'c1'},
+                                    {'missing': True}])
+def test_other_deletes_do_not_touch_k2hr3(base, monkeypatch, kwargs):
+    records(monkeypatch, **kwargs)
+    reg = FakeRegistry()
+    mgr, made = make(reg)
+    mgr.delete_instance(mock.Mock(), IID)
+    assert base['order'] == ['trove delete']
+    assert made == [] and reg.calls == []
+
+
+def test_trove_delete_failure_keeps_the_layout(base, monkeypatch):
+    records(monkeypatch)
+    monkeypatch.setattr(trove_manager.Manager, 'delete_instance',
+                        mock.Mock(side_effect=RuntimeError('nova down')))
+    reg = FakeRegistry()
+    mgr, _ = make(reg)
+    with pytest.raises(RuntimeError):
+        mgr.delete_instance(mock.Mock(), IID)
+    assert reg.calls == []
+
+
+def test_class_loads_as_taskmanager_manager():
+    from oslo_utils import importutils
+    cls = importutils.import_class('trove_k2hdkc.taskmanager.Manager')
+    assert issubclass(cls, trove_manager.Manager)

@@ -1,0 +1,120 @@
+"""Taskmanager of a Trove that serves single-node K2HDKC instances.
+
+Trove 26 has no datastore hook for a non-cluster instance, so this is
+selected with ``[DEFAULT] taskmanager_manager =
+trove_k2hdkc.taskmanager.Manager``.  For datastore ``k2hdkc`` without a
+cluster it wraps Trove's own create/delete:
+
+* create: provision a one-member K2HR3 layout keyed by the Trove
+  instance id (the cluster layout, ``cluster.registry``) and hand the
+  guest its access in ``overrides['k2hr3']``; the guest registers itself
+  (``guest.node_config.K2hr3Registrar``, which documents why and the NAT
+  trade-off) and bootstraps its one-server ring;
+* delete: after Trove deleted the instance, tear that layout down; a
+  K2HR3 failure is logged and never blocks the delete (teardown is
+  idempotent, an operator can re-run it).
+
+Every other datastore and every cluster member passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+from typing import Any
+
+from oslo_log import log as logging
+from trove.common import cfg
+from trove.common import exception as trove_exc
+from trove.datastore.models import DatastoreVersion
+from trove.instance.models import DBInstance
+from trove.instance.tasks import InstanceTasks
+from trove.taskmanager import manager as trove_manager
+
+from trove_k2hdkc.cluster import registry as reg
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+MANAGER = 'k2hdkc'
+#: The key of ``overrides`` the guest reads its K2HR3 access from.
+ACCESS_KEY = 'k2hr3'
+
+
+class Manager(trove_manager.Manager):
+    """Trove's taskmanager plus the K2HR3 life of single K2HDKC nodes."""
+
+    # Seam for tests: (conf, context, layout id) -> ClusterRegistry.
+    registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
+        reg.registry_from_conf)
+
+    def create_instance(self, context, instance_id, name, flavor,
+                        image_id, databases, users, datastore_manager,
+                        packages, volume_size, backup_id, availability_zone,
+                        root_password, nics, overrides, slave_of_id,
+                        cluster_config, volume_type, modules, locality,
+                        access=None, ds_version=None):
+        if (datastore_manager == MANAGER and not cluster_config
+                and not slave_of_id and isinstance(instance_id, str)):
+            overrides = self._with_access(context, instance_id, overrides)
+        return super().create_instance(
+            context, instance_id, name, flavor, image_id, databases, users,
+            datastore_manager, packages, volume_size, backup_id,
+            availability_zone, root_password, nics, overrides, slave_of_id,
+            cluster_config, volume_type, modules, locality, access=access,
+            ds_version=ds_version)
+
+    def delete_instance(self, context, instance_id):
+        # Read before Trove clears datastore_version_id on delete.
+        single = self._is_single_k2hdkc(context, instance_id)
+        super().delete_instance(context, instance_id)
+        if single:
+            self._teardown(context, instance_id)
+
+    # -- helpers ---------------------------------------------------------
+
+    def _with_access(self, context: Any, instance_id: str,
+                     overrides: Any) -> dict[str, Any]:
+        try:
+            node_access = self.registry_factory(
+                CONF, context, instance_id).provision()
+        except reg.RegistryError as exc:
+            LOG.error('K2HR3 layout of instance %s failed: %s',
+                      instance_id, exc)
+            _mark_failed(instance_id)
+            raise
+        LOG.info('K2HR3 layout of instance %s is in place', instance_id)
+        merged = dict(overrides) if isinstance(overrides, dict) else {}
+        merged[ACCESS_KEY] = dataclasses.asdict(node_access)
+        return merged
+
+    def _is_single_k2hdkc(self, context: Any, instance_id: str) -> bool:
+        try:
+            db = DBInstance.find_by(id=instance_id, deleted=False)
+            if db.cluster_id or not db.datastore_version_id:
+                return False
+            version = DatastoreVersion.load_by_uuid(db.datastore_version_id)
+        except trove_exc.NotFound:
+            return False
+        return version.manager == MANAGER
+
+    def _teardown(self, context: Any, instance_id: str) -> None:
+        try:
+            self.registry_factory(CONF, context, instance_id).teardown()
+        except reg.RegistryError as exc:
+            LOG.error('Instance %s is deleted but its K2HR3 layout was '
+                      'not removed (%s); remove the k2hdkc-%s objects by '
+                      'hand', instance_id, exc, instance_id)
+            return
+        LOG.info('K2HR3 layout of instance %s is deleted', instance_id)
+
+
+def _mark_failed(instance_id: str) -> None:
+    """BUILDING_ERROR_SERVER, so the user sees an error (not an endless
+    BUILD) and can delete the instance."""
+    try:
+        db = DBInstance.find_by(id=instance_id, deleted=False)
+        db.set_task_status(InstanceTasks.BUILDING_ERROR_SERVER)
+        db.save()
+    except trove_exc.NotFound:
+        LOG.warning('Instance %s vanished while its creation failed',
+                    instance_id)
