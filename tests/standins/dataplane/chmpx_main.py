@@ -448,16 +448,7 @@ class Chmpx:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    conf_path, ctlport = None, None
-    while args:
-        opt = args.pop(0)
-        if opt == '-conf' and args:
-            conf_path = args.pop(0)
-        elif opt == '-ctlport' and args:
-            ctlport = ini.to_int(args.pop(0), -1)
-        elif opt == '-d' and args:
-            args.pop(0)
+    conf_path, ctlport, _ = ini.command_line(argv)
     # chmpx blocks SIGTERM in every thread: the signal stays pending.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:

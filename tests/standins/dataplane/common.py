@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sys
 import time
@@ -90,3 +91,12 @@ def request(addr, obj: object, timeout: float = 5.0) -> object | None:
 def log(level: str, text: str) -> None:
     sys.stderr.write('[%s] %s\n' % (level, text))
     sys.stderr.flush()
+
+
+def split_words(line: str) -> list[str]:
+    """A line-tool command split like a shell; unbalanced quotes fall
+    back to plain whitespace splitting instead of failing."""
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()

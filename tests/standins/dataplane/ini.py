@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import socket
+import sys
 
 
 class ConfigError(Exception):
@@ -214,3 +215,21 @@ def load(path: str, ctlport: int | None) -> Config:
         raise ConfigError([err % (2612, path, 'does not have self control '
                                   'port(%d) in server/slave list.' % ctlport)])
     return Config(path, glob, servers, slaves, k2h, me, 'SLAVE')
+
+
+def command_line(argv: list[str] | None, valued: tuple[str, ...] = ('-d',)
+                 ) -> tuple[str | None, int | None, dict[str, str]]:
+    """``-conf <ini> -ctlport <port>`` plus the ``valued`` options of the
+    real tools' command lines; other words are ignored, as by the tools.
+
+    Returns (conf path, ctlport or None, every valued option found).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    found: dict[str, str] = {}
+    while args:
+        opt = args.pop(0)
+        if opt in ('-conf', '-ctlport', *valued) and args:
+            found[opt] = args.pop(0)
+    ctlport = (to_int(found['-ctlport'], -1) if '-ctlport' in found
+               else None)
+    return found.get('-conf'), ctlport, found

@@ -104,16 +104,7 @@ def execute(db: storemod.Store, req: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    conf_path, ctlport = None, None
-    while args:
-        opt = args.pop(0)
-        if opt == '-conf' and args:
-            conf_path = args.pop(0)
-        elif opt == '-ctlport' and args:
-            ctlport = ini.to_int(args.pop(0), -1)
-        elif opt == '-d' and args:
-            args.pop(0)
+    conf_path, ctlport, _ = ini.command_line(argv)
     try:
         conf = ini.load(conf_path or '', ctlport)
     except ini.ConfigError as exc:

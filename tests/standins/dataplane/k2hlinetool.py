@@ -8,9 +8,9 @@ The archive is the stand-in's own format (JSON lines of elements).
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 
+from tests.standins.dataplane import common
 from tests.standins.dataplane import store as storemod
 
 RULE = '-' * 55
@@ -54,10 +54,7 @@ def archive_load(db: storemod.Store, path: str) -> bool:
 
 
 def run_one(db: storemod.Store, line: str, ro: bool) -> bool:
-    try:
-        words = shlex.split(line)
-    except ValueError:
-        words = line.split()
+    words = common.split_words(line)
     if not words:
         return True
     cmd, args = words[0].lower(), words[1:]

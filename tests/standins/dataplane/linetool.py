@@ -6,7 +6,6 @@ output strings are those of reference/k2hdkc/k2hdkclinetool_*.out.
 
 from __future__ import annotations
 
-import shlex
 import socket
 import sys
 import time
@@ -100,10 +99,7 @@ def _cas(cli: Client, bits: int, args: list[str]) -> None:
 
 def run_one(cli: Client, line: str) -> bool:
     """Execute one command line; False when the tool should quit."""
-    try:
-        words = shlex.split(line)
-    except ValueError:
-        words = line.split()
+    words = common.split_words(line)
     if not words:
         return True
     cmd, args = words[0].lower(), words[1:]
@@ -191,18 +187,9 @@ def _queue(cli: Client, cmd: str, args: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    conf_path, ctlport, run = None, None, None
-    while args:
-        opt = args.pop(0)
-        if opt == '-conf' and args:
-            conf_path = args.pop(0)
-        elif opt == '-ctlport' and args:
-            ctlport = ini.to_int(args.pop(0), -1)
-        elif opt == '-run' and args:
-            run = args.pop(0)
-        elif opt in ('-d', '-comlog') and args:
-            args.pop(0)
+    conf_path, ctlport, found = ini.command_line(
+        argv, ('-run', '-d', '-comlog'))
+    run = found.get('-run')
     try:
         conf = ini.load(conf_path or '', ctlport)
         cli = Client(common.rendezvous_path(conf.group,
