@@ -2,7 +2,8 @@
 
 The taskmanager runs under eventlet, so "push to every member at once"
 means one greenthread per guest RPC; ``call_all`` waits for all of them
-and raises one ``GuestCallError`` that names every node that failed.
+and raises one ``GuestCallError`` that names every node that failed and
+carries the replies of those that answered (status polls use them).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class GuestFleet:
             else:
                 failures[node] = value
         if failures:
-            raise GuestCallError(method, failures)
+            raise GuestCallError(method, failures, results)
         return results
 
     def _outcome(self, node: str, method: str,

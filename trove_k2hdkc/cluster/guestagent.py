@@ -96,6 +96,19 @@ class K2hdkcGuestAgentAPI(guest_api.API):
         return self._call('stop_node', self.agent_slow_timeout,
                           version=self.API_BASE_VERSION)
 
+    def restart(self) -> Any:
+        """Trove's stub, slower: the guest stops its node, starts it and
+        rejoins it (MERGE/COMPMERGE) before it answers."""
+        return self._call('restart', self.agent_slow_timeout,
+                          version=self.API_BASE_VERSION)
+
+    def upgrade(self, upgrade_info: dict[str, Any]) -> Any:
+        """A call, not Trove's cast: a rolling upgrade must know when this
+        node is healthy again before it takes the next one down."""
+        return self._call('upgrade', self.agent_slow_timeout,
+                          version=self.API_BASE_VERSION,
+                          upgrade_info=upgrade_info)
+
     def cluster_complete(self) -> Any:
         return self._call('cluster_complete', self.agent_high_timeout,
                           version=self.API_BASE_VERSION)

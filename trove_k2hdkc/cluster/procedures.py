@@ -1,8 +1,9 @@
 """The ring procedures of k2hdkc-scaling.md §4, as pure code.
 
 Which guest gets which call in which order, and which CHMPX status to
-wait for, lives here and nowhere else; the Trove glue only supplies a
-``Fleet`` (RPC to guests, parallel where the plan says so, and a clock).
+wait for, lives here (and in ``watchdog`` for hung merges) and nowhere
+else; the Trove glue only supplies a ``Fleet`` (RPC to guests, parallel
+where the plan says so, and a clock).
 K2HR3 changes are the caller's: it adds hosts before ``grow`` and removes
 them between ``shrink_ring`` and ``shrink_finish``.
 
@@ -22,6 +23,7 @@ from typing import Protocol
 from oslo_log import log as logging
 
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.exceptions import K2hdkcError
 
 LOG = logging.getLogger(__name__)
@@ -40,17 +42,21 @@ class StepTimeout(ProcedureError):
 
 
 class GuestCallError(ProcedureError):
-    """One or more guests failed an RPC; ``failures`` maps node to text."""
+    """One or more guests failed an RPC; ``failures`` maps node to text,
+    ``results`` holds the replies of the nodes that did answer."""
 
-    def __init__(self, step: str, failures: Mapping[str, str]) -> None:
+    def __init__(self, step: str, failures: Mapping[str, str],
+                 results: Mapping[str, Any] | None = None) -> None:
         self.failures = dict(failures)
+        self.results = dict(results or {})
         super().__init__(step, '; '.join(
             '%s: %s' % item for item in sorted(self.failures.items())))
 
 
 class Fleet(Protocol):
     """RPC to member guests. ``call_all`` runs the calls concurrently,
-    waits for every one and raises ``GuestCallError`` if any failed."""
+    waits for every one and raises ``GuestCallError`` (with the partial
+    ``results``) if any failed."""
 
     def call(self, node: str, method: str, **kwargs: Any) -> Any: ...
 
@@ -87,7 +93,7 @@ class NodeAccess:
 @dataclasses.dataclass(frozen=True)
 class Timing:
     """``status_timeout`` bounds each status wait; ``merge_timeout`` is
-    the §4.8 watchdog before one ABORTMERGE + MERGE retry."""
+    how long the §4.8 watchdog lets each MERGE run."""
 
     status_timeout: float = 120.0
     merge_timeout: float = 300.0
@@ -103,8 +109,16 @@ def _expect(members: Sequence[Member],
     return {m.id: frozenset(codes) for m in members}
 
 
+MemberHook = Callable[[Member], None]
+
+
+def _nothing(member: Member) -> None:
+    pass
+
+
 class Procedures:
-    """Bootstrap, grow, shrink and purge a ring through a ``Fleet``."""
+    """Bootstrap, grow, shrink, purge and roll a ring through a
+    ``Fleet``."""
 
     def __init__(self, fleet: Fleet, *, server_ctlport: int,
                  timing: Timing | None = None,
@@ -119,7 +133,11 @@ class Procedures:
     def _all(self, step: str, nodes: Sequence[str], method: str,
              **kwargs: Any) -> dict[str, Any]:
         self._progress(step)
-        return self.fleet.call_all(nodes, method, **kwargs)
+        try:
+            return self.fleet.call_all(nodes, method, **kwargs)
+        except GuestCallError as exc:
+            # The fleet knows the method, the user needs the step.
+            raise GuestCallError(step, exc.failures, exc.results) from exc
 
     def _one(self, step: str, node: str, method: str, **kwargs: Any) -> Any:
         self._progress(step)
@@ -130,15 +148,41 @@ class Procedures:
         except Exception as exc:
             raise GuestCallError(step, {node: _text(exc)}) from exc
 
+    def _statuses(self, nodes: Sequence[str]
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
+        """``node_status`` replies, and why the silent nodes gave none:
+        a guest that misses one poll is not yet a failure."""
+        try:
+            return self.fleet.call_all(nodes, 'node_status'), {}
+        except GuestCallError as exc:
+            return exc.results, exc.failures
+
+    def _codes(self, nodes: Sequence[str]) -> dict[str, int | None]:
+        """Own status code per node; None when it did not say."""
+        replies, _ = self._statuses(nodes)
+        codes: dict[str, int | None] = {}
+        for node in nodes:
+            try:
+                codes[node] = rs.self_code(replies[node])
+            except (KeyError, rs.StatusShapeError):
+                codes[node] = None
+        return codes
+
     def _poll(self, step: str, nodes: Sequence[str], timeout: float,
-              check: Callable[[str, Mapping[str, Any]], str | None]) -> None:
+              check: Callable[[str, Mapping[str, Any]], str | None],
+              summary: str = 'gave up') -> None:
         """Poll ``node_status`` on ``nodes`` until ``check`` returns None
-        for each (it returns a description of what is still wrong)."""
+        for each (it returns a description of what is still wrong). A
+        node that does not answer is "not yet" until the deadline."""
         deadline = self.fleet.monotonic() + timeout
         while True:
-            replies = self.fleet.call_all(nodes, 'node_status')
+            replies, silent = self._statuses(nodes)
             wrong = {}
             for node in nodes:
+                if node not in replies:
+                    wrong[node] = 'no answer: %s' % silent.get(
+                        node, 'no reply')
+                    continue
                 try:
                     problem = check(node, replies[node])
                 except rs.StatusShapeError as exc:
@@ -148,8 +192,8 @@ class Procedures:
             if not wrong:
                 return
             if self.fleet.monotonic() >= deadline:
-                raise StepTimeout(step, 'gave up after %ss; %s' % (
-                    timeout, ', '.join('%s %s' % i for i in sorted(
+                raise StepTimeout(step, '%s after %ss: %s' % (
+                    summary, timeout, ', '.join('%s %s' % i for i in sorted(
                         wrong.items()))))
             self.fleet.sleep(self.timing.poll_interval)
 
@@ -180,16 +224,27 @@ class Procedures:
         self._poll(step, _ids(observers),
                    timeout or self.timing.status_timeout, check)
 
+    def _settles(self, step: str, expected: Mapping[str, frozenset[int]],
+                 timeout: float) -> bool:
+        """``wait_self`` that reports a timeout instead of raising it."""
+        try:
+            self.wait_self(step, expected, timeout)
+        except StepTimeout as exc:
+            LOG.warning('%s', exc)
+            return False
+        return True
+
     def require_healthy(self, members: Sequence[Member]) -> None:
-        """Precondition of every topology change: all nodes 0x21 now."""
-        replies = self._all('check ring health', _ids(members),
-                            'node_status')
-        bad = {n: rs.describe(rs.self_code(r)) for n, r in replies.items()
-               if rs.self_code(r) != rs.HEALTHY}
-        if bad:
-            raise ProcedureError('check ring health', 'not every node is '
-                                 'healthy (0x21): %s' % ', '.join(
-                                     '%s %s' % i for i in sorted(bad.items())))
+        """Precondition of every topology change: all nodes 0x21 within
+        ``status_timeout`` (a guest may be briefly unreachable)."""
+        step = 'check ring health'
+        self._progress(step)
+
+        def check(node: str, reply: Mapping[str, Any]) -> str | None:
+            code = rs.self_code(reply)
+            return None if code == rs.HEALTHY else rs.describe(code)
+        self._poll(step, _ids(members), self.timing.status_timeout, check,
+                   summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
         """§4.3 step 4: one node at a time into [n/a][Pending]."""
@@ -198,33 +253,6 @@ class Procedures:
                       'restart_k2hdkc')
             self.wait_self('%s: %s to Pending' % (why, m.id),
                            {m.id: frozenset({rs.PENDING})})
-
-    def _merge(self, why: str, via: Member, others: Sequence[Member],
-               expected: dict[str, frozenset[int]],
-               leaving: Sequence[Member] = ()) -> None:
-        """MERGE, wait for Done, with the §4.8 watchdog: one ABORTMERGE
-        (sent via another node) and one retry, then give up."""
-        step = '%s: merge' % why
-        self._one(step, via.id, 'merge')
-        try:
-            self.wait_self(step, expected, self.timing.merge_timeout)
-            return
-        except StepTimeout as exc:
-            LOG.warning('%s hangs (%s); aborting and retrying once',
-                        step, exc)
-        helper = others[0] if others else via
-        self._one(step + ': abort', helper.id, 'abort_merge')
-        pending = {n: frozenset({rs.PENDING, rs.ADD_PENDING,
-                                 rs.DELETE_PENDING}) for n in expected}
-        self.wait_self(step + ': abort settles', pending)
-        # ABORTMERGE turns [DELETE][Pending] into [n/a][Pending]: re-send.
-        if leaving:
-            codes = self.fleet.call_all(_ids(leaving), 'node_status')
-            for m in leaving:
-                if rs.self_code(codes[m.id]) != rs.DELETE_PENDING:
-                    self._service_out(why, helper, m)
-        self._one(step + ': retry', helper.id, 'merge')
-        self.wait_self(step + ' (retry)', expected, self.timing.merge_timeout)
 
     def _service_out(self, why: str, via: Member, leaver: Member) -> None:
         self._one('%s: service out %s' % (why, leaver.id), via.id,
@@ -248,8 +276,8 @@ class Procedures:
             self._one('bootstrap: service in %s' % m.id, m.id, 'service_in')
         self.wait_self('bootstrap: nodes [ADD][Pending]',
                        _expect(members, rs.ADD_PENDING))
-        self._merge(why, members[0], members[1:],
-                    _expect(members, rs.ADD_DONE))
+        watchdog.merge(self, why, members[0], members[1:],
+                       _expect(members, rs.ADD_DONE))
         self._one('bootstrap: complete merge', members[0].id,
                   'complete_merge')
         self.wait_self('bootstrap: ring healthy',
@@ -258,7 +286,8 @@ class Procedures:
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess) -> None:
         """§4.3: K2HR3 already lists the new nodes; ``existing`` is
-        healthy (``require_healthy``)."""
+        healthy (``require_healthy``). The first RPC touches the ring,
+        so a caller can undo whatever it did before calling this."""
         why = 'grow'
         self._all('grow: refresh config', _ids(existing), 'refresh_config')
         self.wait_ring('grow: new nodes listed', existing, new,
@@ -276,8 +305,8 @@ class Procedures:
         self._restart_each(existing, why)
         expected = _expect(existing, rs.DONE)
         expected.update(_expect(new, rs.ADD_DONE))
-        self._merge(why, existing[0], list(existing[1:]) + list(new),
-                    expected)
+        watchdog.merge(self, why, existing[0],
+                       list(existing[1:]) + list(new), expected)
         self._one('grow: complete merge', existing[0].id, 'complete_merge')
         everyone = list(existing) + list(new)
         self.wait_self('grow: ring healthy', _expect(everyone, rs.HEALTHY))
@@ -286,7 +315,8 @@ class Procedures:
 
     def shrink_ring(self, remaining: Sequence[Member],
                     leaving: Sequence[Member]) -> None:
-        """§4.4 steps 1-5: the leavers end SERVICE OUT and stopped."""
+        """§4.4 steps 1-5: the leavers end SERVICE OUT and stopped. The
+        first RPC (SERVICEOUT) is the first change to the ring."""
         why = 'shrink'
         for m in leaving:
             self._service_out(why, remaining[0], m)
@@ -295,7 +325,8 @@ class Procedures:
         self._restart_each(remaining, why)
         expected = _expect(remaining, rs.DONE)
         expected.update(_expect(leaving, rs.DELETE_DONE))
-        self._merge(why, remaining[0], remaining[1:], expected, leaving)
+        watchdog.merge(self, why, remaining[0], remaining[1:], expected,
+                       leaving)
         self._one('shrink: complete merge', remaining[0].id,
                   'complete_merge')
         expected = _expect(remaining, rs.HEALTHY)
@@ -321,6 +352,47 @@ class Procedures:
                            {m.id: frozenset({rs.HEALTHY})})
         self.wait_self('purge: ring healthy', _expect(members, rs.HEALTHY))
 
+
+    def rolling_restart(self, members: Sequence[Member], *,
+                        begin: MemberHook = _nothing,
+                        end: MemberHook = _nothing) -> None:
+        """Restart one member at a time; the guest's ``restart`` rejoins
+        its node (MERGE/COMPMERGE) and returns once it is healthy."""
+        def restart(m: Member) -> None:
+            self._one('rolling restart: restart %s' % m.id, m.id,
+                      'restart')
+        self._rolling('rolling restart', members, restart, begin, end)
+
+    def rolling_upgrade(self, members: Sequence[Member], version: str, *,
+                        begin: MemberHook = _nothing,
+                        end: MemberHook = _nothing) -> None:
+        """Upgrade one member at a time, as Trove's single-instance
+        upgrade does (``pre_upgrade``, then ``upgrade``); the guest's
+        ``upgrade`` returns once its node is healthy again."""
+        def upgrade(m: Member) -> None:
+            info = self._one('rolling upgrade: prepare %s' % m.id, m.id,
+                             'pre_upgrade')
+            info = dict(info or {}, datastore_version=version)
+            self._one('rolling upgrade: upgrade %s' % m.id, m.id,
+                      'upgrade', upgrade_info=info)
+        self._rolling('rolling upgrade', members, upgrade, begin, end)
+
+    def _rolling(self, why: str, members: Sequence[Member],
+                 action: MemberHook, begin: MemberHook,
+                 end: MemberHook) -> None:
+        """With REPLICA=1 only one node may be away at a time: each
+        member is back at 0x21 in every ring view before the next one
+        goes. ``begin``/``end`` bracket each member (task status)."""
+        self.require_healthy(members)
+        healthy = frozenset({rs.HEALTHY})
+        for m in members:
+            begin(m)
+            action(m)
+            self.wait_self('%s: %s back' % (why, m.id),
+                           _expect(members, rs.HEALTHY))
+            self.wait_ring('%s: ring sees %s back' % (why, m.id), members,
+                           members, healthy)
+            end(m)
 
 def _text(exc: BaseException) -> str:
     return '%s: %s' % (type(exc).__name__, exc)

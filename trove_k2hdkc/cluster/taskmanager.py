@@ -3,11 +3,13 @@
 Thin glue: Trove models in, ``procedures.Procedures`` and
 ``registry.ClusterRegistry`` do the work. Every operation runs under
 ``eventlet.Timeout(CONF.cluster_usage_timeout)``; a failure is logged
-with its step, the members get an error task status
-(``update_statuses_on_failure``) and the cluster task returns to NONE so
-that it can be deleted or retried. Trove's cluster task description is
-fixed per task, so progress (and the read/write outage window of grow and
-shrink) is announced in the taskmanager log.
+with its step and saved as each member's instance fault (what ``instance
+show`` prints), the members get an error task status
+(``update_statuses_on_failure``) unless the operation could be undone,
+and the cluster task returns to NONE so that it can be deleted or
+retried. Trove's cluster task description is fixed per task, so progress
+(and the read/write outage window of grow and shrink) is announced in the
+taskmanager log.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from trove.common import utils
 from trove.common.strategies.cluster import base as cluster_base
 from trove.instance.models import DBInstance
 from trove.instance.models import Instance
+from trove.instance.models import save_instance_fault
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
@@ -62,6 +65,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
         reg.registry_from_conf)
     fleet_factory: Callable[..., Any] = GuestFleet
+    procedures_class: type[Procedures] = Procedures
 
     # -- glue helpers ----------------------------------------------------
 
@@ -87,8 +91,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         timing = Timing(status_timeout=opts.cluster_status_timeout,
                         merge_timeout=opts.merge_timeout,
                         poll_interval=opts.cluster_poll_interval)
-        procs = Procedures(fleet, server_ctlport=opts.chmpx_server_ctlport,
-                           timing=timing, progress=progress)
+        procs = self.procedures_class(
+            fleet, server_ctlport=opts.chmpx_server_ctlport, timing=timing,
+            progress=progress)
         return procs, fleet
 
     def _ids(self, cluster_id: str) -> list[str]:
@@ -101,30 +106,58 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                                  'reached INSTANCE_READY')
 
     def _run(self, what: str, cluster_id: str, body: Callable[[], None],
-             status: Any, on_failure: Callable[[], None] | None = None
+             status: Any, recover: Callable[[], bool] | None = None
              ) -> bool:
-        """Run ``body`` under the cluster timeout; on any failure record
-        it (instances' task status, log) and reset the cluster task."""
+        """Run ``body`` under the cluster timeout. On any failure
+        ``recover`` runs and says whether the cluster is back as it was;
+        if it is not, every member gets ``status``. Either way each
+        member shows the failure as its fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
-        failed = True
+        failure = None
         try:
             body()
-            failed = False
         except Timeout as t:
             if t is not timeout:
                 raise
-            LOG.error('Cluster %s: %s timed out after %ss', cluster_id,
-                      what, CONF.cluster_usage_timeout)
+            failure = '%s timed out after %ss' % (
+                what, CONF.cluster_usage_timeout)
+            LOG.error('Cluster %s: %s', cluster_id, failure)
         except Exception as exc:
-            LOG.exception('Cluster %s: %s failed: %s', cluster_id, what, exc)
+            failure = '%s failed: %s' % (what, exc)
+            LOG.exception('Cluster %s: %s', cluster_id, failure)
         finally:
             timeout.cancel()
-        if failed:
-            if on_failure is not None:
-                on_failure()
-            self.update_statuses_on_failure(cluster_id, status=status)
+        if failure is not None:
+            if recover is not None and recover():
+                failure += '; undone, the cluster is as it was'
+            else:
+                self.update_statuses_on_failure(cluster_id, status=status)
+            self._record_fault(cluster_id, failure)
         self.reset_task()
-        return not failed
+        return failure is None
+
+    def _record_fault(self, cluster_id: str, message: str) -> None:
+        """The instance fault is the one place ``openstack database
+        instance show`` tells a user why a cluster operation failed."""
+        for instance_id in self._ids(cluster_id):
+            try:
+                save_instance_fault(instance_id, message, message)
+            except Exception:
+                LOG.exception('Cluster %s: could not save the fault of '
+                              'member %s', cluster_id, instance_id)
+
+    def _update_member(self, instance_id: str, **values: Any) -> None:
+        db = DBInstance.find_by(id=instance_id, deleted=False)
+        for key, value in values.items():
+            setattr(db, key, value)
+        db.save()
+
+    def _whole(self, context: Any, cluster_id: str
+               ) -> tuple[list[Member], Procedures]:
+        """Every member and the procedures over their guests."""
+        members, guests = self._members(context, self._ids(cluster_id))
+        procs, _ = self._procedures(cluster_id, guests)
+        return members, procs
 
     # -- Trove entry points ---------------------------------------------
 
@@ -144,9 +177,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             procs.bootstrap(members, access)
             fleet.call_all(ids, 'cluster_complete')
 
-        def cleanup() -> None:
+        def cleanup() -> bool:
             if 'registry' in state:
                 self._teardown(cluster_id, state['registry'])
+            return False
 
         if self._run('create', cluster_id, body,
                      InstanceTasks.BUILDING_ERROR_SERVER, cleanup):
@@ -154,11 +188,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def grow_cluster(self, context: Any, cluster_id: str,
                      new_instance_ids: Sequence[str]) -> None:
+        """Until ``Procedures.grow`` starts, the ring is untouched and a
+        failure is undone: the new members leave K2HR3 and are deleted,
+        the old ones stay as they were. After that the members get
+        GROWING_ERROR."""
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
                  list(new_instance_ids))
+        new_ids = list(new_instance_ids)
+        state: dict[str, Any] = {'ring_touched': False}
 
         def body() -> None:
-            new_ids = list(new_instance_ids)
             old_ids = [i for i in self._ids(cluster_id) if i not in new_ids]
             if not old_ids:
                 raise ProcedureError('grow', 'the cluster has no existing '
@@ -171,17 +210,28 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             procs.require_healthy(existing)
             registry = self.registry_factory(CONF, context, cluster_id)
             access = registry.provision()
+            state['added'] = (registry, new)
             registry.add_servers(new)
+            state['ring_touched'] = True
             procs.grow(existing, new, access)
             fleet.call_all(new_ids, 'cluster_complete')
 
-        if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR):
+        def recover() -> bool:
+            if state['ring_touched']:
+                return False
+            return self._undo_grow(context, cluster_id, new_ids,
+                                   *state.get('added', (None, [])))
+
+        if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR,
+                     recover):
             LOG.info('Cluster %s: grown', cluster_id)
 
     def shrink_cluster(self, context: Any, cluster_id: str,
                        instance_ids: Sequence[str]) -> None:
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
+
+        state = {'ring_touched': False}
 
         def body() -> None:
             leave_ids = list(instance_ids)
@@ -193,13 +243,18 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             procs, _ = self._procedures(cluster_id, guests)
             procs.require_healthy(remaining + leaving)
             registry = self.registry_factory(CONF, context, cluster_id)
+            state['ring_touched'] = True
             procs.shrink_ring(remaining, leaving)
             registry.remove_servers(leaving)
             procs.shrink_finish(remaining, leaving)
             self._delete_instances(context, cluster_id, leave_ids)
 
+        def recover() -> bool:
+            # Before the first SERVICEOUT nothing was changed.
+            return not state['ring_touched']
+
         if self._run('shrink', cluster_id, body,
-                     InstanceTasks.SHRINKING_ERROR):
+                     InstanceTasks.SHRINKING_ERROR, recover):
             LOG.info('Cluster %s: shrunk', cluster_id)
 
     def delete_cluster(self, context: Any, cluster_id: str) -> None:
@@ -216,13 +271,70 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         super().delete_cluster(context, cluster_id)
 
     def restart_cluster(self, context: Any, cluster_id: str) -> None:
-        self.rolling_restart_cluster(context, cluster_id)
+        """One member at a time, each back in a healthy ring before the
+        next (Trove's ``rolling_restart_cluster`` does not wait)."""
+        LOG.info('Cluster %s: rolling restart begins', cluster_id)
+
+        def body() -> None:
+            members, procs = self._whole(context, cluster_id)
+            procs.rolling_restart(
+                members,
+                begin=lambda m: self._update_member(
+                    m.id, task_status=InstanceTasks.REBOOTING),
+                end=self._task_done)
+
+        # Trove has no restart error task: members return to NONE and
+        # show what their guests report, plus the fault.
+        if self._run('restart', cluster_id, body, InstanceTasks.NONE):
+            LOG.info('Cluster %s: restarted', cluster_id)
 
     def upgrade_cluster(self, context: Any, cluster_id: str,
                         datastore_version: Any) -> None:
-        self.rolling_upgrade_cluster(context, cluster_id, datastore_version)
+        """Rolling, like ``restart_cluster``; each member as Trove's
+        ``BuiltInstanceTasks.upgrade`` does it."""
+        LOG.info('Cluster %s: rolling upgrade to %s begins', cluster_id,
+                 datastore_version.version)
+
+        def begin(m: Member) -> None:
+            self._update_member(m.id,
+                                datastore_version_id=datastore_version.id,
+                                task_status=InstanceTasks.UPGRADING)
+
+        def body() -> None:
+            members, procs = self._whole(context, cluster_id)
+            procs.rolling_upgrade(members, datastore_version.version,
+                                  begin=begin, end=self._task_done)
+
+        if self._run('upgrade', cluster_id, body,
+                     InstanceTasks.UPGRADING_ERROR):
+            LOG.info('Cluster %s: upgraded', cluster_id)
 
     # -- pieces ----------------------------------------------------------
+
+    def _task_done(self, member: Member) -> None:
+        self._update_member(member.id, task_status=InstanceTasks.NONE)
+
+    def _undo_grow(self, context: Any, cluster_id: str,
+                   new_ids: Sequence[str],
+                   registry: reg.ClusterRegistry | None,
+                   new: Sequence[Member]) -> bool:
+        """The new members leave K2HR3 (best effort: no node has read the
+        longer list yet) and their instances are deleted."""
+        LOG.warning('Cluster %s: the ring was not touched; undoing the '
+                    'grow by deleting %s', cluster_id, list(new_ids))
+        if registry is not None:
+            try:
+                registry.remove_servers(new)
+            except Exception as exc:
+                LOG.error('Cluster %s: K2HR3 still lists %s; remove them '
+                          'by hand: %s', cluster_id, list(new_ids), exc)
+        try:
+            self._delete_instances(context, cluster_id, new_ids)
+        except Exception:
+            LOG.exception('Cluster %s: could not delete the new members '
+                          '%s', cluster_id, list(new_ids))
+            return False
+        return True
 
     def _teardown(self, cluster_id: str,
                   registry: reg.ClusterRegistry) -> None:

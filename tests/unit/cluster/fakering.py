@@ -15,7 +15,15 @@ from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster.procedures import GuestCallError
 
 PENDINGS = {rs.PENDING, rs.ADD_PENDING, rs.DELETE_PENDING}
-DOING = 0x2021
+DOING = {rs.PENDING: 0x2021, rs.ADD_PENDING: 0x2121,
+         rs.DELETE_PENDING: 0x2221}
+DONE = {rs.PENDING: rs.DONE, rs.ADD_PENDING: rs.ADD_DONE,
+        rs.DELETE_PENDING: rs.DELETE_DONE}
+# ABORTMERGE: back to Pending; [DELETE] is lost (§4.8).
+ABORTED = {0x2021: rs.PENDING, rs.DONE: rs.PENDING,
+           0x2121: rs.ADD_PENDING, rs.ADD_DONE: rs.ADD_PENDING,
+           rs.DELETE_PENDING: rs.PENDING, 0x2221: rs.PENDING,
+           rs.DELETE_DONE: rs.PENDING}
 
 
 class RefusedError(Exception):
@@ -31,6 +39,7 @@ class Node:
     listed: tuple = ()
     configured: dict | None = None
     completed: bool = False
+    version: str | None = None
 
 
 class Ring:
@@ -40,6 +49,16 @@ class Ring:
         self.calls: list[tuple[str, str, dict]] = []
         self.faults: dict[tuple[str, str], Exception] = {}
         self.merge_hangs = 0               # merges that stay in Doing
+        # Stuck responders (§4.8): reach Done while the others stay in
+        # Doing, on every MERGE until their k2hdkc restarts after a hang.
+        self.stuck: set[str] = set()
+        self._hung: set[str] = set()
+        # node id -> how many more node_status calls get no answer
+        self.silent: dict[str, int] = {}
+        # node id -> until when (fake clock) its peers' ring views still
+        # show it down after it came back (ALLSTATUS lags SELFSTATUS)
+        self.view_lag: dict[str, float] = {}
+        self.now = 0.0                     # advanced by FakeFleet.sleep
 
     def add(self, node_id: str, ip: str, *, healthy: bool = False) -> Node:
         node = Node(node_id, ip)
@@ -59,6 +78,9 @@ class Ring:
         fault = self.faults.get((node_id, method))
         if fault is not None:
             raise fault
+        if method == 'node_status' and self.silent.get(node_id):
+            self.silent[node_id] -= 1
+            raise TimeoutError('no reply from %s' % node_id)
         return getattr(self, '_' + method)(self.nodes[node_id], **kwargs)
 
     def _status(self, node: Node) -> dict:
@@ -67,6 +89,8 @@ class Ring:
             other = self.nodes.get(other_id)
             code = other.code if other and other.running \
                 else rs.SERVICE_OUT_DOWN
+            if other_id != node.id and self._lagging(other_id):
+                code = rs.SERVICE_IN_DOWN
             ring.append({'name': other.ip if other else other_id,
                          'ctlport': 8021, 'custom_id_seed': other_id,
                          'status': {'code': hex(code)}})
@@ -108,10 +132,37 @@ class Ring:
         target.code = rs.DELETE_PENDING
 
     def _restart_k2hdkc(self, node: Node) -> dict:
-        if node.code != rs.HEALTHY:
-            raise RefusedError('restart of a node that is not healthy')
-        node.code = rs.PENDING
+        if node.code == rs.HEALTHY:
+            node.code = rs.PENDING
+        elif node.code not in PENDINGS:
+            raise RefusedError('restart of a node that is neither healthy '
+                               'nor Pending')
+        if node.id in self._hung:
+            self.stuck.discard(node.id)
         return self._status(node)
+
+    def _lagging(self, node_id: str) -> bool:
+        return self.view_lag.get(node_id, 0.0) > self.now
+
+    def _ring_healthy(self) -> bool:
+        return all(n.code == rs.HEALTHY and not self._lagging(n.id)
+                   for n in self._ring_members())
+
+    def _restart(self, node: Node) -> None:
+        """The guest's whole-node restart: returns once the node rejoined;
+        the peers' ring views catch up a little later."""
+        if not self._ring_healthy():
+            raise RefusedError('restart while the ring is not healthy')
+        self.view_lag[node.id] = self.now + 3
+
+    def _pre_upgrade(self, node: Node) -> dict:
+        return {'from': node.version}
+
+    def _upgrade(self, node: Node, upgrade_info: dict) -> None:
+        if not self._ring_healthy():
+            raise RefusedError('upgrade while the ring is not healthy')
+        node.version = upgrade_info['datastore_version']
+        self.view_lag[node.id] = self.now + 3
 
     def _ring_members(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.running]
@@ -121,23 +172,23 @@ class Ring:
                    if n.code != rs.SERVICE_OUT_UP]
         if any(n.code not in PENDINGS | {rs.HEALTHY} for n in members):
             raise RefusedError('server is operating now')
-        if self.merge_hangs:
-            self.merge_hangs -= 1
+        stuck = {n.id for n in members} & self.stuck
+        if self.merge_hangs or stuck:
+            if not stuck:
+                self.merge_hangs -= 1
+            self._hung |= stuck
             for n in members:
                 if n.code in PENDINGS:
-                    n.code = DOING
+                    n.code = (DONE if n.id in stuck else DOING)[n.code]
             return
-        step = {rs.PENDING: rs.DONE, rs.ADD_PENDING: rs.ADD_DONE,
-                rs.DELETE_PENDING: rs.DELETE_DONE}
         for n in members:
-            n.code = step.get(n.code, n.code)
+            n.code = DONE.get(n.code, n.code)
 
     def _abort_merge(self, node: Node) -> None:
-        back = {DOING: rs.PENDING, rs.DONE: rs.PENDING,
-                rs.ADD_DONE: rs.ADD_PENDING,
-                rs.DELETE_PENDING: rs.PENDING, rs.DELETE_DONE: rs.PENDING}
+        if node.id in self.stuck:
+            return   # §5.4: sent to the stuck node itself it does nothing
         for n in self._ring_members():
-            n.code = back.get(n.code, n.code)
+            n.code = ABORTED.get(n.code, n.code)
 
     def _complete_merge(self, node: Node) -> None:
         done = {rs.DONE: rs.HEALTHY, rs.ADD_DONE: rs.HEALTHY,
@@ -176,7 +227,6 @@ class FakeFleet:
 
     def __init__(self, ring: Ring) -> None:
         self.ring = ring
-        self.now = 0.0
 
     def call(self, node: str, method: str, **kwargs: Any) -> Any:
         return self.ring.call(node, method, **kwargs)
@@ -189,11 +239,11 @@ class FakeFleet:
             except Exception as exc:
                 failures[node] = '%s: %s' % (type(exc).__name__, exc)
         if failures:
-            raise GuestCallError(method, failures)
+            raise GuestCallError(method, failures, results)
         return results
 
     def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.ring.now += seconds
 
     def monotonic(self) -> float:
-        return self.now
+        return self.ring.now

@@ -35,7 +35,31 @@ def test_stubs_cover_the_contract():
         'configure_node', 'start_node', 'refresh_config', 'service_in',
         'service_out', 'restart_k2hdkc', 'merge', 'complete_merge',
         'abort_merge', 'suspend_merge', 'resume_merge', 'node_status',
-        'purge_node', 'stop_node', 'cluster_complete'}
+        'purge_node', 'stop_node', 'cluster_complete', 'restart',
+        'upgrade'}
+
+
+@pytest.mark.parametrize('name', ['restart', 'upgrade'])
+def test_rolling_stubs_wait_with_the_slow_timeout(name):
+    """A rolling restart/upgrade takes the next member down only after
+    this RPC returned, so it is a call (Trove's ``upgrade`` is a cast)
+    with room for a whole node restart and rejoin."""
+    api = K2hdkcGuestAgentAPI.__new__(K2hdkcGuestAgentAPI)
+    api.agent_low_timeout, api.agent_high_timeout = 1, 2
+    api.agent_slow_timeout = 3
+    api._call, api._cast = mock.Mock(), mock.Mock()
+    params = inspect.signature(getattr(api, name)).parameters
+    getattr(api, name)(**{p: {} for p in params})
+    api._cast.assert_not_called()
+    assert api._call.call_args.args == (name, 3)
+
+
+def test_rolling_stubs_keep_trove_signatures():
+    from trove.guestagent.api import API
+    for name in ('restart', 'upgrade'):
+        ours = inspect.signature(getattr(K2hdkcGuestAgentAPI, name))
+        base = inspect.signature(getattr(API, name))
+        assert list(ours.parameters) == list(base.parameters)
 
 
 @pytest.mark.parametrize('name', STUBS)

@@ -7,6 +7,7 @@ import pytest
 from tests.unit.cluster.fakering import FakeFleet
 from tests.unit.cluster.fakering import Ring
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.procedures import GuestCallError
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import NodeAccess
@@ -184,12 +185,146 @@ def test_hung_merge_is_aborted_and_retried_once():
     assert ring.nodes[nodes[2].id].running is False
 
 
-def test_merge_that_hangs_twice_fails_clearly():
+def test_stuck_responder_is_restarted_after_the_second_hang():
+    ring, old = healthy_ring(3)
+    new = members(ring, 1, start=4)
+    ring.k2hr3_hosts.append(new[0].id)
+    stuck = old[1].id
+    ring.stuck = {stuck}
+    procedures(ring).grow(old, new, ACCESS)
+    assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
+    assert ring.methods().count('merge') == 3
+    aborts = [i for i, (n, m, _) in enumerate(ring.calls)
+              if m == 'abort_merge']
+    assert len(aborts) == 2
+    # never via the stuck node (there ABORTMERGE does nothing)
+    assert all(ring.calls[i][0] != stuck for i in aborts)
+    restarts = [(i, n) for i, (n, m, _) in enumerate(ring.calls)
+                if m == 'restart_k2hdkc' and i > aborts[-1]]
+    assert [n for _, n in restarts] == [stuck]
+    last_merge = max(i for i, (_, m, _) in enumerate(ring.calls)
+                     if m == 'merge')
+    assert restarts[0][0] < last_merge
+
+
+def test_unidentified_hang_restarts_all_but_the_merge_sender():
+    ring, nodes = healthy_ring(3)
+    remaining, leaving = nodes[:2], nodes[2:]
+    ring.merge_hangs = 2   # everyone in Doing: no responder stands out
+    procedures(ring).shrink_ring(remaining, leaving)
+    aborts = [i for i, (_, m, _) in enumerate(ring.calls)
+              if m == 'abort_merge']
+    sender = ring.calls[aborts[-1]][0]
+    restarted = {n for n, m, _ in ring.calls[aborts[-1]:]
+                 if m == 'restart_k2hdkc'}
+    assert restarted == {m.id for m in nodes} - {sender}
+    # each ABORTMERGE cancelled the SERVICEOUT, so it was sent again
+    assert ring.methods().count('service_out') == 3
+    assert ring.nodes[leaving[0].id].running is False
+    for m in remaining:
+        assert ring.nodes[m.id].code == rs.HEALTHY
+
+
+def test_merge_that_hangs_three_times_fails_clearly():
     ring, old = healthy_ring(2)
     new = members(ring, 1, start=3)
     ring.k2hr3_hosts.append(new[0].id)
-    ring.merge_hangs = 2
+    ring.merge_hangs = 3
     with pytest.raises(StepTimeout) as err:
         procedures(ring).grow(old, new, ACCESS)
-    assert 'retry' in str(err.value)
+    text = str(err.value)
+    assert 'grow: merge (after restarting' in text
+    assert '0x2021' in text and '0x2121' in text
+    assert ring.methods().count('merge') == 3
     assert 'complete_merge' not in ring.methods()
+
+
+def test_stuck_responders_are_the_done_nodes_among_doing_ones():
+    codes = {'a': 0x2021, 'b': rs.DONE, 'c': 0x2121, 'd': rs.ADD_DONE}
+    assert watchdog.stuck_responders(codes, sender='a') == ['b', 'd']
+    codes = {'a': 0x2021, 'b': 0x2021, 'c': None}
+    assert watchdog.stuck_responders(codes, sender='a') == ['b', 'c']
+
+
+# -- guests that do not answer a status poll ----------------------------
+
+def test_guest_that_misses_status_polls_does_not_fail_a_grow():
+    ring, old = healthy_ring(3)
+    new = members(ring, 1, start=4)
+    ring.k2hr3_hosts.append(new[0].id)
+    ring.silent[old[1].id] = 3
+    procedures(ring).grow(old, new, ACCESS)
+    assert ring.silent[old[1].id] == 0
+    assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
+
+
+def test_silent_guest_is_named_when_the_wait_times_out():
+    ring, old = healthy_ring(2)
+    ring.silent[old[1].id] = 10 ** 6
+    with pytest.raises(StepTimeout) as err:
+        procedures(ring).wait_self('a step', {m.id: frozenset({rs.HEALTHY})
+                                              for m in old})
+    assert 'a step' in str(err.value)
+    assert '%s no answer: TimeoutError' % old[1].id in str(err.value)
+    assert old[0].id not in str(err.value)
+
+
+def test_require_healthy_waits_for_a_briefly_silent_guest():
+    ring, old = healthy_ring(3)
+    ring.silent[old[2].id] = 2
+    procedures(ring).require_healthy(old)
+    assert ring.silent[old[2].id] == 0
+
+
+# -- rolling restart and upgrade ------------------------------------------
+
+def mark(ring, what):
+    """begin/end hooks that show up in ring.calls, in order."""
+    return lambda m: ring.calls.append((m.id, what, {}))
+
+
+def test_rolling_restart_one_member_at_a_time():
+    ring, nodes = healthy_ring(3)
+    procedures(ring).rolling_restart(nodes, begin=mark(ring, 'begin'),
+                                     end=mark(ring, 'end'))
+    assert ring.methods() == [
+        step for m in nodes for step in ('begin', 'restart', 'end')]
+    assert [n for n, m, _ in ring.calls if m == 'restart'] == [
+        m.id for m in nodes]
+    # every member saw the restarted one back before the next went
+    assert not any(ring._lagging(m.id) for m in nodes)
+
+
+def test_rolling_restart_refuses_an_unhealthy_ring():
+    ring, nodes = healthy_ring(3)
+    ring.nodes[nodes[1].id].code = rs.SERVICE_IN_DOWN
+    with pytest.raises(StepTimeout) as err:
+        procedures(ring).rolling_restart(nodes)
+    assert 'not every node is healthy' in str(err.value)
+    assert '0x20' in str(err.value)
+    assert ring.methods() == []
+
+
+def test_rolling_restart_stops_at_the_failing_member():
+    ring, nodes = healthy_ring(3)
+    ring.faults[(nodes[1].id, 'restart')] = TimeoutError('rpc timeout')
+    with pytest.raises(GuestCallError) as err:
+        procedures(ring).rolling_restart(nodes, begin=mark(ring, 'begin'),
+                                         end=mark(ring, 'end'))
+    assert 'restart %s' % nodes[1].id in err.value.step
+    assert ring.methods(nodes[1].id) == ['begin', 'restart']
+    assert ring.methods(nodes[2].id) == []
+
+
+def test_rolling_upgrade_passes_the_version_member_by_member():
+    ring, nodes = healthy_ring(3)
+    procedures(ring).rolling_upgrade(nodes, '1.0.47',
+                                     begin=mark(ring, 'begin'),
+                                     end=mark(ring, 'end'))
+    assert ring.methods() == [
+        step for m in nodes
+        for step in ('begin', 'pre_upgrade', 'upgrade', 'end')]
+    sent = [kwargs for _, m, kwargs in ring.calls if m == 'upgrade']
+    assert sent == [{'upgrade_info': {
+        'from': None, 'datastore_version': '1.0.47'}}] * 3
+    assert {n.version for n in ring.nodes.values()} == {'1.0.47'}

@@ -24,19 +24,22 @@ CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
 
 
+TOKEN = 'role-token-7f3a'
+
+
 class FakeRegistry:
-    def __init__(self, ring, *, down=False):
-        self.ring, self.down = ring, down
+    def __init__(self, ring, *, down=False, failing=()):
+        self.ring, self.down, self.failing = ring, down, set(failing)
         self.log = []
 
     def _check(self, what):
         self.log.append(what)
-        if self.down:
+        if self.down or what in self.failing:
             raise RegistryError('K2HR3 %s failed: connection refused' % what)
 
     def provision(self):
         self._check('provision')
-        return NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', 'tok')
+        return NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', TOKEN)
 
     def add_servers(self, members):
         self._check('add')
@@ -64,6 +67,18 @@ def k2hdkc_opts():
     CONF.clear_override('usage_sleep_time')
 
 
+@pytest.fixture(autouse=True)
+def faults():
+    """Instance faults saved, by instance id."""
+    with mock.patch('trove_k2hdkc.cluster.taskmanager.save_instance_fault'
+                    ) as save:
+        yield save
+
+
+def fault_messages(save):
+    return {c.args[0]: c.args[1] for c in save.call_args_list}
+
+
 def make_tasks(ring, registry, ids, ready=True):
     tasks = K2hdkcClusterTasks(mock.Mock(), mock.Mock(id=CLUSTER),
                                mock.Mock(), mock.Mock())
@@ -76,6 +91,9 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks.reset_task = mock.Mock()
     tasks.update_statuses_on_failure = mock.Mock()
     tasks._delete_instances = mock.Mock()
+    # task status changes land in ring.calls, in order with the RPCs
+    tasks._update_member = lambda iid, **values: ring.calls.append(
+        (iid, 'db', values))
     return tasks
 
 
@@ -150,6 +168,29 @@ def test_grow_rpc_timeout_leaves_clear_error_status():
     assert not ring.nodes['inst-4'].completed
     assert ring.nodes['inst-4'].code != rs.HEALTHY
     assert 'merge' not in ring.methods()
+    # the ring was touched: nothing is undone
+    tasks._delete_instances.assert_not_called()
+    assert registry.log == ['provision', 'add']
+
+
+def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    ring.faults[('inst-1', 'refresh_config')] = GuestTimeout('timed out')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.GROWING_ERROR)
+    tasks._delete_instances.assert_not_called()
+    assert 'remove' not in registry.log
+    messages = fault_messages(faults)
+    assert set(messages) == set(ring.nodes)
+    for text in messages.values():
+        assert text.startswith('grow failed: grow: refresh config')
+        assert 'inst-1: GuestTimeout: timed out' in text
+        assert TOKEN not in text
 
 
 def test_grow_success_registers_new_host():
@@ -165,16 +206,80 @@ def test_grow_success_registers_new_host():
     assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
 
 
-def test_grow_refused_on_unhealthy_ring_before_touching_k2hr3():
+def assert_grow_undone(tasks, ring, new_ids):
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, new_ids)
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks.reset_task.assert_called_once_with()
+    for i in new_ids:
+        assert i not in ring.k2hr3_hosts
+        assert ring.methods(i) == []
+    assert 'refresh_config' not in ring.methods()
+
+
+def test_grow_refused_on_unhealthy_ring_is_undone(faults):
     ring = fresh_ring(2)
     healthy(ring)
     ring.nodes['inst-2'].code = rs.SERVICE_IN_DOWN
     ring.add('inst-3', '10.0.0.3')
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks._ids = mock.Mock(side_effect=[list(ring.nodes),
+                                        ['inst-1', 'inst-2']])
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     assert registry.log == []
-    tasks.update_statuses_on_failure.assert_called_once()
+    assert_grow_undone(tasks, ring, ['inst-3'])
+    # the members left show why the grow did not happen
+    messages = fault_messages(faults)
+    assert set(messages) == {'inst-1', 'inst-2'}
+    assert 'not every node is healthy (0x21)' in messages['inst-1']
+    assert 'inst-2 0x20' in messages['inst-1']
+    assert 'undone' in messages['inst-1']
+
+
+def test_grow_k2hr3_failure_is_undone():
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    registry = FakeRegistry(ring, failing={'add'})
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    assert registry.log == ['provision', 'add', 'remove']
+    assert_grow_undone(tasks, ring, ['inst-3'])
+
+
+def test_grow_undo_tolerates_k2hr3_errors():
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    registry = FakeRegistry(ring, failing={'add', 'remove'})
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    assert registry.log == ['provision', 'add', 'remove']
+    assert_grow_undone(tasks, ring, ['inst-3'])
+
+
+def test_grow_with_members_not_ready_is_undone():
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes), ready=False)
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    assert registry.log == []
+    assert_grow_undone(tasks, ring, ['inst-3'])
+
+
+def test_grow_undo_that_cannot_delete_marks_members():
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    tasks = make_tasks(ring, FakeRegistry(ring, failing={'add'}),
+                       list(ring.nodes))
+    tasks._delete_instances.side_effect = RuntimeError('nova down')
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.GROWING_ERROR)
 
 
 def test_shrink_success_deletes_leaver_after_k2hr3_removal():
@@ -188,6 +293,20 @@ def test_shrink_success_deletes_leaver_after_k2hr3_removal():
     assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, ['inst-3'])
+
+
+def test_shrink_refused_on_unhealthy_ring_changes_nothing(faults):
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.nodes['inst-2'].code = rs.PENDING
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks._delete_instances.assert_not_called()
+    tasks.reset_task.assert_called_once_with()
+    assert registry.log == [] and ring.methods() == []
+    assert '0x1021' in fault_messages(faults)['inst-1']
 
 
 def test_shrink_failure_keeps_instances():
@@ -222,3 +341,68 @@ def test_delete_when_k2hr3_login_fails(base_delete):
     tasks.registry_factory = refuse
     tasks.delete_cluster(mock.Mock(), CLUSTER)
     base_delete.assert_called_once()
+
+
+# -- rolling restart and upgrade ------------------------------------------
+
+def test_restart_is_rolling_and_marks_each_member():
+    ring = fresh_ring(3)
+    healthy(ring)
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    with mock.patch.object(task_models.ClusterTasks,
+                           'rolling_restart_cluster') as stock:
+        tasks.restart_cluster(mock.Mock(), CLUSTER)
+    stock.assert_not_called()
+    seen = [(n, m, v.get('task_status')) for n, m, v in ring.calls
+            if m != 'node_status']
+    assert seen == [
+        step for i in ring.nodes for step in (
+            (i, 'db', InstanceTasks.REBOOTING), (i, 'restart', None),
+            (i, 'db', InstanceTasks.NONE))]
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks.reset_task.assert_called_once_with()
+
+
+def test_restart_failure_records_the_step(faults):
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.faults[('inst-2', 'restart')] = GuestTimeout('timed out')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.restart_cluster(mock.Mock(), CLUSTER)
+    assert 'restart' not in ring.methods('inst-3')
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.NONE)
+    tasks.reset_task.assert_called_once_with()
+    assert fault_messages(faults)['inst-2'].startswith(
+        'restart failed: rolling restart: restart inst-2')
+
+
+def test_upgrade_is_rolling_and_records_the_version():
+    ring = fresh_ring(2)
+    healthy(ring)
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    version = mock.Mock(id='dv-2', version='1.0.47')
+    tasks.upgrade_cluster(mock.Mock(), CLUSTER, version)
+    seen = [(n, m, v) for n, m, v in ring.calls
+            if m not in ('node_status', 'pre_upgrade')]
+    assert seen == [
+        step for i in ring.nodes for step in (
+            (i, 'db', {'datastore_version_id': 'dv-2',
+                       'task_status': InstanceTasks.UPGRADING}),
+            (i, 'upgrade', {'upgrade_info': {
+                'from': None, 'datastore_version': '1.0.47'}}),
+            (i, 'db', {'task_status': InstanceTasks.NONE}))]
+    assert {n.version for n in ring.nodes.values()} == {'1.0.47'}
+    tasks.update_statuses_on_failure.assert_not_called()
+
+
+def test_upgrade_failure_marks_members():
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.faults[('inst-1', 'upgrade')] = GuestTimeout('timed out')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.upgrade_cluster(mock.Mock(), CLUSTER,
+                          mock.Mock(id='dv-2', version='1.0.47'))
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.UPGRADING_ERROR)
+    assert ring.methods('inst-2') == []
