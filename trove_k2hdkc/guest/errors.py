@@ -36,3 +36,8 @@ class RuntimeStopError(GuestNodeError):
 
 class ReplicationNotSupported(K2hdkcError):
     """Trove replicas make no sense for K2HDKC (REPLICA does it)."""
+
+
+class RejoinRefused(GuestNodeError):
+    """The node may not merge itself back now: another server is not
+    healthy (a procedure or another failure is in progress)."""

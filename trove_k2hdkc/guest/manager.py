@@ -9,6 +9,7 @@ Configuration is read here, at the edge, and nowhere else.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from oslo_log import log as logging
@@ -19,6 +20,7 @@ from trove.guestagent.datastore import manager as trove_manager
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.access import AccessStore
 from trove_k2hdkc.guest.access import K2hr3Access
+from trove_k2hdkc.guest.heal import Healer
 from trove_k2hdkc.guest.node_config import K2hr3Fetcher
 from trove_k2hdkc.guest.node_config import K2hr3Registrar
 from trove_k2hdkc.guest.node_config import NodeConfig
@@ -56,15 +58,22 @@ class Manager(trove_manager.Manager):
             runtime, node_config, AccessStore(opts.conf_dir), fetcher,
             ctlport_timeout=opts.ctlport_timeout, conf_dir=opts.conf_dir,
             data_dir=opts.data_dir, start_timeout=opts.node_start_timeout)
+        self.healer = Healer(self.app)
         self.status = K2hdkcStatus(
             runtime, self.app.self_status,
-            guestagent_dir=opts.guestagent_dir)
+            guestagent_dir=opts.guestagent_dir, observe=self.healer.observe)
+        # After a VM or agent restart; in the background so the agent
+        # serves RPCs at once (they wait for the node's lock).
+        self.resume_thread = threading.Thread(
+            target=self.app.resume, name='k2hdkc-resume', daemon=True)
+        self.resume_thread.start()
 
     def _build_runtime(self, opts: Any, ini_path: str, ctlport: int):
         if self._docker:
             return DockerRuntime(
                 lambda: trove_manager.Manager.docker_client.fget(self),
-                image=opts.docker_image, ini_path=ini_path,
+                image=opts.docker_image, version=CONF.datastore_version,
+                ini_path=ini_path,
                 conf_dir=opts.conf_dir, data_dir=opts.data_dir,
                 ctlport=ctlport)
         return ProcessRuntime(
@@ -145,7 +154,18 @@ class Manager(trove_manager.Manager):
         self.app.stop_node()
 
     def restart(self, context):
-        self.app.restart()
+        return self.app.restart()
+
+    def upgrade(self, context, upgrade_info):
+        """``upgrade_info['datastore_version']`` is the new version (the
+        image tag in Docker); returns once the node is healthy again.
+        ``pre_upgrade`` is the base one (``{}``): nothing to carry over."""
+        version = (upgrade_info or {}).get('datastore_version')
+        if not version:
+            raise errors.GuestNodeError(
+                'upgrade_info carries no datastore_version: %r'
+                % sorted(upgrade_info or {}))
+        return self.app.upgrade(str(version))
 
     def start_db_with_conf_changes(self, context, config_contents,
                                    ds_version):

@@ -9,10 +9,13 @@ restart.  Procedures follow k2hdkc-scaling.md §4.
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 import os
 import pathlib
+import threading
 import time
 from typing import Any
+from typing import TypeVar
 
 from oslo_log import log as logging
 
@@ -20,6 +23,7 @@ from trove_k2hdkc.chmpx import ctlport as ctl
 from trove_k2hdkc.chmpx import status as chst
 from trove_k2hdkc.chmpx.errors import ControlPortError
 from trove_k2hdkc.guest import errors
+from trove_k2hdkc.guest import rejoin as rejoin_rule
 from trove_k2hdkc.guest.access import AccessStore
 from trove_k2hdkc.guest.access import K2hr3Access
 from trove_k2hdkc.guest.fileutil import atomic_write
@@ -33,6 +37,20 @@ LOG = logging.getLogger(__name__)
 TROVE_CONFIG_FILE = 'trove-config.ini'
 #: After SIGHUP of k2hdkc chmpx may miss the detach; scaling.md §5.5.
 _SUSPEND_POKE_AFTER = 0.2
+#: A restarted k2hdkc that has not cleared [Suspend] by then is hung;
+#: chmpx is restarted too (k2hdkc-scaling.md §4.8 step 3).
+ATTACH_TIMEOUT = 10.0
+
+F = TypeVar('F', bound=Callable[..., Any])
+
+
+def _exclusive(method: F) -> F:
+    """One operation of the node at a time (RPCs and the healer)."""
+    @functools.wraps(method)
+    def locked(self: K2hdkcApp, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked  # type: ignore[return-value]
 
 
 def _status_dict(node: chst.NodeStatus) -> dict[str, Any]:
@@ -50,7 +68,8 @@ class K2hdkcApp:
                  conf_dir: str | os.PathLike, data_dir: str | os.PathLike,
                  start_timeout: float = 120.0,
                  shm_dir: str = '/tmp',  # noqa: S108 chmpx's default
-                 poll_interval: float = 0.2) -> None:
+                 poll_interval: float = 0.2,
+                 attach_timeout: float = ATTACH_TIMEOUT) -> None:
         self.runtime = runtime
         self.node_config = node_config
         self.access_store = access_store
@@ -62,6 +81,16 @@ class K2hdkcApp:
         self.start_timeout = start_timeout
         self.shm_dir = shm_dir
         self.poll = poll_interval
+        self.attach_timeout = attach_timeout
+        #: Held by every operation that changes the node or the ring.
+        self.lock = threading.RLock()
+
+    def busy(self) -> bool:
+        """Another thread runs an operation of this node right now."""
+        if not self.lock.acquire(blocking=False):
+            return True
+        self.lock.release()
+        return False
 
     @property
     def client(self) -> ctl.ControlPortClient:
@@ -90,6 +119,7 @@ class K2hdkcApp:
 
     # -- configuration -----
 
+    @_exclusive
     def configure_node(self, access: K2hr3Access) -> dict[str, Any]:
         """Store access, fetch + validate + install the INI.
 
@@ -100,6 +130,7 @@ class K2hdkcApp:
         self.node_config.install(self.fetcher(access))
         return self.node_status()
 
+    @_exclusive
     def refresh_config(self) -> dict[str, Any]:
         access = self.access_store.load()
         changed, config = self.node_config.install(self.fetcher(access))
@@ -110,6 +141,7 @@ class K2hdkcApp:
 
     # -- lifecycle -----
 
+    @_exclusive
     def start_node(self) -> dict[str, Any]:
         if not self.node_config.exists():
             raise errors.NotConfiguredError(
@@ -121,6 +153,7 @@ class K2hdkcApp:
                       'chmpx UP with k2hdkc attached')
         return self.node_status()
 
+    @_exclusive
     def bootstrap_alone(self) -> dict[str, Any]:
         """A single-server ring to HEALTHY (k2hdkc-scaling.md §4.1 with
         one node): SERVICEIN, MERGE, COMPMERGE.  Resumes from the step
@@ -141,22 +174,91 @@ class K2hdkcApp:
         self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
         return self.node_status()
 
+    @_exclusive
     def stop_node(self) -> dict[str, Any]:
         self.runtime.stop()
         return self.node_status()
 
+    @_exclusive
     def restart(self) -> dict[str, Any]:
-        self.stop_node()
-        return self.start_node()
+        """Trove's ``restart`` (rolling restart, ``instance restart``):
+        stop both processes, start them, merge back; returns healthy."""
+        LOG.info('Restarting chmpx and k2hdkc.')
+        self.runtime.stop()
+        self.start_node()
+        return self.rejoin()
 
+    @_exclusive
+    def upgrade(self, version: str) -> dict[str, Any]:
+        """Run ``version`` (Docker: that image tag; processes: whatever
+        the packages installed) and merge back; returns healthy."""
+        LOG.info('Upgrading the node to datastore version %s.', version)
+        self.runtime.upgrade(version)
+        self.start_node()
+        return self.rejoin()
+
+    @_exclusive
+    def resume(self) -> None:
+        """At agent start: run again what ran before a VM or agent
+        restart, as Docker's restart policy would; the healer then merges
+        the node back."""
+        try:
+            self.runtime.resume()
+        except errors.GuestNodeError as exc:
+            LOG.warning('Could not start the node again after the agent '
+                        'started: %s', exc)
+
+    def rejoin_plan(self) -> rejoin_rule.Plan:
+        """What brings this node back; raises ``RejoinRefused``."""
+        return rejoin_rule.plan(self.client.self_status(),
+                                self.client.all_status())
+
+    @_exclusive
+    def rejoin(self) -> dict[str, Any]:
+        """§4.6 replacement with the same identity, guest-local: MERGE and
+        COMPMERGE when this node alone is ``0x1021``.  Raises
+        ``RejoinRefused`` (ring untouched) while any other server is not
+        ``0x21``: then a procedure or another failure is in progress."""
+        self.wait_for(lambda s: s.is_up and s.attached,
+                      'chmpx UP with k2hdkc attached')
+        step = self.rejoin_plan()
+        if step is rejoin_rule.Plan.BOOTSTRAP:
+            LOG.info('The only server of its ring; bootstrapping it alone.')
+            return self.bootstrap_alone()
+        if step is rejoin_rule.Plan.MERGE:
+            LOG.info('Merging this node back into the ring (MERGE, '
+                     'COMPMERGE).')
+            self._merge_until_healthy()
+        return self.node_status()
+
+    def _merge_until_healthy(self) -> None:
+        """MERGE then COMPMERGE on the own control port (§4.5, §4.6)."""
+        self.client.merge()
+        self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
+        self.client.comp_merge()
+        self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
+
+    @_exclusive
     def restart_k2hdkc(self) -> dict[str, Any]:
         """§4.3 step 4: SIGHUP k2hdkc, wait for [Suspend], start, wait."""
         self._stop_k2hdkc_until_suspended()
-        self.runtime.start_k2hdkc()
+        self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and (s.needs_merge
                                                 or s.is_healthy),
                       '[Pending] or healthy after the k2hdkc restart')
         return self.node_status()
+
+    def _start_k2hdkc_attached(self) -> None:
+        """Start k2hdkc; if chmpx stays [Suspend], restart both (§4.8
+        step 3: a hung pair recovers only that way)."""
+        self.runtime.start_k2hdkc()
+        try:
+            self.wait_for(lambda s: s.attached, 'k2hdkc attached',
+                          timeout=self.attach_timeout)
+        except errors.RuntimeStartError as exc:
+            LOG.warning('%s; restarting chmpx and k2hdkc.', exc)
+            self.runtime.stop()
+            self.runtime.start()
 
     def _stop_k2hdkc_until_suspended(self) -> None:
         self.runtime.stop_k2hdkc()
@@ -175,6 +277,7 @@ class K2hdkcApp:
                     'chmpx did not report [Suspend] after k2hdkc stopped')
             time.sleep(self.poll)
 
+    @_exclusive
     def purge_node(self) -> dict[str, Any]:
         """§4.5: refill this node from an empty K2HFILE."""
         k2hfile = self.node_config.parsed().k2hdkc.get('K2HFILE')
@@ -185,13 +288,10 @@ class K2hdkcApp:
         self._stop_k2hdkc_until_suspended()
         if os.path.exists(k2hfile):
             os.replace(k2hfile, aside)
-        self.runtime.start_k2hdkc()
+        self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and s.needs_merge,
                       '[Pending] after the purge restart')
-        self.client.merge()
-        self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
-        self.client.comp_merge()
-        self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
+        self._merge_until_healthy()
         if os.path.exists(aside):
             os.unlink(aside)
         return self.node_status()
@@ -207,9 +307,11 @@ class K2hdkcApp:
         result = call()
         return {'reply': result.reply}
 
+    @_exclusive
     def service_in(self) -> dict[str, Any]:
         return self._command(self.client.service_in)
 
+    @_exclusive
     def service_out(self, server: str, ctlport: int,
                     custom_id_seed: str) -> dict[str, Any]:
         result = self.client.service_out(server, int(ctlport),
@@ -217,18 +319,23 @@ class K2hdkcApp:
         return {'reply': result.reply,
                 'already_service_out': result.already_service_out}
 
+    @_exclusive
     def merge(self) -> dict[str, Any]:
         return self._command(self.client.merge)
 
+    @_exclusive
     def complete_merge(self) -> dict[str, Any]:
         return self._command(self.client.comp_merge)
 
+    @_exclusive
     def abort_merge(self) -> dict[str, Any]:
         return self._command(self.client.abort_merge)
 
+    @_exclusive
     def suspend_merge(self) -> dict[str, Any]:
         return self._command(self.client.suspend_merge)
 
+    @_exclusive
     def resume_merge(self) -> dict[str, Any]:
         return self._command(self.client.nosuspend_merge)
 
@@ -241,8 +348,11 @@ class K2hdkcApp:
             return None
 
     def wait_for(self, pred: Callable[[chst.NodeStatus], bool],
-                 what: str) -> chst.NodeStatus:
-        deadline = time.monotonic() + self.start_timeout
+                 what: str, timeout: float | None = None) -> chst.NodeStatus:
+        """Poll SELFSTATUS until ``pred``; ``RuntimeStartError`` after
+        ``timeout`` (default ``start_timeout``)."""
+        limit = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         last = None
         while True:
             last = self._self_status_or_none()
@@ -251,7 +361,7 @@ class K2hdkcApp:
             if time.monotonic() >= deadline:
                 raise errors.RuntimeStartError(
                     'node did not reach %s within %.0f s (last status %s)'
-                    % (what, self.start_timeout,
+                    % (what, limit,
                        last.text if last else 'no control-port answer'))
             time.sleep(self.poll)
 

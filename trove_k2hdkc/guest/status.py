@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import threading
+from typing import Any
 
 from oslo_log import log as logging
 from trove.guestagent.datastore import service as trove_service
@@ -23,21 +24,27 @@ from trove_k2hdkc.guest.runtime.base import NodeRuntime
 
 LOG = logging.getLogger(__name__)
 Statuses = service_status.ServiceStatuses
+Observer = Callable[[NodeStatus | None], Any]
 
 
 class K2hdkcStatus(trove_service.BaseDbStatus):
     """``guestagent_dir`` holds the prepare markers (one per instance when
-    several agents share a machine, one-machine-rig-facts.md item 5)."""
+    several agents share a machine, one-machine-rig-facts.md item 5).
+    ``observe`` (the healer, ``heal.Healer.observe``) gets the own status
+    of every check that reached chmpx, ``None`` when k2hdkc is not
+    running; it must not block."""
 
     # Seconds before a cluster member announces INSTANCE_READY once more.
     READY_REANNOUNCE_DELAY = 3.0
 
     def __init__(self, runtime: NodeRuntime,
                  self_status: Callable[[], NodeStatus],
-                 guestagent_dir: str | None = None) -> None:
+                 guestagent_dir: str | None = None,
+                 observe: Observer | None = None) -> None:
         super().__init__(docker_client=None)
         self.runtime = runtime
         self.self_status = self_status
+        self.observe = observe
         if guestagent_dir:
             self.GUESTAGENT_DIR = guestagent_dir
 
@@ -79,6 +86,7 @@ class K2hdkcStatus(trove_service.BaseDbStatus):
         except ControlPortError as exc:
             LOG.warning('chmpx control port did not answer: %s', exc)
             return Statuses.UNKNOWN
+        self._observe(node if running.get(K2HDKC) else None)
         if not running.get(K2HDKC):
             return Statuses.CRASHED if self.runtime.wanted() \
                 else Statuses.RUNNING
@@ -86,3 +94,11 @@ class K2hdkcStatus(trove_service.BaseDbStatus):
             return Statuses.HEALTHY
         LOG.debug('Node is up but not healthy: %s', node.text)
         return Statuses.RUNNING
+
+    def _observe(self, node: NodeStatus | None) -> None:
+        if self.observe is None:
+            return
+        try:
+            self.observe(node)
+        except Exception:  # the heartbeat must go on whatever happened
+            LOG.exception('Checking whether the node needs healing failed.')

@@ -113,6 +113,7 @@ def node(guest_conf, tmp_path, monkeypatch, caplog):  # noqa: F811
 
     def new_manager():
         mgr = k2manager.Manager()
+        mgr.resume_thread.join(30)      # what a restarted agent resumed
         mgr.app.shm_dir = str(tmp_path / 'shm')
         mgr.app.runtime.interval = 0.2
         managers.append(mgr)
@@ -288,6 +289,36 @@ def test_single_node_prepare_registers_and_gets_healthy(node):
     prepare_single(again, k2hr3)
     assert len(k2hr3.registered) == 2
     assert again.status.get_actual_db_status() == S.HEALTHY
+
+
+def test_single_node_restart_comes_back_healthy(node):
+    new_manager, k2hr3 = node
+    mgr = new_manager()
+    prepare_single(mgr, k2hr3)
+    old = mgr.app.runtime.pid('chmpx')
+    status = mgr.restart(None)
+    assert mgr.app.runtime.pid('chmpx') != old
+    assert status['self']['status']['code'] == 0x21
+    assert mgr.status.get_actual_db_status() == S.HEALTHY
+
+
+def test_single_node_vm_reboot_comes_back_healthy(node):
+    new_manager, k2hr3 = node
+    mgr = new_manager()
+    prepare_single(mgr, k2hr3)
+    mgr.app.runtime.close()             # the agent goes down with the VM
+    for name in ('k2hdkc', 'chmpx'):
+        proc = mgr.app.runtime._procs[name]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.popen.wait(10)
+
+    again = new_manager()               # the agent starts after the boot
+    again.healer.min_gap = 0.5
+    assert again.app.runtime.running() == {'chmpx': True, 'k2hdkc': True}
+    # chmpx of a lone server comes back SERVICE OUT; the status checks
+    # bootstrap it alone again.
+    harness.wait_for(lambda: again.status.get_actual_db_status()
+                     == S.HEALTHY, 60, 'healthy through status checks')
 
 
 @pytest.mark.parametrize('overrides', [None, {}, {'k2hr3': {}},

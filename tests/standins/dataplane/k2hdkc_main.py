@@ -19,6 +19,9 @@ from tests.standins.dataplane import ini
 from tests.standins.dataplane import store as storemod
 
 CAS_SIZES = {8: 1, 16: 2, 32: 4, 64: 8}
+#: Set (to anything) to make this k2hdkc ignore SIGHUP, like the hung
+#: k2hdkc of k2hdkc-scaling.md §4.8 that only SIGKILL stops.
+IGNORE_SIGHUP_ENV = 'K2HDKC_STANDIN_IGNORE_SIGHUP'
 
 
 def _cas_value(elem: dict) -> int:
@@ -76,7 +79,7 @@ def execute(db: storemod.Store, req: dict) -> dict:
             if not queue:
                 return {'found': False}
             item = queue.pop(0)  # pops always take the head
-            db.touch()
+            db.touch(key)
             return {'found': True, 'item': item}
         elif op == 'casinit':
             size = CAS_SIZES[int(req['bits'])]
@@ -99,7 +102,7 @@ def execute(db: storemod.Store, req: dict) -> dict:
             elem['m'] = mtime
         else:
             return {'err': 'unknown op %s' % op}
-        db.touch()
+        db.touch(key)
         return {'found': True}
 
 
@@ -124,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         'file', 'permanent', 'perm') else None
     db = storemod.Store(path, ini.to_bool(k2h.get('K2HINIT'), True))
     stop = threading.Event()
-    signal.signal(signal.SIGHUP, lambda *_: stop.set())
+    if os.environ.get(IGNORE_SIGHUP_ENV):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGHUP, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     rdv = common.rendezvous_path(conf.group, conf.self_node.ctlport)

@@ -49,3 +49,83 @@ def test_start_creates_database_container_with_sighup_and_health():
     trap = script[script.index('shutdown()'):]
     assert trap.index('"$kpid"') < trap.index('"$cpid"')
     assert 'kill -HUP "$cpid"' in script
+
+
+class FakeContainer:
+    status = 'running'
+
+    def __init__(self, log, containers):
+        self.log = log
+        self.containers = containers
+
+    def stop(self, timeout):
+        self.log.append(('stop', timeout))
+
+    def remove(self):
+        self.log.append(('remove',))
+        self.containers.container = None
+
+    def exec_run(self, argv):
+        self.log.append(('exec', argv[-1]))
+        return 0, b''
+
+
+class OneContainer(FakeContainers):
+    def __init__(self, log):
+        super().__init__()
+        self.container = FakeContainer(log, self)
+
+    def get(self, name):
+        if self.container is None:
+            raise docker.errors.NotFound('no %s' % name)
+        return self.container
+
+
+def runtime(client, image='registry:5000/antpickax/k2hdkc-trove:old',
+            version='1.0.109'):
+    return drt.DockerRuntime(lambda: client, image=image,
+                             ini_path='/etc/antpickax/k2hdkc.ini',
+                             conf_dir='/etc/antpickax',
+                             data_dir='/var/lib/antpickax/k2hdkc',
+                             ctlport=8021, version=version)
+
+
+def test_image_tag_is_the_datastore_version():
+    assert drt.repository('registry:5000/a/b:1.0') == 'registry:5000/a/b'
+    assert drt.repository('registry:5000/a/b') == 'registry:5000/a/b'
+    assert drt.repository('b@sha256:abc') == 'b'
+    assert drt.repository('b:1') == 'b'
+    client = FakeClient()
+    runtime(client).start()
+    [(image, _)] = client.containers.runs
+    assert image == 'registry:5000/antpickax/k2hdkc-trove:1.0.109'
+
+
+def test_upgrade_recreates_the_container_from_the_new_tag():
+    log = []
+    client = FakeClient()
+    client.containers = OneContainer(log)
+    rt = runtime(client)
+    rt.upgrade('1.0.110')
+    assert log == [('stop', rt.stop_timeout), ('remove',)]
+    [(image, kw)] = client.containers.runs
+    assert image == 'registry:5000/antpickax/k2hdkc-trove:1.0.110'
+    assert kw['name'] == 'database'
+
+
+def test_stop_k2hdkc_kills_after_the_timeout():
+    log = []
+    client = FakeClient()
+    client.containers = OneContainer(log)
+    runtime(client).stop_k2hdkc()
+    [(_, script)] = log
+    assert 'kill -HUP $p' in script
+    assert '[ $t -ge 50 ] && kill -KILL $p' in script
+
+
+def test_resume_leaves_docker_alone():
+    made = []
+    rt = drt.DockerRuntime(lambda: made.append(1), image='i', ini_path='x',
+                           conf_dir='c', data_dir='d', ctlport=1)
+    rt.resume()
+    assert made == []

@@ -68,6 +68,7 @@ def test_contract_methods_exist_with_keywords(guest_conf):  # noqa: F811
         'abort_merge': [], 'suspend_merge': [], 'resume_merge': [],
         'node_status': [], 'purge_node': [], 'stop_node': [],
         'restart': [], 'stop_db': [], 'cluster_complete': [],
+        'upgrade': ['upgrade_info'], 'pre_upgrade': [],
         'start_db_with_conf_changes': ['config_contents', 'ds_version'],
         'get_filesystem_stats': ['fs_path'],
     }
@@ -75,3 +76,13 @@ def test_contract_methods_exist_with_keywords(guest_conf):  # noqa: F811
         params = list(inspect.signature(
             getattr(k2manager.Manager, name)).parameters)
         assert params == ['self', 'context'] + kwargs, name
+
+
+def test_pre_upgrade_carries_nothing(guest_conf, tmp_path,  # noqa: F811
+                                     monkeypatch):
+    monkeypatch.setattr(k2manager.Manager, 'GUEST_LOG_BASE_DIR',
+                        str(tmp_path / 'log'))
+    mgr = k2manager.Manager()
+    mgr.resume_thread.join(10)
+    assert mgr.pre_upgrade(None) == {}
+    mgr.app.runtime.close()

@@ -86,3 +86,23 @@ def test_no_reannouncement_after_cluster_complete(tmp_path):
     status.set_status(S.HEALTHY)
     assert not status.sent_twice.wait(1.0)
     assert status.sent == [S.INSTANCE_READY, S.HEALTHY]
+
+
+def test_every_check_reaching_chmpx_is_observed():
+    seen = []
+    runtime = Runtime(True, True, True)
+    status = K2hdkcStatus(runtime, lambda: parse_node_status(TEXT[0x1021]),
+                          observe=seen.append)
+    assert status.get_actual_db_status() == S.RUNNING
+    runtime.state['k2hdkc'] = False
+    assert status.get_actual_db_status() == S.CRASHED
+    assert [s and s.code for s in seen] == [0x1021, None]
+
+
+def test_a_failing_observer_does_not_break_the_heartbeat():
+    def boom(node):
+        raise RuntimeError('bug')
+    status = K2hdkcStatus(Runtime(True, True, True),
+                          lambda: parse_node_status(TEXT[0x21]),
+                          observe=boom)
+    assert status.get_actual_db_status() == S.HEALTHY

@@ -29,7 +29,8 @@ class NodeRuntime(Protocol):
         """Start k2hdkc only (chmpx must run)."""
 
     def stop_k2hdkc(self) -> None:
-        """Stop k2hdkc only (SIGHUP, wait); chmpx keeps running."""
+        """Stop k2hdkc only (SIGHUP; SIGKILL if it has not exited 10 s
+        later, k2hdkc-scaling.md §4.8); chmpx keeps running."""
 
     def restart_k2hdkc(self) -> None:
         """stop_k2hdkc + start_k2hdkc, without any status wait."""
@@ -47,6 +48,13 @@ class NodeRuntime(Protocol):
     def poke_shm(self, path: str) -> None:
         """Open and close chmpx's shm file where chmpx sees it
         (k2hdkc-scaling.md §4.3 step 4.2)."""
+
+    def resume(self) -> None:
+        """At agent start: start again what should run but does not (a
+        VM or agent restart), and supervise it."""
+
+    def upgrade(self, version: str) -> None:
+        """Stop the node and start it on datastore version ``version``."""
 
     def close(self) -> None:
         """Stop supervising (processes keep running)."""

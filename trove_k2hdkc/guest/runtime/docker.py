@@ -67,6 +67,15 @@ def entrypoint(ini_path: str, ctlport: int) -> list[str]:
     return ['/bin/bash', '-c', script]
 
 
+def repository(image: str) -> str:
+    """``image`` without its tag or digest (a registry port stays)."""
+    image = image.split('@', 1)[0]
+    head, _, last = image.rpartition('/')
+    if ':' in last:
+        last = last.split(':', 1)[0]
+    return '%s/%s' % (head, last) if head else last
+
+
 def healthcheck(ctlport: int) -> dict[str, Any]:
     return {'test': ['CMD', '/bin/bash', '-c',
                      HEALTHCHECK_SCRIPT.format(port=ctlport)],
@@ -76,14 +85,22 @@ def healthcheck(ctlport: int) -> dict[str, Any]:
 
 class DockerRuntime:
     """:param client_factory: returns a docker SDK client (called once,
-    on first use)."""
+    on first use).
+    :param image: the repository (a tag in it is replaced by ``version``).
+    :param version: the datastore version, the image tag (Trove's own
+        docker guests do the same); without it ``image`` is used as is.
+    """
 
     def __init__(self, client_factory: Callable[[], Any], *, image: str,
                  ini_path: str, conf_dir: str, data_dir: str, ctlport: int,
-                 user: str = '', stop_timeout: int = 30) -> None:
+                 user: str = '', stop_timeout: int = 30,
+                 version: str | None = None,
+                 k2hdkc_stop_timeout: float = 10.0) -> None:
         self._factory = client_factory
         self._client = None
         self.image = image
+        self.version = version
+        self.k2hdkc_stop_timeout = k2hdkc_stop_timeout
         self.ini_path = ini_path
         self.conf_dir = conf_dir
         self.data_dir = data_dir
@@ -116,6 +133,11 @@ class DockerRuntime:
                     healthcheck=healthcheck(self.ctlport),
                     entrypoint=entrypoint(self.ini_path, self.ctlport))
 
+    def image_ref(self) -> str:
+        if not self.version:
+            return self.image
+        return '%s:%s' % (repository(self.image), self.version)
+
     def start(self) -> None:
         container = self._container()
         if container is not None:
@@ -124,8 +146,25 @@ class DockerRuntime:
                 container.start()
             self._exec('rm -f %s' % shlex.quote(HOLD_FILE))
             return
-        LOG.info('Creating container %s from %s.', CONTAINER, self.image)
-        self.client.containers.run(self.image, **self.run_kwargs())
+        image = self.image_ref()
+        LOG.info('Creating container %s from %s.', CONTAINER, image)
+        self.client.containers.run(image, **self.run_kwargs())
+
+    def upgrade(self, version: str) -> None:
+        """Recreate the container from the image tagged ``version`` (the
+        INI and data are bind mounts and stay)."""
+        self.version = version
+        container = self._container()
+        if container is not None:
+            LOG.info('Removing container %s to run image %s.', CONTAINER,
+                     self.image_ref())
+            container.stop(timeout=self.stop_timeout)
+            container.remove()
+        self.start()
+
+    def resume(self) -> None:
+        """The container's restart policy already does it (and touching
+        Docker at agent start is avoided)."""
 
     def stop(self) -> None:
         container = self._container()
@@ -141,11 +180,15 @@ class DockerRuntime:
         return code, (out or b'').decode(errors='replace')
 
     def stop_k2hdkc(self) -> None:
+        """SIGHUP, then SIGKILL after ``k2hdkc_stop_timeout`` (§4.8)."""
         pid = '%s/k2hdkc.pid' % RUN_DIR
+        ticks = max(1, int(self.k2hdkc_stop_timeout / 0.2))
         code, out = self._exec(
             'touch %s; p=$(cat %s 2>/dev/null) || exit 0; kill -HUP $p; '
-            'while kill -0 $p 2>/dev/null; do sleep 0.2; done'
-            % (shlex.quote(HOLD_FILE), shlex.quote(pid)))
+            't=0; while kill -0 $p 2>/dev/null; do '
+            '[ $t -ge %d ] && kill -KILL $p 2>/dev/null; '
+            't=$((t+1)); sleep 0.2; done'
+            % (shlex.quote(HOLD_FILE), shlex.quote(pid), ticks))
         if code != 0:
             raise errors.RuntimeStopError('could not stop k2hdkc: %s' % out)
 

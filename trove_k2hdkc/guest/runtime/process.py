@@ -288,6 +288,28 @@ class ProcessRuntime:
             self.stop_k2hdkc()
             self.start_k2hdkc()
 
+    def resume(self) -> None:
+        """After a VM or agent restart nothing supervises the node until
+        an RPC starts it: do what the supervisor would, then supervise."""
+        if not self.wanted():
+            return
+        try:
+            with self._lock:
+                if not self._alive(CHMPX):
+                    LOG.info('The node ran before this agent started but '
+                             'chmpx does not run; starting it.')
+                self.check_once()
+        finally:
+            self._ensure_supervisor()
+
+    def upgrade(self, version: str) -> None:
+        """The packages already installed the new binaries; a restart of
+        both processes runs them."""
+        LOG.info('Restarting chmpx and k2hdkc for datastore version %s.',
+                 version)
+        self.stop()
+        self.start()
+
     def poke_shm(self, path: str) -> None:
         try:
             with open(path, 'rb'):
