@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     db = storemod.Store.__new__(storemod.Store)
     db.path = path
     db.elements, db.last_update = {}, 0
+    db.generation, db.journaled = '', 0
     import threading
     db.lock = threading.RLock()
     db.load()
