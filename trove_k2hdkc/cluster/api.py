@@ -29,6 +29,9 @@ from trove.instance.models import Instance
 from trove.quota.quota import check_quotas
 from trove.taskmanager import api as task_api
 
+# Registers the merge-window task codes this process must be able to show.
+from trove_k2hdkc.cluster import tasks  # noqa: F401
+
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 

@@ -28,6 +28,11 @@ from trove_k2hdkc.exceptions import K2hdkcError
 
 LOG = logging.getLogger(__name__)
 
+# Progress texts that bracket the read/write outage of a ring merge
+# (k2hdkc-scaling.md §4.7); the taskmanager shows it in the cluster task.
+OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
+OUTAGE_END = 'outage-end: the ring serves again'
+
 
 class ProcedureError(K2hdkcError):
     """A ring procedure stopped; ``step`` says where."""
@@ -300,8 +305,7 @@ class Procedures:
             self._one('grow: service in %s' % m.id, m.id, 'service_in')
         self.wait_self('grow: new nodes [ADD][Pending]',
                        _expect(new, rs.ADD_PENDING))
-        self._progress('outage-start: reads and writes fail until the '
-                       'merge completes')
+        self._progress(OUTAGE_START)
         self._restart_each(existing, why)
         expected = _expect(existing, rs.DONE)
         expected.update(_expect(new, rs.ADD_DONE))
@@ -310,7 +314,7 @@ class Procedures:
         self._one('grow: complete merge', existing[0].id, 'complete_merge')
         everyone = list(existing) + list(new)
         self.wait_self('grow: ring healthy', _expect(everyone, rs.HEALTHY))
-        self._progress('outage-end: ring serves again')
+        self._progress(OUTAGE_END)
         self.purge(everyone)
 
     def shrink_ring(self, remaining: Sequence[Member],
@@ -320,8 +324,7 @@ class Procedures:
         why = 'shrink'
         for m in leaving:
             self._service_out(why, remaining[0], m)
-        self._progress('outage-start: reads and writes fail until the '
-                       'merge completes')
+        self._progress(OUTAGE_START)
         self._restart_each(remaining, why)
         expected = _expect(remaining, rs.DONE)
         expected.update(_expect(leaving, rs.DELETE_DONE))
@@ -332,7 +335,7 @@ class Procedures:
         expected = _expect(remaining, rs.HEALTHY)
         expected.update(_expect(leaving, rs.SERVICE_OUT_UP))
         self.wait_self('shrink: ring healthy without leavers', expected)
-        self._progress('outage-end: ring serves again')
+        self._progress(OUTAGE_END)
         self._all('shrink: stop leaving nodes', _ids(leaving), 'stop_node')
 
     def shrink_finish(self, remaining: Sequence[Member],

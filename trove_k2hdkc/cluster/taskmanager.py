@@ -7,9 +7,9 @@ with its step and saved as each member's instance fault (what ``instance
 show`` prints), the members get an error task status
 (``update_statuses_on_failure``) unless the operation could be undone,
 and the cluster task returns to NONE so that it can be deleted or
-retried. Trove's cluster task description is fixed per task, so progress
-(and the read/write outage window of grow and shrink) is announced in the
-taskmanager log.
+retried. Progress goes to the taskmanager log; the read/write outage
+window of grow and shrink also shows as the cluster task's description
+(``tasks.MERGE_WINDOW``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
 from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
+from trove_k2hdkc.cluster.procedures import OUTAGE_END
+from trove_k2hdkc.cluster.procedures import OUTAGE_START
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
@@ -83,9 +86,15 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         opts = CONF.get('k2hdkc')
         fleet = self.fleet_factory(guests)
 
+        operation = self.db_info.task_status
+
         def progress(text: str) -> None:
-            if text.startswith('outage-'):
+            if text in (OUTAGE_START, OUTAGE_END):
                 LOG.warning('Cluster %s: %s', cluster_id, text)
+                window = k2tasks.MERGE_WINDOW.get(operation.code)
+                if window is not None:
+                    self.db_info.update(task_status=window if (
+                        text == OUTAGE_START) else operation)
             else:
                 LOG.info('Cluster %s: %s', cluster_id, text)
         timing = Timing(status_timeout=opts.cluster_status_timeout,

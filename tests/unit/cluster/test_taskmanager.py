@@ -5,6 +5,8 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from trove.cluster.tasks import ClusterTask
+from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
 from trove.common.exception import GuestTimeout
 from trove.instance.tasks import InstanceTasks
@@ -14,6 +16,7 @@ from tests.unit.cluster.fakering import FakeFleet
 from tests.unit.cluster.fakering import Ring
 from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.cluster.registry import RegistryError
@@ -406,3 +409,39 @@ def test_upgrade_failure_marks_members():
     tasks.update_statuses_on_failure.assert_called_once_with(
         CLUSTER, status=InstanceTasks.UPGRADING_ERROR)
     assert ring.methods('inst-2') == []
+
+
+@pytest.mark.parametrize('operation, window', [
+    (ClusterTasks.GROWING_CLUSTER, k2tasks.GROWING_MERGE),
+    (ClusterTasks.SHRINKING_CLUSTER, k2tasks.SHRINKING_MERGE)])
+def test_merge_window_shows_in_the_cluster_task(operation, window):
+    """The task description announces the outage from the first k2hdkc
+    restart until COMPMERGE, and the operation's task returns after."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.db_info.task_status = operation
+    tasks.db_info.update = lambda **values: ring.calls.append(
+        ('cluster', 'db', values))
+    if operation is ClusterTasks.GROWING_CLUSTER:
+        tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    else:
+        healthy(ring)
+        tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    steps = [(node, method, values.get('task_status') if values else None)
+             for node, method, values in ring.calls]
+    opened = steps.index(('cluster', 'db', window))
+    closed = steps.index(('cluster', 'db', operation))
+    methods = [method for _, method, _ in steps]
+    first_restart = methods.index('restart_k2hdkc')
+    compmerge = methods.index('complete_merge')
+    assert opened < first_restart < compmerge < closed
+    assert window.name == operation.name
+    assert 'reads and writes fail' in window.description
+
+
+def test_merge_window_task_codes_are_known_to_trove():
+    for task in k2tasks.MERGE_WINDOW.values():
+        assert ClusterTask.from_code(task.code) is task

@@ -1,0 +1,47 @@
+"""Cluster tasks that announce the read/write outage of a ring merge.
+
+Grow and shrink make every node merge at once (k2hdkc-scaling.md §4.7):
+from the second k2hdkc restart until COMPMERGE the cluster serves no
+reads or writes. Users see that window in ``cluster show`` as the task
+description, under the task name Trove already uses for the operation,
+so tools that wait for ``GROWING_CLUSTER``/``SHRINKING_CLUSTER`` to end
+keep working.
+
+Trove 26 closes ``ClusterTask``'s constructor once its own tasks exist
+(``ClusterTask.__init__ = None``); these register in the same lookup
+table through a subclass. Importing this module (the API and
+taskmanager strategies do) makes the codes known to that process.
+"""
+
+from __future__ import annotations
+
+from trove.cluster.tasks import ClusterTask
+from trove.cluster.tasks import ClusterTasks
+
+OUTAGE_NOTE = ('reads and writes fail until the merge completes (about '
+               '5 s plus 1 s per 1,000 keys per node); clients must retry.')
+
+
+class K2hdkcClusterTask(ClusterTask):
+
+    def __init__(self, code: int, name: str, description: str) -> None:
+        self._code = int(code)
+        self._name = name
+        self._description = description
+        if ClusterTask._lookup.get(self._code, self) is not self:
+            raise ValueError('cluster task code 0x%x is taken' % code)
+        ClusterTask._lookup[self._code] = self
+
+
+GROWING_MERGE = K2hdkcClusterTask(
+    0x4B01, ClusterTasks.GROWING_CLUSTER.name,
+    'Increasing the size of the cluster: the ring is merging; '
+    + OUTAGE_NOTE)
+SHRINKING_MERGE = K2hdkcClusterTask(
+    0x4B02, ClusterTasks.SHRINKING_CLUSTER.name,
+    'Decreasing the size of the cluster: the ring is merging; '
+    + OUTAGE_NOTE)
+
+#: Code of the operation's own task -> its merge-window task.
+MERGE_WINDOW = {ClusterTasks.GROWING_CLUSTER.code: GROWING_MERGE,
+                ClusterTasks.SHRINKING_CLUSTER.code: SHRINKING_MERGE}
