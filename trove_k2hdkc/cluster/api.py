@@ -20,6 +20,7 @@ from trove.cluster import models as cluster_models
 from trove.cluster.tasks import ClusterTasks
 from trove.cluster.views import ClusterView
 from trove.common import cfg
+from trove.common import clients
 from trove.common import exception
 from trove.common import server_group as srv_grp
 from trove.common.strategies.cluster import base as cluster_base
@@ -28,6 +29,8 @@ from trove.instance.models import DBInstance
 from trove.instance.models import Instance
 from trove.quota.quota import check_quotas
 from trove.taskmanager import api as task_api
+
+from trove_k2hdkc.cluster import ringview
 
 # Registers the merge-window task codes this process must be able to show.
 from trove_k2hdkc.cluster import tasks  # noqa: F401
@@ -247,15 +250,39 @@ class K2hdkcCluster(cluster_models.Cluster):
         return self.rolling_upgrade(datastore_version)
 
 
+def _with_ring_states(view: ClusterView) -> tuple[list, list]:
+    """Member dicts; for ``cluster show`` only (``load_servers``), each
+    gets its own ``ring_state``. ``cluster list`` makes no guest RPC."""
+    instances, ips = view._build_instances([MEMBER], [MEMBER])
+    if not view.load_servers:
+        return instances, ips
+    context = view.cluster.context
+    manager = view.cluster.datastore_version.manager
+
+    def ask(member: str) -> Any:
+        return clients.create_guest_client(context, member,
+                                           manager).node_status()
+
+    # A member still being built has no agent to answer yet.
+    building = {inst['id'] for inst in instances
+                if inst.get('status') == 'BUILD'}
+    states = ringview.collect([inst['id'] for inst in instances
+                               if inst['id'] not in building], ask)
+    for inst in instances:
+        inst['ring_state'] = states.get(
+            inst['id'], ringview.entry(None, ringview.BUILDING))
+    return instances, ips
+
+
 class K2hdkcClusterView(ClusterView):
     """Members with type, status (HEALTHY only at ring state 0x21, see
-    the guest contract), flavor, volume and IPs."""
+    the guest contract), flavor, volume, IPs and, on show, ring state."""
 
     def build_instances(self) -> tuple[list, list]:
-        return self._build_instances([MEMBER], [MEMBER])
+        return _with_ring_states(self)
 
 
 class K2hdkcMgmtClusterView(MgmtClusterView):
 
     def build_instances(self) -> tuple[list, list]:
-        return self._build_instances([MEMBER], [MEMBER])
+        return _with_ring_states(self)
