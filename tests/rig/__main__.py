@@ -1,4 +1,5 @@
-"""``python -m tests.rig up|down|status|demo|bench [--state-dir D] ...``."""
+"""``python -m tests.rig up|down|status|demo|bench|floor [--state-dir D]
+...``."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import sys
 from tests.rig import bench
 from tests.rig import config
 from tests.rig import demo
+from tests.rig import floor
 from tests.rig import launcher
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m tests.rig')
     parser.add_argument('action', choices=['up', 'down', 'status', 'demo',
-                                           'bench'])
+                                           'bench', 'floor'])
     parser.add_argument('--state-dir', type=pathlib.Path,
                         default=config.RigSettings.state_dir)
     parser.add_argument('--name', default=config.RigSettings.name)
@@ -28,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--sizes', default='1,3',
                         help='bench: cluster sizes to create, e.g. 1,3,6,12;'
                              ' the last one is then grown by one')
+    parser.add_argument('--grow-keys', type=int, default=0,
+                        help='bench: instead of --sizes, grow 3 -> 4 '
+                             'holding this many keys, step by step, next '
+                             'to the hand-driven floor')
+    parser.add_argument('--keys', type=int, default=10000,
+                        help='floor: keys of the hand-driven 3 -> 4 grow '
+                             '(needs no rig)')
     parser.add_argument('--keep', action='store_true',
                         help='demo: leave the rig and the cluster running '
                              '(stop them with "down")')
@@ -55,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
                               name=args.name)
     elif args.action == 'bench':
         # Runs against a rig that is up (``up`` first; ``down`` after).
+        if args.grow_keys:
+            return bench.run_grow(state_dir, args.grow_keys)
         sizes = [int(n) for n in args.sizes.split(',') if n.strip()]
         return bench.run(state_dir, sizes)
+    elif args.action == 'floor':
+        floor.show(floor.measure(args.keys))
     elif args.action == 'down':
         launcher.down(state_dir, keep_logs=args.keep_logs, name=args.name)
         print('rig down')

@@ -5,11 +5,13 @@ the tests look at from the host (chmpx control ports, K2HR3 objects).
 from __future__ import annotations
 
 import json
+import pathlib
 import time
 from typing import Any
 import urllib.request
 
 from tests.rig import cli
+from tests.rig import state
 from trove_k2hdkc.chmpx.ctlport import ControlPortClient
 
 CTLPORT = 8021
@@ -125,3 +127,53 @@ def shrink(info: dict[str, Any], cluster_id: str, *ids: str) -> None:
     """``openstack database cluster shrink <cluster> <instance>...``."""
     cli.openstack(info, 'database', 'cluster', 'shrink', cluster_id, *ids,
                   parse=False)
+
+
+def vm_key(info: dict[str, Any], ip: str) -> str:
+    """The rig VM key of the server whose port has ``ip``."""
+    cloud = state.read_cloud(pathlib.Path(info['state_dir']))
+    for server in cloud['servers'].values():
+        for port_id in server['port_ids']:
+            fixed = cloud['ports'][port_id]['fixed_ips']
+            if any(f['ip_address'] == ip for f in fixed):
+                return server['key']
+    raise LookupError('no rig VM has address %s' % ip)
+
+
+def taskmanager_log_mark(info: dict[str, Any]) -> int:
+    """Where the taskmanager log ends now (for ``wait_taskmanager_log``)."""
+    log = pathlib.Path(info['state_dir']) / 'logs' / 'trove-taskmanager.log'
+    return log.stat().st_size if log.exists() else 0
+
+
+def wait_taskmanager_log(info: dict[str, Any], text: str, since: int,
+                         timeout: float = 300) -> None:
+    """Until ``text`` appears in the taskmanager log after ``since``."""
+    log = pathlib.Path(info['state_dir']) / 'logs' / 'trove-taskmanager.log'
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(log, 'rb') as f:
+            f.seek(since)
+            if text.encode() in f.read():
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError('taskmanager never logged %r' % text)
+        time.sleep(0.2)
+
+
+def restart(info: dict[str, Any], cluster_id: str) -> None:
+    """The cluster ``restart`` action (Trove's API has it; neither
+    python-troveclient 8.11 nor the OSC plugin offers it)."""
+    req = urllib.request.Request(  # noqa: S310 - the rig API on loopback
+        '%s/clusters/%s' % (info['api_url'], cluster_id),
+        data=json.dumps({'restart': {}}).encode(), method='POST',
+        headers={'X-Auth-Token': info['token'],
+                 'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+        resp.read()
+
+
+def upgrade(info: dict[str, Any], cluster_id: str, version: str) -> None:
+    """``openstack database cluster upgrade <cluster> <version>``."""
+    cli.openstack(info, 'database', 'cluster', 'upgrade', cluster_id,
+                  version, parse=False)

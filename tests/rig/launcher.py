@@ -26,6 +26,7 @@ from tests.rig import state
 from tests.rig import vm
 
 SERVICES = ('trove-api', 'trove-taskmanager', 'trove-conductor')
+TASKMANAGER_QUEUE = 'taskmanager'   # Trove's [DEFAULT] taskmanager_queue
 VALIDATION_RULES = config.TEMPLATES / 'k2hdkc' / 'validation-rules.json'
 
 
@@ -57,15 +58,22 @@ def manage(info: dict[str, Any], *args: str) -> str:
 def register_datastore(info: dict[str, Any]) -> None:
     ver = info['datastore_version']
     manage(info, 'datastore_update', 'k2hdkc', '')
-    for name, ext in ((ver, config.PRODUCT_MANAGER),
-                      (config.SELFTEST_VERSION, config.SELFTEST_MANAGER)):
-        manage(info, 'datastore_version_update', 'k2hdkc', name, 'k2hdkc',
-               config.IMAGE_ID, '', '1', '--registry-ext', ext,
-               '--repl-strategy', config.REPL_STRATEGY)
+    add_datastore_version(info, ver)
+    add_datastore_version(info, config.SELFTEST_VERSION,
+                          config.SELFTEST_MANAGER)
     manage(info, 'datastore_update', 'k2hdkc', ver)
     if VALIDATION_RULES.is_file():
         manage(info, 'db_load_datastore_config_parameters', 'k2hdkc', ver,
                str(VALIDATION_RULES))
+
+
+def add_datastore_version(info: dict[str, Any], name: str,
+                          ext: str = config.PRODUCT_MANAGER) -> None:
+    """``trove-manage datastore_version_update`` as the README's
+    registration does (also what an operator runs before an upgrade)."""
+    manage(info, 'datastore_version_update', 'k2hdkc', name, 'k2hdkc',
+           config.IMAGE_ID, '', '1', '--registry-ext', ext,
+           '--repl-strategy', config.REPL_STRATEGY)
 
 
 def _api_answers(port: int) -> bool:
@@ -127,12 +135,8 @@ def _up(info: dict[str, Any]) -> None:
         _start_k2hr3(info, env)
     manage(info, 'db_sync')
     register_datastore(info)
-    conf = str(root / 'trove.conf')
     for name in SERVICES:
-        procs.spawn([_bin(info, name), '--config-file', conf],
-                    root / 'logs' / (name + '.log'),
-                    root / 'pids' / (name + '.pid'), env=env,
-                    cwd=info['repo_root'])
+        start_service(info, name)
 
     def ready() -> bool:
         for name in SERVICES:
@@ -143,6 +147,32 @@ def _up(info: dict[str, Any]) -> None:
         return _api_answers(info['api_port'])
 
     procs.wait_until(ready, 90, 'trove-api on port %d' % info['api_port'])
+
+
+def start_service(info: dict[str, Any], name: str,
+                  extra_conf: pathlib.Path | None = None) -> int:
+    """Start Trove service ``name`` with the rig's trove.conf (and
+    ``extra_conf`` over it, for a test that swaps one option)."""
+    root = pathlib.Path(info['state_dir'])
+    cmd = [_bin(info, name), '--config-file', str(root / 'trove.conf')]
+    if extra_conf is not None:
+        cmd += ['--config-file', str(extra_conf)]
+    return procs.spawn(cmd, root / 'logs' / (name + '.log'),
+                       root / 'pids' / (name + '.pid'),
+                       env=trove_env(info), cwd=info['repo_root'])
+
+
+def restart_taskmanager(info: dict[str, Any],
+                        extra_conf: pathlib.Path | None = None) -> None:
+    """Stop trove-taskmanager and start it again (with ``extra_conf``);
+    return once it consumes its RPC queue again."""
+    root = pathlib.Path(info['state_dir'])
+    procs.stop_pidfile(root / 'pids' / 'trove-taskmanager.pid')
+    start_service(info, 'trove-taskmanager', extra_conf)
+    procs.wait_until(
+        lambda: services.queue_consumers(info['rabbit_vhost'],
+                                         TASKMANAGER_QUEUE) > 0,
+        90, 'trove-taskmanager to consume %s' % TASKMANAGER_QUEUE)
 
 
 def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:

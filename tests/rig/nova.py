@@ -111,10 +111,11 @@ class ServerManager:
         return Server(info, self)
 
     def _refresh(self, record: dict[str, Any]) -> None:
-        """BUILD -> ACTIVE once the agent runs; SHUTOFF if it died."""
+        """BUILD -> ACTIVE once the agent runs; SHUTOFF if it died;
+        ACTIVE again when a test restarted it (a reboot)."""
         root = state.state_dir()
         up = vm.running(root, record['key'])
-        if record['status'] == 'BUILD' and up:
+        if record['status'] in ('BUILD', 'SHUTOFF') and up:
             record['status'] = 'ACTIVE'
             record['updated'] = _now()
         elif record['status'] in ('BUILD', 'ACTIVE') and not up:

@@ -59,6 +59,17 @@ def rabbit_queues(vhost: str) -> list[str]:
             if line.strip() and line.split()[0] != 'name']
 
 
+def queue_consumers(vhost: str, queue: str) -> int:
+    """How many consumers RabbitMQ counts on ``queue`` (0 if absent)."""
+    out = _run('rabbitmqctl', '-q', 'list_queues', '-p', vhost, 'name',
+               'consumers', check=False).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == queue and fields[1].isdigit():
+            return int(fields[1])
+    return 0
+
+
 def mariadb_available() -> bool:
     return pathlib.Path(MARIADBD).exists() and bool(shutil.which('mariadb'))
 

@@ -17,6 +17,7 @@ import time
 import types
 from typing import Any
 
+from tests.rig import dataset
 from tests.rig import netns
 from tests.rig import procs
 from trove_k2hdkc.chmpx import ini
@@ -177,14 +178,8 @@ class RigSlave:
 
     def values(self, keys: list[str]) -> dict[str, str | None]:
         """What ``print <key>`` returns for each key (None: no value)."""
-        out = self.run(['print %s' % k for k in keys])
-        found: dict[str, str | None] = dict.fromkeys(keys)
-        for line in out.splitlines():
-            if line.startswith('"') and '" => "' in line:
-                key, _, value = line.partition('" => "')
-                found[key[1:]] = value[:-1] if value.endswith('"') \
-                    else value
-        return found
+        return dataset.parse_print(self.run(['print %s' % k for k in keys]),
+                                   keys)
 
     def stop(self) -> None:
         if self.pid is not None:

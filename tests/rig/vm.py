@@ -17,6 +17,7 @@ import os
 import pathlib
 import shlex
 import shutil
+import signal
 from typing import Any
 
 import yaml
@@ -27,6 +28,7 @@ from tests.rig import procs
 GUESTAGENT_DIR = '/opt/trove-guestagent'
 # chmpx.log / k2hdkc.log of the process runtime live here.
 GUEST_LOG_DIR = '/var/log/trove'
+BOOT_SCRIPT = 'boot.sh'
 
 
 def files_from_userdata(userdata: str | bytes | None) -> dict[str, bytes]:
@@ -121,13 +123,48 @@ def boot(state: pathlib.Path, info: dict[str, Any], key: str,
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / 'tmp').chmod(0o1777)
     write_files(root, files)
-    ns = netns.create_vm_net(info['name'], key, cidr,
-                            info['network']['gateway'])
-    script = _mount_script(root, info, data_dir or root / 'data')
-    cmd = ['ip', 'netns', 'exec', ns, 'unshare', '-m', '-i',
-           '--propagation', 'private', '/bin/sh', '-c', script]
+    netns.create_vm_net(info['name'], key, cidr, info['network']['gateway'])
+    (root / BOOT_SCRIPT).write_text(
+        _mount_script(root, info, data_dir or root / 'data'))
+    return start_agent(state, info, key)
+
+
+def start_agent(state: pathlib.Path, info: dict[str, Any], key: str) -> int:
+    """Start the guest agent of VM ``key`` (at boot, or again after
+    ``kill_agent``: the VM "reboots" with its disk and identity)."""
+    root = vm_root(state, key)
+    cmd = ['ip', 'netns', 'exec', netns.ns_name(info['name'], key),
+           'unshare', '-m', '-i', '--propagation', 'private', '/bin/sh',
+           str(root / BOOT_SCRIPT)]
     return procs.spawn(cmd, root / 'guest-agent.log', root / 'agent.pid',
                        env=guest_env(info), cwd=info['repo_root'])
+
+
+def kill_agent(state: pathlib.Path, key: str) -> None:
+    """SIGKILL the guest agent of VM ``key`` only: chmpx and k2hdkc run
+    in sessions of their own and keep running."""
+    pid = agent_pid(state, key)
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    procs.wait_until(lambda: not running(state, key), 10,
+                     'agent of VM %s to die' % key)
+
+
+def crash(state: pathlib.Path, rig: str, key: str) -> None:
+    """SIGKILL everything running in VM ``key`` (agent, chmpx, k2hdkc),
+    keeping its disk and network: a VM that died, not one deleted."""
+    kill_agent(state, key)
+    pids = netns.ns_pids(netns.ns_name(rig, key))
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    procs.kill_pids(pids)   # reaps them
 
 
 def destroy(state: pathlib.Path, rig: str, key: str,

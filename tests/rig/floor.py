@@ -1,0 +1,100 @@
+"""The floor of ``grow 3 -> 4``: the same data-plane change by hand.
+
+Why: a Trove grow figure alone says nothing about how much of it is
+Trove. Here the verified §4.3 procedure (k2hdkc-scaling.md) is driven
+directly on a local ring of data-plane stand-ins, with the same data
+set, so what Trove adds on top is the difference. Needs no rig and no
+root; a measurement, it asserts nothing about the times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+import pathlib
+import tempfile
+import time
+
+from tests.rig import dataset
+from tests.standins.dataplane import harness
+
+SERVERS = 4
+START = 3
+# Commands per k2hdkclinetool run: keeps each run well inside the
+# harness's 120 s limit on a loaded machine, and costs little.
+BATCH = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class Floor:
+    """Seconds of each step, and what the read-back found."""
+
+    keys: int
+    load: float        # writing the data set through the slave
+    ring: float        # ring.grow until the slave sees 4 x 0x21
+    read: float        # reading every key back
+    purge: float       # §4.5 rolling purge of every member
+    report: dataset.Report
+
+
+def batches(items: list[str], size: int = BATCH) -> list[list[str]]:
+    """``items`` in runs of at most ``size``, in order."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def reader(run: Callable[[list[str]], str]
+           ) -> Callable[[list[str]], dict[str, str | None]]:
+    """A ``dataset.check`` reader over a linetool runner (commands ->
+    stdout), in batches."""
+    def read(keys: list[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for part in batches(keys):
+            found.update(dataset.parse_print(
+                run(['print %s' % k for k in part]), part))
+        return found
+    return read
+
+
+def _ring_run(ring: harness.LocalRing) -> Callable[[list[str]], str]:
+    return lambda commands: ring.linetool(commands)[0]
+
+
+def load(run: Callable[[list[str]], str], data: dataset.DataSet) -> None:
+    """Write (then delete) the data set through ``run``, in batches."""
+    for part in batches(data.load_commands()):
+        run(part)
+
+
+def _seconds(action) -> float:
+    start = time.monotonic()
+    action()
+    return time.monotonic() - start
+
+
+def measure(keys: int, workdir: pathlib.Path | None = None) -> Floor:
+    """Bootstrap 3 of 4 local servers, load ``keys`` keys, then time the
+    hand-driven grow, the read-back and the purge."""
+    data = dataset.DataSet.make(keys)
+    with tempfile.TemporaryDirectory(prefix='k2floor-',
+                                     dir=workdir) as tmp:
+        with harness.LocalRing(tmp, servers=SERVERS) as ring:
+            ring.bootstrap(START)
+            loaded = _seconds(lambda: load(_ring_run(ring), data))
+            grow = _seconds(lambda: ring.grow(SERVERS))
+            box: dict[str, dataset.Report] = {}
+
+            def read() -> None:
+                box['report'] = dataset.check(data, reader(_ring_run(ring)))
+            took = _seconds(read)
+            purge = _seconds(ring.purge)
+    return Floor(keys, loaded, grow, took, purge, box['report'])
+
+
+def show(floor: Floor) -> None:
+    print('floor, %d keys (local stand-ins, by hand):' % floor.keys)
+    for what, secs in (('load keys', floor.load),
+                       ('grow 3 -> 4, ring converged', floor.ring),
+                       ('all keys readable', floor.read),
+                       ('purge', floor.purge)):
+        print('  %-30s %7.1f s' % (what, secs))
+    print('  read-back: %s' % floor.report, flush=True)

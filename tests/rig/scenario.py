@@ -1,0 +1,152 @@
+"""A loaded K2HDKC cluster in the rig: created with the CLI, a client
+node (CHMPX slave) and a data set written through it, checked after every
+step. Shared by the data-safety tests and the benchmark."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterator
+import contextlib
+import dataclasses
+import threading
+import time
+from typing import Any
+
+from tests.rig import cluster
+from tests.rig import dataset
+from tests.rig import slave
+from trove_k2hdkc.exceptions import K2hdkcError
+
+HEALTHY = 0x21
+
+
+@dataclasses.dataclass
+class Loaded:
+    rig: Any   # tests.rig.fixture.RigHandle
+    id: str
+    client: slave.RigSlave
+    data: dataset.DataSet
+
+    @property
+    def info(self) -> dict:
+        return self.rig.info
+
+    def rings(self) -> tuple[list[dict], dict[str, list]]:
+        """Members, and {member ip: sorted [(server ip, code)]} as each
+        member's chmpx sees the ring."""
+        members = cluster.instances(self.info, self.id)
+        return members, {m['ip']: sorted(
+            (s.server_name, s.status.code)
+            for s in cluster.all_status(m['ip']).servers) for m in members}
+
+    def assert_ring(self, count: int) -> list[dict]:
+        members, rings = self.rings()
+        ips = sorted(m['ip'] for m in members)
+        assert len(ips) == count
+        assert rings == dict.fromkeys(ips, [(ip, HEALTHY) for ip in ips])
+        return members
+
+    def settle(self, count: int, timeout: float = 600) -> list[dict]:
+        """After a change: ACTIVE, ``count`` healthy members, the slave
+        re-rendered from K2HR3 and seeing exactly them."""
+        cluster.wait_active(self.info, self.id, timeout=timeout)
+        members = self.assert_ring(count)
+        self.client.refresh()
+        self.client.wait_ring([m['ip'] for m in members])
+        return members
+
+    def check(self) -> dataset.Report:
+        return dataset.check(self.data, self.client.values)
+
+    def delete_more(self, every: int) -> None:
+        """Delete further keys now; they must stay deleted."""
+        gone = set(self.data.deleted)
+        extra = [k for k in sorted(self.data.values)[1::every]
+                 if k not in gone]
+        self.client.run(['rm %s' % k for k in extra])
+        self.data = dataclasses.replace(
+            self.data, deleted=self.data.deleted + tuple(extra))
+
+
+def load(rig: Any, name: str, count: int, keys: int) -> Loaded:
+    """Create a ``count``-member cluster ``name``, start a client node
+    and write ``keys`` keys (then delete every tenth) through it."""
+    cid = cluster.create(rig.info, name, count)['id']
+    client = slave.RigSlave(rig.info, cid, rig.state_dir / ('slave-' + name))
+    # Before the members fetch their first INI, so they list the slave.
+    client.register()
+    loaded = Loaded(rig, cid, client, dataset.DataSet.make(keys, name))
+    try:
+        cluster.wait_active(rig.info, cid)
+        members = loaded.assert_ring(count)
+        client.start()
+        client.wait_ring([m['ip'] for m in members])
+        client.run(loaded.data.load_commands())
+        report = loaded.check()
+        assert report.ok, report
+    except BaseException:
+        delete(loaded)
+        raise
+    return loaded
+
+
+def delete(loaded: Loaded) -> None:
+    """Stop the client, delete the cluster; nothing may stay in K2HR3."""
+    loaded.client.stop()
+    loaded.rig.openstack('database', 'cluster', 'delete', loaded.id,
+                         parse=False)
+    cluster.wait_gone(loaded.info, loaded.id)
+    assert cluster.k2hr3_objects(loaded.info, loaded.id) == []
+
+
+def ring_healthy(loaded: Loaded, count: int) -> bool:
+    """Every one of ``count`` members answers and sees all of them 0x21."""
+    try:
+        members, rings = loaded.rings()
+    except K2hdkcError:
+        return False
+    ips = sorted(m['ip'] for m in members)
+    return len(ips) == count and all(
+        ring == [(ip, HEALTHY) for ip in ips] for ring in rings.values())
+
+
+def wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out waiting for ' + what)
+        time.sleep(1)
+
+
+@contextlib.contextmanager
+def out_of_service(ips: list[str], interval: float = 0.05
+                   ) -> Iterator[list[int]]:
+    """Sample, every ``interval`` s while the block runs, how many of the
+    members at ``ips`` are out of service: chmpx not answering, or not
+    0x21 in its own view. Yields the list the samples go to."""
+    samples: list[int] = []
+    done = threading.Event()
+
+    def count() -> int:
+        out = 0
+        for ip in ips:
+            try:
+                ring = cluster.all_status(ip).servers
+            except K2hdkcError:
+                out += 1
+                continue
+            own = [s.status.code for s in ring if s.server_name == ip]
+            out += own != [HEALTHY]
+        return out
+
+    def run() -> None:
+        while not done.wait(interval):
+            samples.append(count())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        thread.join()
