@@ -38,7 +38,9 @@ FLAVORS = [
 
 @dataclasses.dataclass
 class RigSettings:
-    state_dir: pathlib.Path = REPO_ROOT / 'rig-state'
+    # Not under /tmp (every VM mounts a private /tmp over it), and not in
+    # the checkout, which may itself live under /tmp.
+    state_dir: pathlib.Path = pathlib.Path('/var/tmp/k2hdkc-rig')
     name: str = 'k2rig'
     api_port: int = 18779
     subnet: str = '10.247.0.0/24'
