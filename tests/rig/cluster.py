@@ -161,16 +161,30 @@ def wait_taskmanager_log(info: dict[str, Any], text: str, since: int,
         time.sleep(0.2)
 
 
-def restart(info: dict[str, Any], cluster_id: str) -> None:
-    """The cluster ``restart`` action (Trove's API has it; neither
-    python-troveclient 8.11 nor the OSC plugin offers it)."""
+def _api(info: dict[str, Any], method: str, path: str,
+         body: Any = None) -> Any:
+    """A Trove API request with the rig token (what the CLI cannot do)."""
     req = urllib.request.Request(  # noqa: S310 - the rig API on loopback
-        '%s/clusters/%s' % (info['api_url'], cluster_id),
-        data=json.dumps({'restart': {}}).encode(), method='POST',
+        info['api_url'] + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={'X-Auth-Token': info['token'],
                  'Content-Type': 'application/json'})
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-        resp.read()
+        text = resp.read()
+    return json.loads(text) if text.strip() else None
+
+
+def ring_states(info: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    """{member id: ring_state} from ``GET /clusters/<id>`` (the OSC
+    ``cluster show`` prints only the member count)."""
+    shown = _api(info, 'GET', '/clusters/%s' % cluster_id)['cluster']
+    return {m['id']: m.get('ring_state') for m in shown['instances']}
+
+
+def restart(info: dict[str, Any], cluster_id: str) -> None:
+    """The cluster ``restart`` action (Trove's API has it; neither
+    python-troveclient 8.11 nor the OSC plugin offers it)."""
+    _api(info, 'POST', '/clusters/%s' % cluster_id, {'restart': {}})
 
 
 def upgrade(info: dict[str, Any], cluster_id: str, version: str) -> None:

@@ -42,6 +42,10 @@ def test_cluster_create_then_delete(trove_rig):
         assert sorted(s.server_name for s in ring.servers) == ips
         assert sorted(s.cuk for s in ring.servers) == ids
         assert {s.status.code for s in ring.servers} == {HEALTHY_CODE}
+    # The API's cluster show carries each member's own ring state.
+    healthy = {'code': '0x21',
+               'status': '[SERVICE IN][UP][n/a][Nothing][NoSuspend]'}
+    assert cluster.ring_states(info, cid) == dict.fromkeys(ids, healthy)
     assert cluster.k2hr3_objects(info, cid), 'no K2HR3 objects created'
     assert_no_secret_in_logs(trove_rig.state_dir, info)
 
