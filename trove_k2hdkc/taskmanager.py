@@ -20,7 +20,6 @@ Every other datastore and every cluster member passes through unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-import dataclasses
 from typing import Any
 
 from oslo_log import log as logging
@@ -84,7 +83,7 @@ class Manager(trove_manager.Manager):
             raise
         LOG.info('K2HR3 layout of instance %s is in place', instance_id)
         merged = dict(overrides) if isinstance(overrides, dict) else {}
-        merged[ACCESS_KEY] = dataclasses.asdict(node_access)
+        merged[ACCESS_KEY] = node_access.kwargs()
         return merged
 
     def _is_single_k2hdkc(self, context: Any, instance_id: str) -> bool:

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import taskmanager
 from trove_k2hdkc.cluster.procedures import Member
-from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.cluster.procedures import Procedures
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 STOCK_CONF = ('[k2hdkc]\ntaskmanager_strategy = '
               'tests.rig.stock.StockTaskManagerStrategy\n')

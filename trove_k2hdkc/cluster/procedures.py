@@ -25,6 +25,7 @@ from oslo_log import log as logging
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.exceptions import K2hdkcError
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
 
@@ -80,19 +81,6 @@ class Member:
 
     id: str
     ip: str
-
-
-@dataclasses.dataclass(frozen=True)
-class NodeAccess:
-    """What ``configure_node`` needs; the role token stays out of repr."""
-
-    k2hr3_url: str
-    resource_yrn: str
-    role_yrn: str
-    role_token: str = dataclasses.field(repr=False)
-
-    def kwargs(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,9 +25,9 @@ from oslo_log import log as logging
 
 from trove_k2hdkc import k2hr3
 from trove_k2hdkc.cluster.procedures import Member
-from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.exceptions import K2hdkcError
 from trove_k2hdkc.k2hr3 import layout
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from trove.guestagent.datastore import manager as trove_manager
 
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.access import AccessStore
-from trove_k2hdkc.guest.access import K2hr3Access
+from trove_k2hdkc.guest.access import node_access
 from trove_k2hdkc.guest.heal import Healer
 from trove_k2hdkc.guest.node_config import K2hr3Fetcher
 from trove_k2hdkc.guest.node_config import K2hr3Registrar
@@ -139,12 +139,7 @@ class Manager(trove_manager.Manager):
                 'K2HR3 access in overrides[%r] (is the taskmanager '
                 'configured with trove_k2hdkc.taskmanager.Manager?)'
                 % ACCESS_KEY)
-        try:
-            access = K2hr3Access(**raw)
-        except TypeError:
-            raise errors.GuestNodeError(
-                'overrides[%r] must hold exactly k2hr3_url, resource_yrn, '
-                'role_yrn and role_token' % ACCESS_KEY) from None
+        access = node_access(raw, 'overrides[%r]' % ACCESS_KEY)
         self.registrar(access, self.app.node_config.identity.cuk)
         self.app.configure_node(access)
         self.app.start_node()
@@ -177,9 +172,10 @@ class Manager(trove_manager.Manager):
 
     def configure_node(self, context, k2hr3_url, resource_yrn, role_yrn,
                        role_token):
-        return self.app.configure_node(K2hr3Access(
-            k2hr3_url=k2hr3_url, resource_yrn=resource_yrn,
-            role_yrn=role_yrn, role_token=role_token))
+        return self.app.configure_node(node_access(
+            {'k2hr3_url': k2hr3_url, 'resource_yrn': resource_yrn,
+             'role_yrn': role_yrn, 'role_token': role_token},
+            'configure_node'))
 
     def start_node(self, context):
         return self.app.start_node()

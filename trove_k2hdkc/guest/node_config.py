@@ -17,9 +17,9 @@ from oslo_log import log as logging
 from trove_k2hdkc.chmpx import ini
 from trove_k2hdkc.chmpx.errors import InvalidIniError
 from trove_k2hdkc.guest import errors
-from trove_k2hdkc.guest.access import K2hr3Access
 from trove_k2hdkc.guest.fileutil import atomic_write
 from trove_k2hdkc.k2hr3 import models
+from trove_k2hdkc.k2hr3.access import NodeAccess
 from trove_k2hdkc.k2hr3.client import K2hr3Client
 from trove_k2hdkc.k2hr3.errors import K2hr3Error
 from trove_k2hdkc.k2hr3.layout import MEMBER_EXTRA
@@ -30,7 +30,7 @@ from trove_k2hdkc.k2hr3.transport import Transport
 LOG = logging.getLogger(__name__)
 
 #: Reads the rendered INI string for an access; raises ConfigFetchError.
-Fetcher = Callable[[K2hr3Access], str]
+Fetcher = Callable[[NodeAccess], str]
 
 
 class _K2hr3Access:
@@ -46,7 +46,7 @@ class _K2hr3Access:
         self.retries = retries
         self.backoff = backoff
 
-    def _call(self, access: K2hr3Access,
+    def _call(self, access: NodeAccess,
               call: Callable[[K2hr3Client], str]) -> str:
         settings = ClientSettings(
             base_url=access.k2hr3_url, verify=self.verify,
@@ -59,7 +59,7 @@ class _K2hr3Access:
 class K2hr3Fetcher(_K2hr3Access):
     """``GET /v1/resource/<yrn>`` with the node's role token."""
 
-    def __call__(self, access: K2hr3Access) -> str:
+    def __call__(self, access: NodeAccess) -> str:
         try:
             resource = models.Yrn.parse(access.resource_yrn)
             return self._call(access, lambda c: c.read_resource_by_role(
@@ -87,7 +87,7 @@ class K2hr3Registrar(_K2hr3Access):
     wrong ring.  Re-registering is an upsert (idempotent).
     """
 
-    def __call__(self, access: K2hr3Access, instance_id: str) -> None:
+    def __call__(self, access: NodeAccess, instance_id: str) -> None:
         try:
             role = models.Yrn.parse(access.role_yrn)
             self._call(access, lambda c: c.add_role_host_by_role_token(

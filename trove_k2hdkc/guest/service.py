@@ -25,12 +25,12 @@ from trove_k2hdkc.chmpx.errors import ControlPortError
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import rejoin as rejoin_rule
 from trove_k2hdkc.guest.access import AccessStore
-from trove_k2hdkc.guest.access import K2hr3Access
 from trove_k2hdkc.guest.fileutil import atomic_write
 from trove_k2hdkc.guest.node_config import Fetcher
 from trove_k2hdkc.guest.node_config import NodeConfig
 from trove_k2hdkc.guest.node_config import server_list
 from trove_k2hdkc.guest.runtime.base import NodeRuntime
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class K2hdkcApp:
     # -- configuration -----
 
     @_exclusive
-    def configure_node(self, access: K2hr3Access) -> dict[str, Any]:
+    def configure_node(self, access: NodeAccess) -> dict[str, Any]:
         """Store access, fetch + validate + install the INI.
 
         Access is stored first so a later ``refresh_config`` can retry a

@@ -10,11 +10,11 @@ from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.procedures import GuestCallError
 from trove_k2hdkc.cluster.procedures import Member
-from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import StepTimeout
 from trove_k2hdkc.cluster.procedures import Timing
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 ACCESS = NodeAccess('https://k2hr3.example.net', 'yrn:res', 'yrn:role',
                     'secret-role-token')

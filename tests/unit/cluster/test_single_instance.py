@@ -14,8 +14,8 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
 from trove_k2hdkc import taskmanager as tm
-from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.cluster.registry import RegistryError
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 IID = '9b2f6c1e-3d4a-4b5c-8d6e-7f8091a2b3c4'
 ACCESS = NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', 'tok')

@@ -18,10 +18,10 @@ from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.procedures import Member
-from trove_k2hdkc.cluster.procedures import NodeAccess
 from trove_k2hdkc.cluster.registry import RegistryError
 from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 from trove_k2hdkc.cluster.taskmanager import K2hdkcTaskManagerStrategy
+from trove_k2hdkc.k2hr3.access import NodeAccess
 
 CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
