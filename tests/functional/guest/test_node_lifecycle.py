@@ -1,86 +1,76 @@
-"""Guest manager + process runtime against the data-plane stand-ins and a
-loopback K2HR3 (prepare, configure, start, heal, refuse, stop)."""
+"""Guest manager + process runtime against the data-plane stand-ins and
+the K2HR3 stand-in (prepare, configure, start, heal, refuse, stop)."""
 
 from __future__ import annotations
 
-import http.server
-import json
 import logging
 import os
 import pathlib
 import signal
-import threading
-import urllib.parse
 
 import pytest
 from trove.instance import service_status
 
+from tests.functional.k2hr3.helpers import TENANT
+from tests.functional.k2hr3.helpers import login
+from tests.functional.k2hr3.helpers import make_client
+from tests.functional.k2hr3.helpers import requests_to
 from tests.standins.dataplane import common
 from tests.standins.dataplane import harness
+from tests.standins.k2hr3 import K2hr3StandIn
+from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
 from tests.unit.guest.conffix import guest_conf  # noqa: F401
 from trove_k2hdkc.chmpx.ini import SELF_INSTANCE_ID_PLACEHOLDER
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import manager as k2manager
+from trove_k2hdkc.k2hr3 import RoleHost
+from trove_k2hdkc.k2hr3 import Yrn
 
-TOKEN = 'r0leT0ken-5ecret-9d8c7b6a'
-YRN = 'yrn:yahoo:::demo:resource:trove-k2hdkc/c1/server'
+NAME = 'trove-k2hdkc-c1-server'
 GUEST = '3f0a5e2c-1b7d-4e8a-9c6b-2d4f8a1e7c90'
 S = service_status.ServiceStatuses
 
 
-class K2hr3:
-    """Serves GET /v1/resource/<yrn> like K2HR3; ``mode`` picks a fault."""
+class NodeK2hr3:
+    """This node's objects in the K2HR3 stand-in, made through the K2HR3
+    client as the control plane does: a resource holding the rendered
+    INI (a plain string value), a policy on it, a role with that policy
+    and a role token, which the guest is handed."""
 
-    def __init__(self) -> None:
-        self.mode = 'ok'
-        self.ini = ''
-        self.registered = []
-        outer = self
+    def __init__(self, standin: K2hr3StandIn) -> None:
+        self.standin = standin
+        self.client = make_client(standin)
+        self.user = login(standin, self.client)
+        self.client.put_resource(self.user, NAME, data='', keys={})
+        self.client.put_policy(self.user, NAME,
+                               [Yrn(TENANT, 'resource', NAME)])
+        self.client.put_role(self.user, NAME,
+                             policies=[Yrn(TENANT, 'policy', NAME)])
+        self.token = self.client.issue_role_token(self.user, NAME,
+                                                  expire=0).token
+        self.url = standin.url
+        self.resource_yrn = str(Yrn(TENANT, 'resource', NAME))
+        self.role_yrn = str(Yrn(TENANT, 'role', NAME))
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                if outer.mode == '500':
-                    return self._reply(500, {'result': False,
-                                             'message': 'backend down'})
-                if self.headers.get('x-auth-token') != 'R=' + TOKEN:
-                    return self._reply(401, {'result': False,
-                                             'message': 'bad token'})
-                self._reply(200, {'result': True, 'message': None,
-                                  'resource': outer.ini})
+    def publish(self, ini_text: str) -> None:
+        """What K2HR3 renders for the node from now on."""
+        self.client.put_resource(self.user, NAME, data=ini_text)
 
-            def do_PUT(self):  # noqa: N802
-                # Self-registration: the member is the source address.
-                if self.headers.get('x-auth-token') != 'R=' + TOKEN:
-                    return self._reply(401, {'result': False,
-                                             'message': 'bad token'})
-                path, _, query = self.path.partition('?')
-                outer.registered.append(
-                    (self.client_address[0], urllib.parse.unquote(path),
-                     dict(urllib.parse.parse_qsl(query))))
-                self._reply(201, {'result': True, 'message': None})
+    def access(self, token: str | None = None) -> dict[str, str]:
+        return {'k2hr3_url': self.url, 'resource_yrn': self.resource_yrn,
+                'role_yrn': self.role_yrn,
+                'role_token': self.token if token is None else token}
 
-            def _reply(self, code, body):
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def members(self) -> tuple[RoleHost, ...]:
+        return self.client.get_role(self.user, NAME).hosts
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                      Handler)
-        self.url = 'http://127.0.0.1:%d' % self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
+    def registrations(self) -> list:
+        """Self-registrations sent: PUT /v1/role/<yrn> with ``R=``."""
+        return [r for r in requests_to(self.standin, 'PUT', '/v1/role/')
+                if r[2].get('x-auth-token', '').startswith('R=')]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.client.close()
 
 
 def rendered_ini(ctlport: int, port: int, tmp_path, with_self=True) -> str:
@@ -96,7 +86,8 @@ def rendered_ini(ctlport: int, port: int, tmp_path, with_self=True) -> str:
 
 
 @pytest.fixture
-def node(guest_conf, tmp_path, monkeypatch, caplog):  # noqa: F811
+def node(guest_conf, tmp_path, monkeypatch, caplog,  # noqa: F811
+         k2hr3_standin):  # noqa: F811
     caplog.set_level(logging.DEBUG)
     ctlport, port = harness.free_port(), harness.free_port()
     guest_conf('chmpx_server_ctlport', ctlport)
@@ -107,8 +98,8 @@ def node(guest_conf, tmp_path, monkeypatch, caplog):  # noqa: F811
     monkeypatch.setenv('K2HDKC_STANDIN_BIND', '127.0.0.1')
     monkeypatch.setattr(k2manager.Manager, 'GUEST_LOG_BASE_DIR',
                         str(tmp_path / 'log'))
-    k2hr3 = K2hr3()
-    k2hr3.ini = rendered_ini(ctlport, port, tmp_path)
+    k2hr3 = NodeK2hr3(k2hr3_standin)
+    k2hr3.publish(rendered_ini(ctlport, port, tmp_path))
     managers = []
 
     def new_manager():
@@ -124,7 +115,7 @@ def node(guest_conf, tmp_path, monkeypatch, caplog):  # noqa: F811
         mgr.app.runtime.close()
         mgr.app.runtime.stop()
     k2hr3.close()
-    assert TOKEN not in caplog.text
+    assert k2hr3.token not in caplog.text
 
 
 def prepare(mgr):
@@ -134,9 +125,7 @@ def prepare(mgr):
 
 
 def configure(mgr, k2hr3):
-    return mgr.configure_node(None, k2hr3_url=k2hr3.url, resource_yrn=YRN,
-                              role_yrn=YRN.replace('resource', 'role'),
-                              role_token=TOKEN)
+    return mgr.configure_node(None, **k2hr3.access())
 
 
 def bootstrap(mgr):
@@ -226,12 +215,12 @@ def test_k2hr3_outage_then_retry(node, tmp_path):
     new_manager, k2hr3 = node
     mgr = new_manager()
     prepare(mgr)
-    k2hr3.mode = '500'
+    k2hr3.standin.fail_next(1, status=500)   # k2hr3_retries is 0
     with pytest.raises(errors.ConfigFetchError) as info:
         configure(mgr, k2hr3)
-    assert 'HTTP 500' in str(info.value) and TOKEN not in str(info.value)
+    assert 'HTTP 500' in str(info.value)
+    assert k2hr3.token not in str(info.value)
     assert not mgr.app.node_config.exists()
-    k2hr3.mode = 'ok'
     assert mgr.refresh_config(None)['changed'] is True
     assert mgr.app.node_config.exists()
 
@@ -241,9 +230,8 @@ def test_k2hr3_connection_refused(node):
     mgr = new_manager()
     closed = 'http://127.0.0.1:%d' % harness.free_port()
     with pytest.raises(errors.ConfigFetchError) as info:
-        mgr.configure_node(None, k2hr3_url=closed, resource_yrn=YRN,
-                           role_yrn=YRN, role_token=TOKEN)
-    assert TOKEN not in str(info.value)
+        mgr.configure_node(None, **dict(k2hr3.access(), k2hr3_url=closed))
+    assert k2hr3.token not in str(info.value)
 
 
 def test_bad_ini_refused_running_node_keeps_old(node, tmp_path):
@@ -254,7 +242,7 @@ def test_bad_ini_refused_running_node_keeps_old(node, tmp_path):
     bootstrap(mgr)
     before = mgr.app.node_config.path.read_bytes()
     port = mgr.app.node_config.ctlport
-    k2hr3.ini = rendered_ini(port, 1, tmp_path, with_self=False)
+    k2hr3.publish(rendered_ini(port, 1, tmp_path, with_self=False))
     with pytest.raises(errors.ConfigRefusedError) as info:
         mgr.refresh_config(None)
     assert 'own entry' in str(info.value)
@@ -264,22 +252,19 @@ def test_bad_ini_refused_running_node_keeps_old(node, tmp_path):
 
 
 def prepare_single(mgr, k2hr3, **overrides):
-    access = {'k2hr3_url': k2hr3.url, 'resource_yrn': YRN,
-              'role_yrn': YRN.replace('resource', 'role'),
-              'role_token': TOKEN}
     mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
-                   '[trove]\n', None, dict(overrides, k2hr3=access), None,
-                   None)
+                   '[trove]\n', None, dict(overrides, k2hr3=k2hr3.access()),
+                   None, None)
 
 
 def test_single_node_prepare_registers_and_gets_healthy(node):
     new_manager, k2hr3 = node
     mgr = new_manager()
     prepare_single(mgr, k2hr3, other_override=1)
-    assert k2hr3.registered == [(
-        '127.0.0.1', '/v1/role/' + YRN.replace('resource', 'role'),
-        {'port': '0', 'cuk': GUEST, 'extra': 'trove-k2hdkc-v1',
-         'tag': GUEST})]
+    # The member is the request's source address (loopback here).
+    assert k2hr3.members() == (
+        RoleHost('127.0.0.1', 0, GUEST, 'trove-k2hdkc-v1', GUEST),)
+    assert len(k2hr3.registrations()) == 1
     assert mgr.status.get_actual_db_status() == S.HEALTHY
     ring = mgr.node_status(None)['ring']
     assert [(r['cuk'], r['status']['code']) for r in ring] == [(GUEST,
@@ -287,7 +272,8 @@ def test_single_node_prepare_registers_and_gets_healthy(node):
 
     again = new_manager()        # a re-sent prepare after an agent restart
     prepare_single(again, k2hr3)
-    assert len(k2hr3.registered) == 2
+    assert len(k2hr3.registrations()) == 2      # sent again: an upsert
+    assert len(k2hr3.members()) == 1
     assert again.status.get_actual_db_status() == S.HEALTHY
 
 
@@ -330,19 +316,19 @@ def test_single_node_prepare_without_access_is_refused(node, overrides):
     with pytest.raises(errors.GuestNodeError):
         mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
                        '[trove]\n', None, overrides, None, None)
-    assert k2hr3.registered == []
+    assert k2hr3.registrations() == [] and k2hr3.members() == ()
     assert not mgr.app.node_config.exists()
 
 
 def test_single_node_registration_refused_keeps_node_down(node):
     new_manager, k2hr3 = node
     mgr = new_manager()
-    access = {'k2hr3_url': k2hr3.url, 'resource_yrn': YRN,
-              'role_yrn': YRN.replace('resource', 'role'),
-              'role_token': 'wrong-' + TOKEN}
+    access = k2hr3.access(token='wrong-' + k2hr3.token)
     with pytest.raises(errors.ConfigFetchError) as info:
         mgr.do_prepare(None, None, None, 1024, None, 'proc', None, None,
                        '[trove]\n', None, {'k2hr3': access}, None, None)
-    assert 'HTTP 401' in str(info.value) and TOKEN not in str(info.value)
+    assert 'HTTP 401' in str(info.value)
+    assert k2hr3.token not in str(info.value)
+    assert k2hr3.members() == ()
     assert not mgr.app.node_config.exists()
     assert mgr.app.runtime.running() == {'chmpx': False, 'k2hdkc': False}

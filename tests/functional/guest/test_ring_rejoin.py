@@ -19,6 +19,7 @@ from tests.functional.guest.test_node_lifecycle import node  # noqa: F401
 from tests.functional.guest.test_node_lifecycle import prepare
 from tests.standins.dataplane import harness
 from tests.standins.dataplane.k2hdkc_main import IGNORE_SIGHUP_ENV
+from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
 from tests.unit.guest.conffix import guest_conf  # noqa: F401
 from trove_k2hdkc.chmpx.ini import SELF_INSTANCE_ID_PLACEHOLDER
 from trove_k2hdkc.guest import errors
@@ -55,10 +56,10 @@ def trio(node, tmp_path):  # noqa: F811
                      ctlport=mgr.app.node_config.ctlport,
                      k2hfile=tmp_path / 'data' / 'k2hdkc.k2h')
         ring.write_configs([1, 2, 3], nodes=[1, 2])
-        k2hr3.ini = harness.render_ini(
+        k2hr3.publish(harness.render_ini(
             harness.GROUP, ring.nodes, ring.slave,
             {'cuk': SELF_INSTANCE_ID_PLACEHOLDER}, automerge=False,
-            k2hfile=str(guest['k2hfile']))
+            k2hfile=str(guest['k2hfile'])))
         ring.start_node(1)
         ring.start_node(2)
         prepare(mgr)
