@@ -20,11 +20,13 @@ from typing import Any
 
 from eventlet.timeout import Timeout
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from trove.common import cfg
 from trove.common import exception as trove_exc
 from trove.common import utils
 from trove.common.strategies.cluster import base as cluster_base
 from trove.instance.models import DBInstance
+from trove.instance.models import DBInstanceFault
 from trove.instance.models import Instance
 from trove.instance.models import save_instance_fault
 from trove.instance.tasks import InstanceTasks
@@ -142,6 +144,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             else:
                 self.update_statuses_on_failure(cluster_id, status=status)
             self._record_fault(cluster_id, failure)
+        else:
+            self._clear_faults(cluster_id)
         self.reset_task()
         return failure is None
 
@@ -153,6 +157,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 save_instance_fault(instance_id, message, message)
             except Exception:
                 LOG.exception('Cluster %s: could not save the fault of '
+                              'member %s', cluster_id, instance_id)
+
+    def _clear_faults(self, cluster_id: str) -> None:
+        """An operation that succeeded supersedes an earlier failure:
+        its fault would only mislead."""
+        for instance_id in self._ids(cluster_id):
+            try:
+                clear_instance_fault(instance_id)
+            except Exception:
+                LOG.exception('Cluster %s: could not clear the fault of '
                               'member %s', cluster_id, instance_id)
 
     def _update_member(self, instance_id: str, **values: Any) -> None:
@@ -367,3 +381,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             raise ProcedureError('delete leaving instances', 'not deleted '
                                  'after %ss' % CONF.cluster_delete_time_out
                                  ) from exc
+
+
+def clear_instance_fault(instance_id: str) -> None:
+    """Mark the member's fault deleted, as Trove does when it deletes an
+    instance (``Instance.set_instance_fault_deleted``)."""
+    try:
+        fault = DBInstanceFault.find_by(instance_id=instance_id,
+                                        deleted=False)
+    except trove_exc.ModelNotFoundError:
+        return
+    fault.deleted = True
+    fault.deleted_at = timeutils.utcnow()
+    fault.save()

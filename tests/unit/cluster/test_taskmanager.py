@@ -9,6 +9,7 @@ from trove.cluster.tasks import ClusterTask
 from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
 from trove.common.exception import GuestTimeout
+from trove.common.exception import ModelNotFoundError
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import models as task_models
 
@@ -16,6 +17,7 @@ from tests.unit.cluster.fakering import FakeFleet
 from tests.unit.cluster.fakering import Ring
 from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import taskmanager
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.registry import RegistryError
@@ -25,6 +27,7 @@ from trove_k2hdkc.k2hr3.access import NodeAccess
 
 CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
+REAL_CLEAR_FAULT = taskmanager.clear_instance_fault   # before the patch
 
 
 TOKEN = 'role-token-7f3a'
@@ -76,6 +79,14 @@ def faults():
     with mock.patch('trove_k2hdkc.cluster.taskmanager.save_instance_fault'
                     ) as save:
         yield save
+
+
+@pytest.fixture(autouse=True)
+def cleared():
+    """Members whose fault was cleared, in call order."""
+    with mock.patch('trove_k2hdkc.cluster.taskmanager.clear_instance_fault'
+                    ) as clear:
+        yield clear
 
 
 def fault_messages(save):
@@ -445,3 +456,38 @@ def test_merge_window_shows_in_the_cluster_task(operation, window):
 def test_merge_window_task_codes_are_known_to_trove():
     for task in k2tasks.MERGE_WINDOW.values():
         assert ClusterTask.from_code(task.code) is task
+
+
+def test_success_clears_an_earlier_failure(faults, cleared):
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    ring.faults[('inst-2', 'restart_k2hdkc')] = GuestTimeout('timed out')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    assert set(fault_messages(faults)) == set(ring.nodes)
+    cleared.assert_not_called()
+
+    healthy(ring)
+    ring.faults.clear()
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.restart_cluster(mock.Mock(), CLUSTER)
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert sorted(c.args[0] for c in cleared.call_args_list) == \
+        sorted(ring.nodes)
+
+
+def test_clear_instance_fault_marks_it_deleted():
+    fault = mock.Mock(deleted=False)
+    with mock.patch.object(taskmanager.DBInstanceFault, 'find_by',
+                           return_value=fault) as find:
+        REAL_CLEAR_FAULT('inst-1')
+    find.assert_called_once_with(instance_id='inst-1', deleted=False)
+    assert fault.deleted is True
+    fault.save.assert_called_once_with()
+
+
+def test_clear_instance_fault_without_a_fault():
+    with mock.patch.object(taskmanager.DBInstanceFault, 'find_by',
+                           side_effect=ModelNotFoundError()):
+        REAL_CLEAR_FAULT('inst-1')
