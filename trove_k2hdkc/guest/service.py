@@ -261,7 +261,14 @@ class K2hdkcApp:
             self.runtime.start()
 
     def _stop_k2hdkc_until_suspended(self) -> None:
-        self.runtime.stop_k2hdkc()
+        """Stop k2hdkc and wait until chmpx reports [Suspend]: poke the
+        shm file if it is slow (§5.5); restart chmpx too when k2hdkc
+        needed SIGKILL or chmpx still misses the detach after
+        ``attach_timeout`` (§4.8 step 3)."""
+        chmpx_restarted = False
+        if not self.runtime.stop_k2hdkc():
+            self._restart_chmpx('k2hdkc ignored SIGHUP')
+            chmpx_restarted = True
         started = time.monotonic()
         poked = False
         while True:
@@ -272,10 +279,19 @@ class K2hdkcApp:
             if not poked and elapsed >= _SUSPEND_POKE_AFTER:
                 self.runtime.poke_shm(self.shm_path())
                 poked = True
+            if not chmpx_restarted and elapsed >= self.attach_timeout:
+                self._restart_chmpx('no [Suspend] %.0f s after k2hdkc '
+                                    'stopped' % elapsed)
+                chmpx_restarted = True
             if elapsed >= self.start_timeout:
                 raise errors.RuntimeStopError(
                     'chmpx did not report [Suspend] after k2hdkc stopped')
             time.sleep(self.poll)
+
+    def _restart_chmpx(self, why: str) -> None:
+        LOG.warning('%s; restarting chmpx too (k2hdkc-scaling.md §4.8).',
+                    why)
+        self.runtime.restart_chmpx()
 
     @_exclusive
     def purge_node(self) -> dict[str, Any]:

@@ -147,11 +147,14 @@ def test_k2hdkc_ignoring_sighup_is_killed_then_rejoins(trio, caplog):
     mgr.restart_k2hdkc(None)            # now runs a k2hdkc that hangs
     mgr.app.rejoin()
     hung = runtime.pid('k2hdkc')
+    chmpx = runtime.pid('chmpx')
 
     status = mgr.restart_k2hdkc(None)
     assert status['self']['status']['code'] == 0x1021
     assert runtime.pid('k2hdkc') != hung
     assert 'ignored SIGHUP' in caplog.text
+    # §4.8 step 3: after a SIGKILL chmpx is restarted too.
+    assert runtime.pid('chmpx') != chmpx
     runtime.env.pop(IGNORE_SIGHUP_ENV)
     assert mgr.app.rejoin()['self']['status']['code'] == HEALTHY
     ring.wait_all([HEALTHY] * 3, via='slave')

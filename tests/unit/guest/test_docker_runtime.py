@@ -65,9 +65,14 @@ class FakeContainer:
         self.log.append(('remove',))
         self.containers.container = None
 
+    output = b''
+
     def exec_run(self, argv):
         self.log.append(('exec', argv[-1]))
-        return 0, b''
+        return 0, self.output
+
+    def restart(self, timeout):
+        self.log.append(('restart', timeout))
 
 
 class OneContainer(FakeContainers):
@@ -117,10 +122,26 @@ def test_stop_k2hdkc_kills_after_the_timeout():
     log = []
     client = FakeClient()
     client.containers = OneContainer(log)
-    runtime(client).stop_k2hdkc()
+    assert runtime(client).stop_k2hdkc() is True
     [(_, script)] = log
     assert 'kill -HUP $p' in script
-    assert '[ $t -ge 50 ] && kill -KILL $p' in script
+    assert ('[ $t -eq 50 ] && echo %s && kill -KILL $p' % drt._KILLED
+            in script)
+
+
+def test_stop_k2hdkc_says_when_it_needed_sigkill():
+    client = FakeClient()
+    client.containers = OneContainer([])
+    client.containers.container.output = drt._KILLED.encode() + b'\n'
+    assert runtime(client).stop_k2hdkc() is False
+
+
+def test_restart_chmpx_holds_k2hdkc_and_restarts_the_container():
+    log = []
+    client = FakeClient()
+    client.containers = OneContainer(log)
+    runtime(client).restart_chmpx()
+    assert log == [('exec', 'touch %s' % drt.HOLD_FILE), ('restart', 30)]
 
 
 def test_resume_leaves_docker_alone():

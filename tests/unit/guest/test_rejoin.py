@@ -80,17 +80,26 @@ def test_refused_when_not_listed():
 
 class Runtime:
     """k2hdkc attaches on start unless ``hung``; a full restart of chmpx
-    and k2hdkc always attaches it."""
+    and k2hdkc always attaches it. ``ignores_hup``: k2hdkc needs SIGKILL;
+    ``misses_detach``: chmpx never notices k2hdkc left until it restarts.
+    """
 
-    def __init__(self, hung):
+    def __init__(self, hung=False, ignores_hup=False, misses_detach=False):
         self.hung = hung
+        self.ignores_hup = ignores_hup
+        self.misses_detach = misses_detach
         self.calls = []
         self.attached = True
         self.pending = False
 
     def stop_k2hdkc(self):
         self.calls.append('stop_k2hdkc')
-        self.attached = False
+        self.attached = self.misses_detach
+        return not self.ignores_hup
+
+    def restart_chmpx(self):
+        self.calls.append('restart_chmpx')
+        self.attached = self.pending = False
 
     def start_k2hdkc(self):
         self.calls.append('start_k2hdkc')
@@ -129,6 +138,9 @@ class NodeConfig:
     def self_name(self):
         return None
 
+    def parsed(self):
+        return types.SimpleNamespace(group='mydkc', k2hdkc={})
+
 
 def app_with(runtime, tmp_path):
     app = K2hdkcApp(runtime, NodeConfig(), None, None, conf_dir=tmp_path,
@@ -150,3 +162,18 @@ def test_restart_k2hdkc_that_attaches_keeps_chmpx(tmp_path):
     runtime = Runtime(hung=False)
     assert app_with(runtime, tmp_path).restart_k2hdkc() == {'self': 0x1021}
     assert runtime.calls == ['stop_k2hdkc', 'start_k2hdkc']
+
+
+def test_k2hdkc_that_needed_sigkill_restarts_chmpx_too(tmp_path):
+    """§4.8 step 3: after a SIGKILL the new k2hdkc cannot re-attach to
+    the old chmpx, so chmpx restarts (with k2hdkc held) first."""
+    runtime = Runtime(ignores_hup=True)
+    assert app_with(runtime, tmp_path).restart_k2hdkc() == {'self': 0x1021}
+    assert runtime.calls == ['stop_k2hdkc', 'restart_chmpx', 'start_k2hdkc']
+
+
+def test_chmpx_missing_the_detach_is_restarted(tmp_path):
+    runtime = Runtime(misses_detach=True)
+    assert app_with(runtime, tmp_path).restart_k2hdkc() == {'self': 0x1021}
+    assert runtime.calls == ['stop_k2hdkc', 'poke_shm', 'restart_chmpx',
+                             'start_k2hdkc']

@@ -28,9 +28,14 @@ class NodeRuntime(Protocol):
     def start_k2hdkc(self) -> None:
         """Start k2hdkc only (chmpx must run)."""
 
-    def stop_k2hdkc(self) -> None:
+    def stop_k2hdkc(self) -> bool:
         """Stop k2hdkc only (SIGHUP; SIGKILL if it has not exited 10 s
-        later, k2hdkc-scaling.md §4.8); chmpx keeps running."""
+        later, k2hdkc-scaling.md §4.8); chmpx keeps running. False when
+        it took SIGKILL: then chmpx must be restarted too (§4.8)."""
+
+    def restart_chmpx(self) -> None:
+        """Stop chmpx and start it again with k2hdkc kept stopped; a
+        SERVICE IN node's chmpx comes back [Suspend] (§4.6)."""
 
     def restart_k2hdkc(self) -> None:
         """stop_k2hdkc + start_k2hdkc, without any status wait."""

@@ -28,6 +28,7 @@ CONTAINER = 'database'
 RUN_DIR = '/var/run/antpickax'
 HOLD_FILE = RUN_DIR + '/k2hdkc.hold'
 _NS = 1000 * 1000 * 1000
+_KILLED = 'k2hdkc-needed-sigkill'
 
 ENTRYPOINT_SCRIPT = r'''
 set -u
@@ -179,18 +180,29 @@ class DockerRuntime:
         code, out = container.exec_run(['/bin/sh', '-c', command])
         return code, (out or b'').decode(errors='replace')
 
-    def stop_k2hdkc(self) -> None:
-        """SIGHUP, then SIGKILL after ``k2hdkc_stop_timeout`` (§4.8)."""
+    def stop_k2hdkc(self) -> bool:
+        """SIGHUP, then SIGKILL after ``k2hdkc_stop_timeout`` (§4.8);
+        False when SIGKILL was needed."""
         pid = '%s/k2hdkc.pid' % RUN_DIR
         ticks = max(1, int(self.k2hdkc_stop_timeout / 0.2))
         code, out = self._exec(
             'touch %s; p=$(cat %s 2>/dev/null) || exit 0; kill -HUP $p; '
             't=0; while kill -0 $p 2>/dev/null; do '
-            '[ $t -ge %d ] && kill -KILL $p 2>/dev/null; '
+            '[ $t -eq %d ] && echo %s && kill -KILL $p 2>/dev/null; '
             't=$((t+1)); sleep 0.2; done'
-            % (shlex.quote(HOLD_FILE), shlex.quote(pid), ticks))
+            % (shlex.quote(HOLD_FILE), shlex.quote(pid), ticks, _KILLED))
         if code != 0:
             raise errors.RuntimeStopError('could not stop k2hdkc: %s' % out)
+        return _KILLED not in out
+
+    def restart_chmpx(self) -> None:
+        """Restart the container with k2hdkc held: its entrypoint starts
+        chmpx and waits while the hold file exists (it survives a
+        restart, it is in the container's own file system)."""
+        self._exec('touch %s' % shlex.quote(HOLD_FILE))
+        container = self._container()
+        LOG.warning('Restarting container %s to restart chmpx.', CONTAINER)
+        container.restart(timeout=self.stop_timeout)
 
     def start_k2hdkc(self) -> None:
         self._exec('rm -f %s' % shlex.quote(HOLD_FILE))

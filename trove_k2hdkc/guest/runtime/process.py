@@ -234,14 +234,17 @@ class ProcessRuntime:
                     % (self.ctlport, self.start_timeout))
             time.sleep(0.1)
 
-    def _stop(self, name: str) -> None:
+    def _stop(self, name: str) -> bool:
+        """Stop ``name``; False when it needed SIGKILL."""
         proc = self._procs[name]
+        graceful = True
         if proc is not None and proc.alive():
             LOG.info('Stopping %s (pid %d) with SIGHUP.', name, proc.pid)
             proc.signal(signal.SIGHUP)
             if not proc.wait(self.stop_timeout):
                 LOG.warning('%s (pid %d) ignored SIGHUP for %.0f s; '
                             'killing it.', name, proc.pid, self.stop_timeout)
+                graceful = False
                 proc.signal(signal.SIGKILL)
                 if not proc.wait(self.stop_timeout):
                     raise errors.RuntimeStopError(
@@ -250,6 +253,7 @@ class ProcessRuntime:
             proc.popen.poll()
         self._procs[name] = None
         self._pid_file(name).unlink(missing_ok=True)
+        return graceful
 
     def start(self) -> None:
         with self._lock:
@@ -268,10 +272,18 @@ class ProcessRuntime:
             self._stop(K2HDKC)
             self._stop(CHMPX)
 
-    def stop_k2hdkc(self) -> None:
+    def stop_k2hdkc(self) -> bool:
         with self._lock:
             self._set_state(self.wanted(), False)
+            return self._stop(K2HDKC)
+
+    def restart_chmpx(self) -> None:
+        with self._lock:
+            self._set_state(True, False)
             self._stop(K2HDKC)
+            self._stop(CHMPX)
+            self._start_chmpx()
+        self._ensure_supervisor()
 
     def start_k2hdkc(self) -> None:
         with self._lock:
