@@ -4,12 +4,10 @@ step. Shared by the data-safety tests and the benchmark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterator
 import contextlib
 import dataclasses
 import threading
-import time
 from typing import Any
 
 from tests.rig import cluster
@@ -108,14 +106,6 @@ def ring_healthy(loaded: Loaded, count: int) -> bool:
     ips = sorted(m['ip'] for m in members)
     return len(ips) == count and all(
         ring == [(ip, HEALTHY) for ip in ips] for ring in rings.values())
-
-
-def wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out waiting for ' + what)
-        time.sleep(1)
 
 
 @contextlib.contextmanager

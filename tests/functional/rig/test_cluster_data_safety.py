@@ -21,6 +21,7 @@ import pytest
 from tests.rig import cluster
 from tests.rig import dataset
 from tests.rig import launcher
+from tests.rig import procs
 from tests.rig import scenario
 from tests.rig import vm
 
@@ -77,7 +78,7 @@ def test_dead_member_keeps_keys_readable_and_rejoins(loaded):
         ring = cluster.all_status(witness['ip']).servers
         return any(s.server_name == victim['ip']
                    and s.status.code == SERVICE_IN_DOWN for s in ring)
-    scenario.wait(seen_down, 30, 'the ring to see %s DOWN' % victim['ip'])
+    procs.wait_until(seen_down, 30, 'the ring to see %s DOWN' % victim['ip'])
     report = loaded.check()
     assert report.ok, 'with a member down: %s' % report
 
@@ -86,8 +87,8 @@ def test_dead_member_keeps_keys_readable_and_rejoins(loaded):
     assert dataset.check(during, loaded.client.values).ok
 
     vm.start_agent(loaded.rig.state_dir, loaded.info, key)
-    scenario.wait(lambda: scenario.ring_healthy(loaded, 3), 240,
-          'the restarted member to rejoin')
+    procs.wait_until(lambda: scenario.ring_healthy(loaded, 3), 240,
+                     'the restarted member to rejoin')
     loaded.settle(3)
     report = loaded.check()
     assert report.ok, 'after the rejoin: %s' % report
@@ -150,6 +151,6 @@ def test_guest_agent_killed_during_grow(loaded):
 def _wait_task_none(loaded, timeout: float = 600) -> None:
     """Until the cluster task (set when the action was accepted) is NONE
     again."""
-    scenario.wait(lambda: loaded.rig.openstack(
+    procs.wait_until(lambda: loaded.rig.openstack(
         'database', 'cluster', 'show', loaded.id)['task_name'] == 'NONE',
         timeout, 'cluster %s to finish its task' % loaded.id)
