@@ -11,7 +11,6 @@ where the time goes, they assert nothing.
 
 from __future__ import annotations
 
-import functools
 import pathlib
 import time
 from typing import Any
@@ -20,9 +19,9 @@ from tests.rig import cli
 from tests.rig import cluster
 from tests.rig import dataset
 from tests.rig import floor
-from tests.rig import slave
+from tests.rig import scenario
 from tests.rig import state
-from trove_k2hdkc.exceptions import K2hdkcError
+from tests.rig.fixture import RigHandle
 
 
 def _timed(what: str, action, results: list[tuple[str, float]]) -> None:
@@ -68,21 +67,6 @@ GROW_FROM = 3
 POLL = 0.5
 
 
-def _views(ips: list[str]) -> dict[str, list[tuple[str, int]] | None]:
-    """{member ip: sorted [(server ip, status code)]}; None for a member
-    whose chmpx does not answer (yet)."""
-    views: dict[str, list[tuple[str, int]] | None] = {}
-    for ip in ips:
-        try:
-            ring = cluster.all_status(ip)
-        except (K2hdkcError, OSError):
-            views[ip] = None
-            continue
-        views[ip] = sorted((s.server_name, s.status.code)
-                           for s in ring.servers)
-    return views
-
-
 def wait_converged(info: dict[str, Any], cluster_id: str, count: int,
                    timeout: float) -> list[str]:
     """Until every member's ALLSTATUS lists exactly ``count`` servers, the
@@ -97,30 +81,12 @@ def wait_converged(info: dict[str, Any], cluster_id: str, count: int,
             ips = sorted(m['ip'] for m in cluster.instances(info, cluster_id)
                          if m.get('ip'))
         if len(ips) == count:
-            views = _views(ips)
-            want = [(ip, slave.HEALTHY) for ip in ips]
-            if all(v == want for v in views.values()):
+            views = scenario.views(ips)
+            if scenario.all_healthy(views):
                 return ips
         time.sleep(POLL)
     raise RuntimeError('ring of %s not converged: members %s, views %s'
                        % (cluster_id, ips, views))
-
-
-def _delete(info: dict[str, Any], cluster_id: str,
-            timeout: float = 900) -> None:
-    """Delete, retrying while Trove refuses (a cluster task is running,
-    e.g. after a failure mid-create), then wait until it is gone."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            cli.openstack(info, 'database', 'cluster', 'delete',
-                          cluster_id, parse=False)
-            break
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(5)
-    cluster.wait_gone(info, cluster_id, timeout=300)
 
 
 def trove_grow(state_dir: pathlib.Path, data: dataset.DataSet
@@ -128,37 +94,29 @@ def trove_grow(state_dir: pathlib.Path, data: dataset.DataSet
     """Seconds from the ``cluster grow`` call to ring converged, all keys
     readable through a refreshed slave, and ACTIVE (rolling purge done);
     the cluster is deleted at the end."""
-    info = state.rig_info(state_dir)
-    cid = cluster.create(info, 'bench-grow', GROW_FROM)['id']
+    rig = RigHandle(info=state.rig_info(state_dir), state_dir=state_dir)
+    loaded = scenario.start(rig, 'bench-grow', GROW_FROM, data)
     try:
-        with slave.RigSlave(info, cid, state_dir / 'bench-slave') as client:
-            # Role provisioning can outlast register's 60 s default here.
-            client.register(timeout=600)
-            cluster.wait_active(info, cid, timeout=900)
-            members = [m['ip'] for m in cluster.instances(info, cid)]
-            client.start()
-            client.wait_ring(members, timeout=120)
-            run = functools.partial(client.run, timeout=600)
-            start = time.monotonic()
-            floor.load(run, data)
-            print('trove: %d keys loaded in %.1f s' % (
-                len(data.values), time.monotonic() - start), flush=True)
+        start = time.monotonic()
+        loaded.write()
+        print('trove: %d keys loaded in %.1f s' % (
+            len(data.values), time.monotonic() - start), flush=True)
 
-            t0 = time.monotonic()
-            cluster.grow(info, cid)
-            ips = wait_converged(info, cid, GROW_FROM + 1, timeout=1800)
-            t_ring = time.monotonic() - t0
-            print('trove: ring converged %.1f s' % t_ring, flush=True)
-            client.refresh()
-            client.wait_ring(ips, timeout=120)
-            report = dataset.check(data, floor.reader(run))
-            t_read = time.monotonic() - t0
-            print('trove: keys read %.1f s: %s' % (t_read, report),
-                  flush=True)
-            cluster.wait_active(info, cid, timeout=1800)
-            t_active = time.monotonic() - t0
+        t0 = time.monotonic()
+        cluster.grow(rig.info, loaded.id)
+        ips = wait_converged(rig.info, loaded.id, GROW_FROM + 1,
+                             timeout=1800)
+        t_ring = time.monotonic() - t0
+        print('trove: ring converged %.1f s' % t_ring, flush=True)
+        loaded.client.refresh()
+        loaded.client.wait_ring(ips, timeout=120)
+        report = loaded.check()
+        t_read = time.monotonic() - t0
+        print('trove: keys read %.1f s: %s' % (t_read, report), flush=True)
+        cluster.wait_active(rig.info, loaded.id, timeout=1800)
+        t_active = time.monotonic() - t0
     finally:
-        _delete(info, cid)
+        scenario.delete(loaded)
     return {'ring': t_ring, 'read': t_read, 'active': t_active,
             'report': report}
 

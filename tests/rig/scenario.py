@@ -29,13 +29,10 @@ class Loaded:
     def info(self) -> dict:
         return self.rig.info
 
-    def rings(self) -> tuple[list[dict], dict[str, list]]:
-        """Members, and {member ip: sorted [(server ip, code)]} as each
-        member's chmpx sees the ring."""
+    def rings(self) -> tuple[list[dict], dict[str, list | None]]:
+        """Members, and each member's ``views`` entry."""
         members = cluster.instances(self.info, self.id)
-        return members, {m['ip']: sorted(
-            (s.server_name, s.status.code)
-            for s in cluster.all_status(m['ip']).servers) for m in members}
+        return members, views([m['ip'] for m in members])
 
     def assert_ring(self, count: int) -> list[dict]:
         members, rings = self.rings()
@@ -56,6 +53,12 @@ class Loaded:
     def check(self) -> dataset.Report:
         return dataset.check(self.data, self.client.values)
 
+    def write(self) -> None:
+        """Write the data set through the client; it must read back."""
+        self.client.run(self.data.load_commands())
+        report = self.check()
+        assert report.ok, report
+
     def delete_more(self, every: int) -> None:
         """Delete further keys now; they must stay deleted."""
         gone = set(self.data.deleted)
@@ -66,22 +69,31 @@ class Loaded:
             self.data, deleted=self.data.deleted + tuple(extra))
 
 
-def load(rig: Any, name: str, count: int, keys: int) -> Loaded:
-    """Create a ``count``-member cluster ``name``, start a client node
-    and write ``keys`` keys (then delete every tenth) through it."""
+def start(rig: Any, name: str, count: int,
+          data: dataset.DataSet) -> Loaded:
+    """Create a ``count``-member cluster ``name`` and start a client node
+    that sees it healthy; ``Loaded.write`` then writes ``data``."""
     cid = cluster.create(rig.info, name, count)['id']
     client = slave.RigSlave(rig.info, cid, rig.state_dir / ('slave-' + name))
-    # Before the members fetch their first INI, so they list the slave.
-    client.register()
-    loaded = Loaded(rig, cid, client, dataset.DataSet.make(keys, name))
+    loaded = Loaded(rig, cid, client, data)
     try:
+        # Before the members fetch their first INI, so they list the slave.
+        client.register()
         cluster.wait_active(rig.info, cid)
         members = loaded.assert_ring(count)
         client.start()
         client.wait_ring([m['ip'] for m in members])
-        client.run(loaded.data.load_commands())
-        report = loaded.check()
-        assert report.ok, report
+    except BaseException:
+        delete(loaded)
+        raise
+    return loaded
+
+
+def load(rig: Any, name: str, count: int, keys: int) -> Loaded:
+    """``start``, then write ``keys`` keys (then delete every tenth)."""
+    loaded = start(rig, name, count, dataset.DataSet.make(keys, name))
+    try:
+        loaded.write()
     except BaseException:
         delete(loaded)
         raise
@@ -97,15 +109,31 @@ def delete(loaded: Loaded) -> None:
     assert cluster.k2hr3_objects(loaded.info, loaded.id) == []
 
 
+def views(ips: list[str]) -> dict[str, list[tuple[str, int]] | None]:
+    """{member ip: sorted [(server ip, status code)]} as each member's
+    chmpx sees the ring; None for a member whose chmpx does not answer."""
+    out: dict[str, list[tuple[str, int]] | None] = {}
+    for ip in ips:
+        try:
+            ring = cluster.all_status(ip)
+        except K2hdkcError:
+            out[ip] = None
+            continue
+        out[ip] = sorted((s.server_name, s.status.code)
+                         for s in ring.servers)
+    return out
+
+
+def all_healthy(rings: dict[str, list | None]) -> bool:
+    """Every member answers and sees exactly the members, all 0x21."""
+    want = [(ip, HEALTHY) for ip in sorted(rings)]
+    return all(ring == want for ring in rings.values())
+
+
 def ring_healthy(loaded: Loaded, count: int) -> bool:
     """Every one of ``count`` members answers and sees all of them 0x21."""
-    try:
-        members, rings = loaded.rings()
-    except K2hdkcError:
-        return False
-    ips = sorted(m['ip'] for m in members)
-    return len(ips) == count and all(
-        ring == [(ip, HEALTHY) for ip in ips] for ring in rings.values())
+    members, rings = loaded.rings()
+    return len(members) == count and all_healthy(rings)
 
 
 @contextlib.contextmanager
@@ -118,16 +146,8 @@ def out_of_service(ips: list[str], interval: float = 0.05
     done = threading.Event()
 
     def count() -> int:
-        out = 0
-        for ip in ips:
-            try:
-                ring = cluster.all_status(ip).servers
-            except K2hdkcError:
-                out += 1
-                continue
-            own = [s.status.code for s in ring if s.server_name == ip]
-            out += own != [HEALTHY]
-        return out
+        return sum(ring is None or dict(ring).get(ip) != HEALTHY
+                   for ip, ring in views(ips).items())
 
     def run() -> None:
         while not done.wait(interval):
