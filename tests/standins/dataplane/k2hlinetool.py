@@ -102,13 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         sys.stderr.write('ERROR: -f option is needed.\n')
         return 1
-    db = storemod.Store.__new__(storemod.Store)
-    db.path = path
-    db.elements, db.last_update = {}, 0
-    db.generation, db.journaled = '', 0
-    import threading
-    db.lock = threading.RLock()
-    db.load()
+    db = storemod.Store.open_existing(path)
     if ro:
         db.path = None  # never written back
     sys.stdout.write(header(path, ro, opts))

@@ -38,6 +38,15 @@ class Store:
         if path:
             self.save()
 
+    @classmethod
+    def open_existing(cls, path: str) -> Store:
+        """The file at ``path`` as it is, without writing it (what an
+        offline tool that may only read sees)."""
+        db = cls(None, init=True)
+        db.path = path
+        db.load()
+        return db
+
     @property
     def journal_path(self) -> str:
         return '%s.journal' % self.path

@@ -14,6 +14,7 @@ from tests.standins.k2hr3.hosts import parse_port
 from tests.standins.k2hr3.http_types import ApiError
 from tests.standins.k2hr3.http_types import Reply
 from tests.standins.k2hr3.http_types import Request
+from tests.standins.k2hr3.http_types import as_list
 from tests.standins.k2hr3.http_types import compact
 from tests.standins.k2hr3.http_types import created
 from tests.standins.k2hr3.http_types import json_arg
@@ -64,7 +65,7 @@ def create(state: State, req: Request) -> Reply:
     if keys is not None and not isinstance(keys, dict):
         raise ApiError(400, '%s resource:keys field is wrong : %s'
                        % (req.method, compact(keys)))
-    aliases = _list(alias)
+    aliases = as_list(alias)
     try:
         tenant, path = yrn.resolve(name, user.tenant, 'resource')
     except ValueError as exc:
@@ -75,14 +76,6 @@ def create(state: State, req: Request) -> Reply:
                        % (name, user.tenant))
     resources.upsert(state, tenant, path, kind_name, data, keys, aliases)
     return created()
-
-
-def _list(value: Any) -> list | None:
-    if value is None:
-        return None
-    if value == '':
-        return []
-    return list(value) if isinstance(value, list) else [value]
 
 
 def _not_found(tenant: str, path: str) -> ApiError:
@@ -224,10 +217,10 @@ def delete(state: State, req: Request) -> Reply:
     if part in ('anytype', 'object'):
         node['object'] = None
     if part == 'keys':
-        for name in _list(json_arg(req.arg('keynames'))) or []:
+        for name in as_list(json_arg(req.arg('keynames'))) or []:
             node['keys'].pop(name, None)
     if part == 'aliases':
-        gone = _list(json_arg(req.arg('aliases'))) or []
+        gone = as_list(json_arg(req.arg('aliases'))) or []
         node['aliases'] = [a for a in node['aliases'] if a not in gone]
     store.put(path, node)
     return no_content()

@@ -11,6 +11,7 @@ from tests.standins.k2hr3 import yrn
 from tests.standins.k2hr3.http_types import ApiError
 from tests.standins.k2hr3.http_types import Reply
 from tests.standins.k2hr3.http_types import Request
+from tests.standins.k2hr3.http_types import as_list
 from tests.standins.k2hr3.http_types import compact
 from tests.standins.k2hr3.http_types import created
 from tests.standins.k2hr3.http_types import json_arg
@@ -19,14 +20,6 @@ from tests.standins.k2hr3.http_types import ok
 from tests.standins.k2hr3.store import State
 
 NO_YRN = 'Request query does not have yrn full path to role'
-
-
-def _list(value: Any) -> list | None:
-    if value is None:
-        return None
-    if value == '':
-        return []
-    return list(value) if isinstance(value, list) else [value]
 
 
 def create(state: State, req: Request) -> Reply:
@@ -53,7 +46,7 @@ def create(state: State, req: Request) -> Reply:
     if tenant != user.tenant:
         raise ApiError(400, 'role(%s) is not in tenant(%s)'
                        % (name, user.tenant))
-    roles.upsert(state.tenant(tenant), path, _list(policies), _list(alias))
+    roles.upsert(state.tenant(tenant), path, as_list(policies), as_list(alias))
     return created()
 
 
@@ -191,7 +184,7 @@ def delete(state: State, req: Request) -> Reply:
                 if entry.tenant == tenant and entry.role == path:
                     del state.role_tokens[entry.token]
             return no_content()
-        names = _list(json_arg(req.arg('host'))) or [req.client_ip]
+        names = as_list(json_arg(req.arg('host'))) or [req.client_ip]
         for name in names:
             roles.delete_hosts(data, path, str(name).lower(), port, cuk)
         return no_content()

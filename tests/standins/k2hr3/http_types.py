@@ -78,3 +78,13 @@ def json_arg(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def as_list(value: Any) -> list | None:
+    """A field that K2HR3 takes as one value or a list: None stays None
+    (not given), '' is the empty list (clear it)."""
+    if value is None:
+        return None
+    if value == '':
+        return []
+    return list(value) if isinstance(value, list) else [value]
