@@ -364,7 +364,8 @@ def test_restart_is_rolling_and_marks_each_member():
             if m != 'node_status']
     assert seen == [
         step for i in ring.nodes for step in (
-            (i, 'db', InstanceTasks.REBOOTING), (i, 'restart', None),
+            (i, 'db', InstanceTasks.REBOOTING), (i, 'restart_node', None),
+            (i, 'merge', None), (i, 'complete_merge', None),
             (i, 'db', InstanceTasks.NONE))]
     tasks.update_statuses_on_failure.assert_not_called()
     tasks.reset_task.assert_called_once_with()
@@ -373,10 +374,10 @@ def test_restart_is_rolling_and_marks_each_member():
 def test_restart_failure_records_the_step(faults):
     ring = fresh_ring(3)
     healthy(ring)
-    ring.faults[('inst-2', 'restart')] = GuestTimeout('timed out')
+    ring.faults[('inst-2', 'restart_node')] = GuestTimeout('timed out')
     tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
     tasks.restart_cluster(mock.Mock(), CLUSTER)
-    assert 'restart' not in ring.methods('inst-3')
+    assert 'restart_node' not in ring.methods('inst-3')
     tasks.update_statuses_on_failure.assert_called_once_with(
         CLUSTER, status=InstanceTasks.NONE)
     tasks.reset_task.assert_called_once_with()
@@ -391,13 +392,15 @@ def test_upgrade_is_rolling_and_records_the_version():
     version = mock.Mock(id='dv-2', version='1.0.47')
     tasks.upgrade_cluster(mock.Mock(), CLUSTER, version)
     seen = [(n, m, v) for n, m, v in ring.calls
-            if m not in ('node_status', 'pre_upgrade')]
+            if m not in ('node_status', 'pre_upgrade', 'merge',
+                         'complete_merge')]
     assert seen == [
         step for i in ring.nodes for step in (
             (i, 'db', {'datastore_version_id': 'dv-2',
                        'task_status': InstanceTasks.UPGRADING}),
             (i, 'upgrade', {'upgrade_info': {
-                'from': None, 'datastore_version': '1.0.47'}}),
+                'from': None, 'datastore_version': '1.0.47',
+                'rejoin': False}}),
             (i, 'db', {'task_status': InstanceTasks.NONE}))]
     assert {n.version for n in ring.nodes.values()} == {'1.0.47'}
     tasks.update_statuses_on_failure.assert_not_called()
