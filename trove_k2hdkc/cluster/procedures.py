@@ -65,10 +65,13 @@ class Member:
 class Timing:
     """``status_timeout`` bounds each status wait; ``merge_timeout`` is
     how long a MERGE may go without any node's status changing before
-    the watchdog calls it hung (doc/ring-procedures.md §8)."""
+    the watchdog calls it hung (doc/ring-procedures.md §8);
+    ``abort_timeout`` how long an ABORTMERGE may take to show before
+    another node is tried."""
 
     status_timeout: float = 120.0
     merge_timeout: float = 300.0
+    abort_timeout: float = 30.0
     poll_interval: float = 2.0
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from oslo_log import log as logging
 
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import StepTimeout
 
 if TYPE_CHECKING:
@@ -92,17 +93,19 @@ def merge(procs: Procedures, why: str, via: Member,
     if _watch(procs, step, ids, expected) is None:
         return
     # "another node" (§8) unless the codes point at a stuck one
-    sender, _ = _suspects(procs, ids, candidates, candidates[0])
-    _abort(procs, why, sender, ids, expected, leaving)
+    codes, stuck = _suspects(procs, ids, candidates[0])
+    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
+                    ids, expected, leaving)
     _send_merge(procs, step + ': retry', sender, ids, expected)
     if _watch(procs, step + ' (retry)', ids, expected) is None:
         return
     # the retry went to ``sender``: every other node is a suspect unless
     # the codes point at the stuck one(s)
-    sender, stuck = _suspects(procs, ids, candidates, sender)
+    codes, stuck = _suspects(procs, ids, sender)
     LOG.warning('%s hangs again; restarting k2hdkc on %s', step,
                 ', '.join(stuck))
-    _abort(procs, why, sender, ids, expected, ())
+    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
+                    ids, expected, ())
     for node in stuck:
         procs._one('%s: restart stuck responder %s' % (why, node), node,
                    'restart_k2hdkc')
@@ -156,30 +159,59 @@ def _describe(codes: Codes) -> str:
                      for n, c in sorted(codes.items()))
 
 
-def _suspects(procs: Procedures, ids: Sequence[str],
-              candidates: Sequence[Member], default: Member
-              ) -> tuple[Member, list[str]]:
-    """A node to send the next ABORTMERGE and MERGE through (one sent
-    to the stuck node does nothing) and the stuck responders: those the
-    codes show, else every node but ``default``."""
+def _suspects(procs: Procedures, ids: Sequence[str], default: Member
+              ) -> tuple[Codes, list[str]]:
+    """The codes now and the stuck responders: those the codes show,
+    else every node but ``default``."""
     codes = procs._codes(ids)
     stuck = stuck_responders(codes, sender=default.id)
     LOG.warning('hung merge: %s; suspects %s', _describe(codes),
                 ', '.join(stuck))
-    sender = next((m for m in [default, *candidates] if m.id not in stuck),
-                  default)
-    return sender, stuck
+    return codes, stuck
 
 
-def _abort(procs: Procedures, why: str, via: Member, ids: Sequence[str],
-           expected: Expected, leaving: Sequence[Member]) -> None:
-    """ABORTMERGE via a node that is not stuck (sent to the stuck node
-    it does nothing) and wait until every node is Pending again."""
+def _abort_order(codes: Codes, candidates: Sequence[Member],
+                 stuck: Sequence[str]) -> list[Member]:
+    """Where to send ABORTMERGE, best first: a node neither suspect nor
+    in Doing, then one not suspect (on the real ring a hung joining node
+    in Doing took it), then a suspect. Sent to the stuck node it does
+    nothing, and which node that is the codes do not always tell
+    (doc/ring-procedures.md §8): the status decides, see ``_abort``."""
+    order: list[Member] = []
+    for fits in (lambda m: m.id not in stuck
+                 and _operate(codes.get(m.id)) != _DOING,
+                 lambda m: m.id not in stuck,
+                 lambda m: True):
+        first = next((m for m in candidates if fits(m) and m not in order),
+                     None)
+        if first is not None:
+            order.append(first)
+    return order
+
+
+def _abort(procs: Procedures, why: str, order: Sequence[Member],
+           ids: Sequence[str], expected: Expected,
+           leaving: Sequence[Member]) -> Member:
+    """ABORTMERGE via the first node of ``order`` after which every node
+    is Pending again within ``abort_timeout``; that node is returned (it
+    answers, so the next MERGE goes through it)."""
     pending = {n: PENDINGS for n in expected}
-    procs.judged('%s: merge: abort' % why, via.id, 'abort_merge', ids,
-                 lambda codes: settled(codes, pending))
-    procs.wait_self('%s: merge: abort settles' % why, pending)
-    _restore_leavers(procs, why, via, leaving)
+    for via in order:
+        step = '%s: merge: abort via %s' % (why, via.id)
+        try:
+            procs.judged(step, via.id, 'abort_merge', ids,
+                         lambda codes: settled(codes, pending))
+        except GuestCallError as exc:
+            LOG.warning('%s', exc)
+            continue
+        if procs._settles(step + ': settles', pending,
+                          procs.timing.abort_timeout):
+            _restore_leavers(procs, why, via, leaving)
+            return via
+        LOG.warning('%s changed nothing; trying another node', step)
+    raise StepTimeout('%s: merge: abort' % why, 'no node took ABORTMERGE '
+                      '(tried %s): %s' % (', '.join(m.id for m in order),
+                                          _describe(procs._codes(ids))))
 
 
 def _restore_leavers(procs: Procedures, why: str, via: Member,

@@ -79,6 +79,8 @@ def plan(me: chst.SelfStatus, ring: chst.AllStatus) -> Plan:
 
 #: MERGEs one guest-local merge back sends before it gives up for now.
 MERGE_ATTEMPTS = 2
+#: Seconds an ABORTMERGE via a peer may take to show on this node.
+ABORT_TIMEOUT = 30.0
 
 #: ``K2hdkcApp.wait_for``: (predicate, what, timeout or None) -> status;
 #: raises ``RuntimeStartError`` when the predicate does not hold in time.
@@ -114,9 +116,7 @@ def merge_back(own: ctl.ControlPortClient,
         except RuntimeStartError as exc:
             LOG.warning('Merge back %d of %d hangs: %s', attempt, attempts,
                         exc)
-            _abort_via_peer(peer_ports)
-            wait(lambda s: s.needs_merge, '[Pending] after ABORTMERGE',
-                 None)
+            _abort_via_peer(peer_ports, wait)
             continue
         if node.needs_compmerge:
             _send(own.comp_merge, 'COMPMERGE')
@@ -138,18 +138,29 @@ def _send(command: Callable[[], object], name: str) -> None:
                     name, exc)
 
 
-def _abort_via_peer(peer_ports: Sequence[ctl.ControlPortClient]) -> None:
-    """ABORTMERGE through the first peer that takes it."""
+def _abort_via_peer(peer_ports: Sequence[ctl.ControlPortClient],
+                    wait: Wait) -> None:
+    """ABORTMERGE through the first peer after which this node is
+    [Pending] again: one that answers but changes nothing (the stuck
+    node, §8) is no better than one that does not answer."""
     problems = []
     for port in peer_ports:
+        where = '%s:%d' % (port.host, port.port)
         try:
             port.abort_merge()
-        except ControlPortTimeout:
-            return                  # judged by the [Pending] wait
+        except ControlPortTimeout as exc:
+            LOG.warning('ABORTMERGE via %s got no reply in time (%s); '
+                        'judging by status.', where, exc)
         except ControlPortError as exc:
-            problems.append('%s:%d: %s' % (port.host, port.port, exc))
+            problems.append('%s: %s' % (where, exc))
             continue
-        LOG.info('Hung merge aborted via %s:%d.', port.host, port.port)
+        try:
+            wait(lambda s: s.needs_merge,
+                 '[Pending] after ABORTMERGE via %s' % where, ABORT_TIMEOUT)
+        except RuntimeStartError as exc:
+            problems.append(str(exc))
+            continue
+        LOG.info('Hung merge aborted via %s.', where)
         return
-    raise MergeHung('the merge back hangs and no peer took ABORTMERGE: %s'
+    raise MergeHung('the merge back hangs and no peer could abort it: %s'
                     % ('; '.join(problems) or 'no peer listed'))

@@ -59,6 +59,9 @@ class Ring:
         # the hang (doc/ring-procedures.md §8)
         self.holds: dict[str, str] = {}
         self._held: set[str] = set()
+        # nodes whose ABORTMERGE changes nothing (the data-plane
+        # stand-ins' hung requester)
+        self.ignores_abort: set[str] = set()
         # (node, method) -> how many more calls take effect but lose
         # their reply (chmpx answered too late)
         self.lost_replies: dict[tuple[str, str], int] = {}
@@ -232,7 +235,7 @@ class Ring:
             n.code = DONE.get(n.code, n.code)
 
     def _abort_merge(self, node: Node) -> None:
-        if node.id in self.stuck:
+        if node.id in self.stuck | self.ignores_abort:
             return   # §5.4: sent to the stuck node itself it does nothing
         self._paced.clear()
         for n in self._ring_members():

@@ -59,6 +59,20 @@ def test_hung_purge_merge_is_aborted_responder_restarted_and_retried():
     assert ring.methods().count('abort_merge') == 2
 
 
+def test_abort_ignored_by_the_hung_node_goes_via_another_member():
+    """Which node ignores ABORTMERGE is not certain: when the status does
+    not change, the watchdog tries another member."""
+    ring, nodes = healthy_ring(3)
+    purging = nodes[0]
+    ring.holds[purging.id] = nodes[1].id
+    ring.ignores_abort = {purging.id}
+    procedures(ring).purge(nodes)
+    assert all_healthy(ring)
+    aborts = [n for n, m, _ in ring.calls if m == 'abort_merge']
+    assert aborts == [purging.id, nodes[1].id] * 2
+    assert 'purge_finish' in ring.methods(purging.id)
+
+
 def test_purge_merge_that_never_finishes_fails_naming_the_step():
     ring, nodes = healthy_ring(3)
     ring.merge_hangs = 3
