@@ -400,11 +400,14 @@ class Procedures:
 
     def _rejoin(self, why: str, member: Member,
                 members: Sequence[Member]) -> None:
-        """After a whole-node restart: [Pending] needs the merge back;
-        a lone server bootstrapped itself and is healthy already."""
-        step = '%s: %s up' % (why, member.id)
-        self.wait_self(step, {member.id: frozenset({rs.PENDING,
-                                                    rs.HEALTHY})})
+        """After a whole-node restart: [Pending] needs the merge back,
+        once every ring view shows the node up again (chmpx refuses a
+        MERGE while it sees a member DOWN); a lone server bootstrapped
+        itself and is healthy already."""
+        back = frozenset({rs.PENDING, rs.HEALTHY})
+        self.wait_self('%s: %s up' % (why, member.id), {member.id: back})
+        self.wait_ring('%s: ring sees %s up' % (why, member.id), members,
+                       [member], back)
         if self._codes([member.id])[member.id] == rs.PENDING:
             self._merge_back('%s %s' % (why, member.id), member, members)
 

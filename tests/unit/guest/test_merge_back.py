@@ -38,8 +38,8 @@ class Ring:
 class OwnPort:
     host, port = 'node1', 8023
 
-    def __init__(self, ring):
-        self.ring = ring
+    def __init__(self, ring, runtime=None):
+        self.ring, self.runtime = ring, runtime
 
     def merge(self):
         ring = self.ring
@@ -60,9 +60,11 @@ class OwnPort:
         self.ring.sent.append(('node1', 'ABORTMERGE'))   # does nothing
 
     def self_status(self):
+        detached = self.runtime is not None and not self.runtime.attached
         return types.SimpleNamespace(
             ctlport=8023, custom_id_seed='seed-1', cuk='cuk-1',
-            status=parse_node_status(TEXT[self.ring.code]))
+            status=parse_node_status(
+                TEXT[0x10021 if detached else self.ring.code]))
 
     def all_status(self):
         return AllStatus('mydkc', (server(1, self.ring.code),
@@ -181,7 +183,7 @@ def app_on(ring, runtime, tmp_path):
                     None, conf_dir=tmp_path, data_dir=tmp_path,
                     start_timeout=0.5, poll_interval=0.01,
                     attach_timeout=0.3, merge_timeout=0.2)
-    app._client = OwnPort(ring)
+    app._client = OwnPort(ring, runtime)
     app.node_status = lambda: {'self': ring.code}
     return app
 
@@ -197,8 +199,9 @@ def test_rejoin_aborts_a_hung_merge_via_a_peer(tmp_path, monkeypatch):
                              ('node1', 'MERGE')]
 
 
-class PurgeRuntime(Runtime):
-    """k2hdkc restarts put this node in [n/a][Pending]."""
+class RingRuntime(Runtime):
+    """Starting k2hdkc (alone or with chmpx) puts this node in
+    [n/a][Pending]; while it is stopped chmpx shows [Suspend]."""
 
     def __init__(self, ring):
         super().__init__()
@@ -208,27 +211,20 @@ class PurgeRuntime(Runtime):
         super().start_k2hdkc()
         self.ring.code = 0x1021
 
-
-class PurgeClient(OwnPort):
-    def self_status(self):
-        status = super().self_status()
-        if not self.runtime.attached:
-            status.status = parse_node_status(TEXT[0x10021])
-        return status
+    def start(self):
+        super().start()
+        self.ring.code = 0x1021
 
 
-def purge_app(tmp_path):
+def healthy_app(tmp_path):
     ring = Ring()
     ring.code = 0x21
-    runtime = PurgeRuntime(ring)
-    app = app_on(ring, runtime, tmp_path)
-    app._client = PurgeClient(ring)
-    app._client.runtime = runtime
-    return ring, runtime, app
+    runtime = RingRuntime(ring)
+    return ring, runtime, app_on(ring, runtime, tmp_path)
 
 
 def test_purge_prepare_moves_the_file_aside_once(tmp_path):
-    ring, runtime, app = purge_app(tmp_path)
+    ring, runtime, app = healthy_app(tmp_path)
     k2hfile = tmp_path / 'k2hdkc.k2h'
     k2hfile.write_text('old copies')
     assert app.purge_prepare() == {'self': 0x1021}
@@ -249,7 +245,7 @@ def test_purge_prepare_moves_the_file_aside_once(tmp_path):
 
 
 def test_purge_node_runs_the_watched_merge_itself(tmp_path, monkeypatch):
-    ring, runtime, app = purge_app(tmp_path)
+    ring, runtime, app = healthy_app(tmp_path)
     ring.hangs = 1
     monkeypatch.setattr(rejoin.ctl, 'ControlPortClient',
                         lambda host, port, timeout: PeerPort(ring, host,
@@ -260,21 +256,24 @@ def test_purge_node_runs_the_watched_merge_itself(tmp_path, monkeypatch):
     assert not (tmp_path / 'k2hdkc.k2h.purge').exists()
 
 
-class RestartRuntime(Runtime):
-    def __init__(self, ring):
-        super().__init__()
-        self.ring = ring
-
-    def start(self):
-        super().start()
-        self.ring.code = 0x1021
-
-
 def test_restart_without_rejoin_returns_at_pending(tmp_path):
-    ring = Ring()
-    ring.code = 0x21
-    app = app_on(ring, RestartRuntime(ring), tmp_path)
+    ring, _, app = healthy_app(tmp_path)
     assert app.restart(rejoin=False) == {'self': 0x1021}
     assert ring.sent == []
     assert app.restart() == {'self': 0x21}
     assert ring.sent == [('node1', 'MERGE'), ('node1', 'COMPMERGE')]
+
+
+def test_manager_passes_the_rejoin_flag():
+    from trove_k2hdkc.guest.manager import Manager
+    calls = []
+    fake = types.SimpleNamespace(app=types.SimpleNamespace(
+        upgrade=lambda version, rejoin: calls.append((version, rejoin)),
+        restart=lambda rejoin=True: calls.append(('restart', rejoin))))
+    Manager.upgrade(fake, None, {'datastore_version': '1.0.47',
+                                 'rejoin': False})
+    Manager.upgrade(fake, None, {'datastore_version': '1.0.47'})
+    Manager.restart_node(fake, None)
+    Manager.restart(fake, None)
+    assert calls == [('1.0.47', False), ('1.0.47', True),
+                     ('restart', False), ('restart', True)]
