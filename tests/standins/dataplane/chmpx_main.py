@@ -2,7 +2,7 @@
 
 Why: the guest agent and the scaling procedures drive chmpx only through
 its control port and INI file; this process reproduces those contracts
-(reference README §4.1, k2hdkc-scaling.md) on top of a private peer
+(tests/data/reference/README.md §4, k2hdkc-scaling.md) on top of a private peer
 protocol.  Servers listen on PORT for peers; every chmpx listens on a
 unix socket ``<shmdir>/<GROUP>-<ctlport>.chmpx`` for its k2hdkc (server)
 or for k2hdkclinetool (slave).

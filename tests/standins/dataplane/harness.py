@@ -71,7 +71,7 @@ def wait_for(pred, timeout: float = 20.0, what: str = 'condition'):
 def render_ini(group: str, servers: list, slave: dict, me: dict | None,
                automerge: bool, replica: int = 1, k2hfile: str = '',
                extra_global: str = '') -> str:
-    """An INI in the shape K2HR3 renders (reference/ini/3nodes)."""
+    """An INI in the shape K2HR3 renders (tests/data/reference/ini/3nodes)."""
     mode = 'SERVER' if me is not None and me is not slave else 'SLAVE'
     selfcuk = (me or slave)['cuk']
     lines = [
