@@ -92,7 +92,8 @@ def test_role_hosts_and_role_tokens(k2hr3_standin, api):
     client.put_policy(token, 'c2', [server_res])
     client.put_role(token, 'c2', policies=[Yrn(TENANT, 'policy', 'c2')])
     client.put_role(token, 'c2/server')
-    member = RoleHost('10.1.2.3', 8020, 'cuk-1', 'trove-k2hdkc-v1', 'tag-1')
+    member = RoleHost('10.1.2.3', 8020, 'cuk-1', 'openstack-auto-v1',
+                      'tag-1')
     client.add_role_host(token, 'c2/server', member)
     client.add_role_host(token, 'c2/server', member)  # idempotent
     assert client.get_role(token, 'c2/server').hosts == (member,)
@@ -120,7 +121,8 @@ def test_role_hosts_and_role_tokens(k2hr3_standin, api):
     guest_token = client.issue_role_token(token, 'c2/server', expire=3600)
     role_yrn = Yrn(TENANT, 'role', 'c2/server')
     client.add_role_host_by_role_token(guest_token, role_yrn, port=8022,
-                                       cuk='cuk-2', extra='x', tag='t2')
+                                       cuk='cuk-2', extra='openstack-auto-v1',
+                                       tag='t2')
     hosts = client.get_role(token, 'c2/server').hosts
     assert [(h.host, h.port, h.cuk, h.tag) for h in hosts
             if h.cuk == 'cuk-2'] == [('127.0.0.1', 8022, 'cuk-2', 't2')]
