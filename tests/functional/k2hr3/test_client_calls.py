@@ -6,19 +6,11 @@ import pytest
 
 from tests.functional.k2hr3.helpers import KEYSTONE_TOKEN
 from tests.functional.k2hr3.helpers import TENANT
-from tests.functional.k2hr3.helpers import login
 from tests.functional.k2hr3.helpers import make_client
 from tests.functional.k2hr3.helpers import requests_to
 from trove_k2hdkc.k2hr3 import K2hr3HTTPError
 from trove_k2hdkc.k2hr3 import RoleHost
 from trove_k2hdkc.k2hr3 import Yrn
-
-
-@pytest.fixture
-def api(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    yield client, login(k2hr3_standin, client)
-    client.close()
 
 
 def test_user_token_from_keystone_is_scoped(k2hr3_standin, api):

@@ -29,7 +29,6 @@ import uuid
 import pytest
 
 from tests.functional.k2hr3.backends import Backend
-from tests.functional.k2hr3.backends import backend  # noqa: F401
 from tests.functional.k2hr3.helpers import CLUSTER_ID
 from tests.functional.k2hr3.helpers import KEYSTONE_TOKEN
 from tests.functional.k2hr3.helpers import TENANT
@@ -49,7 +48,7 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def cluster(backend: Backend) -> Iterator[ClusterK2hr3]:  # noqa: F811
+def cluster(backend: Backend) -> Iterator[ClusterK2hr3]:
     """A fresh cluster id; whatever the test leaves is torn down."""
     made = ClusterK2hr3(backend.client, backend.token, str(uuid.uuid4()),
                         SETTINGS)
@@ -80,7 +79,7 @@ def _full(api: Backend, cluster: ClusterK2hr3) -> bool:
                               'policy': [n]}
 
 
-def test_provision_grow_shrink_teardown(backend, cluster):  # noqa: F811
+def test_provision_grow_shrink_teardown(backend, cluster):
     tokens = cluster.provision()
     assert _full(backend, cluster)
     ids = [str(uuid.uuid4()) for _ in range(3)]
@@ -102,7 +101,7 @@ def test_provision_grow_shrink_teardown(backend, cluster):  # noqa: F811
     assert backend.has_none(cluster.names.name)
 
 
-def test_provision_twice_reuses_tokens(backend, cluster):  # noqa: F811
+def test_provision_twice_reuses_tokens(backend, cluster):
     first = cluster.provision()
     cluster.add_member('server', '10.0.0.1', str(uuid.uuid4()))
     second = cluster.provision()
@@ -121,7 +120,7 @@ def test_provision_twice_reuses_tokens(backend, cluster):  # noqa: F811
 
 @pytest.mark.parametrize('stop_after', [1, 4, 6, 8])
 def test_half_done_provision_is_finished_or_torn_down(
-        backend, cluster, stop_after):  # noqa: F811
+        backend, cluster, stop_after):
     client = backend.client
     real = client._t.request
     calls = []
@@ -156,7 +155,7 @@ def test_half_done_provision_is_finished_or_torn_down(
 
 
 def test_teardown_after_objects_deleted_by_hand(
-        backend, cluster, caplog):  # noqa: F811
+        backend, cluster, caplog):
     """K2HR3 already deleted the roles (with their tokens) and more: the
     teardown ends cleanly and reports nothing."""
     c, t, n = backend.client, backend.token, cluster.names.name
@@ -173,7 +172,7 @@ def test_teardown_after_objects_deleted_by_hand(
 
 
 def test_teardown_when_a_role_goes_between_listing_and_revoking(
-        backend, cluster):  # noqa: F811
+        backend, cluster):
     """K2HR3 deletes a role's tokens with the role and then answers 403
     to their revoke (second capture F2)."""
     c, t = backend.client, backend.token
@@ -196,7 +195,7 @@ def test_teardown_when_a_role_goes_between_listing_and_revoking(
     assert backend.has_none(cluster.names.name)
 
 
-def test_teardown_names_what_still_remains(backend, cluster):  # noqa: F811
+def test_teardown_names_what_still_remains(backend, cluster):
     """A delete K2HR3 answered but did not do: the end check finds the
     policy and names it (and only it)."""
     c = backend.client
@@ -218,13 +217,6 @@ def test_teardown_names_what_still_remains(backend, cluster):  # noqa: F811
 
 
 # -- stand-in only: failure injection and the stand-in's state ------------
-
-@pytest.fixture
-def api(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    yield client, login(k2hr3_standin, client)
-    client.close()
-
 
 def test_standin_state_is_empty_after_teardown(k2hr3_standin, api):
     client, token = api
