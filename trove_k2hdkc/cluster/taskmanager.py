@@ -397,8 +397,7 @@ def clear_instance_fault(instance_id: str) -> None:
 def _log_teardown_failure(cluster_id: str, exc: reg.RegistryError) -> None:
     """"Left behind" only for objects the teardown saw still in K2HR3
     after deleting (``K2hr3LeftBehindError``); any other failure means
-    nobody could look, which is said as such (doc/k2hr3-layout.md,
-    teardown)."""
+    nobody could look, which is said as such (doc/k2hr3-layout.md §4)."""
     cause = exc.__cause__
     if isinstance(cause, K2hr3LeftBehindError):
         LOG.error('Cluster %s: K2HR3 objects are left behind, delete them '

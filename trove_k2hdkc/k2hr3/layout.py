@@ -14,7 +14,7 @@ Every write is a K2HR3 upsert, so ``provision`` can simply be run again
 after a crash; ``teardown`` revokes tokens first, deletes children first,
 treats "already gone" as done and then checks through the API what is
 left, so it also cleans up a half-provisioned or hand-edited cluster
-(doc/k2hr3-layout.md, teardown).
+(doc/k2hr3-layout.md §4).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ SLAVE = 'slave'
 KINDS = (SERVER, SLAVE)
 NAME_PREFIX = 'k2hdkc-'
 # The K2HR3 "extra" of every member this plugin registers (and of the
-# guest's self-registration). Why this value (doc/k2hr3-layout.md, member
-# identity): K2HR3 2.0.3 matches a DELETE that names a cuk only against
+# guest's self-registration). Why this value (doc/k2hr3-layout.md §2):
+# K2HR3 2.0.3 matches a DELETE that names a cuk only against
 # members whose extra is openstack-auto-v1 or absent, so any other extra
 # makes removal a silent no-op; it hides any other extra in host strings
 # and templates anyway; and its OpenStack notification listener drops the
