@@ -43,10 +43,11 @@ NAME_PREFIX = 'k2hdkc-'
 # guest's self-registration). Why this value (doc/k2hr3-layout.md §2):
 # K2HR3 2.0.3 matches a DELETE that names a cuk only against
 # members whose extra is openstack-auto-v1 or absent, so any other extra
-# makes removal a silent no-op; it hides any other extra in host strings
-# and templates anyway; and its OpenStack notification listener drops the
-# members of a deleted Nova instance by instance id (the cuk) with exactly
-# this extra, so an instance deleted behind Trove's back leaves the role.
+# makes removal a silent no-op; and it hides any other extra in host
+# strings and templates anyway. The cuk is the Trove instance id, not the
+# Nova server id, so K2HR3's notification listener (which drops members of
+# deleted Nova servers by that id) never removes a ring member behind the
+# ring procedure's back.
 MEMBER_EXTRA = 'openstack-auto-v1'
 # Node identity (decided): host = IP, port 0, cuk = tag = instance id.
 MEMBER_PORT = 0
