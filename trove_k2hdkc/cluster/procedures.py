@@ -1,4 +1,4 @@
-"""The ring procedures of k2hdkc-scaling.md §4, as pure code.
+"""The ring procedures of doc/ring-procedures.md, as pure code.
 
 Which guest gets which call in which order, and which CHMPX status to
 wait for, lives here (and in ``watchdog`` for hung merges) and nowhere
@@ -32,7 +32,7 @@ from trove_k2hdkc.k2hr3.access import NodeAccess
 LOG = logging.getLogger(__name__)
 
 # Progress texts that bracket the read/write outage of a ring merge
-# (k2hdkc-scaling.md §4.7); the taskmanager shows it in the cluster task.
+# (doc/ring-procedures.md §7); the taskmanager shows it in the cluster task.
 OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
 OUTAGE_END = 'outage-end: the ring serves again'
 
@@ -268,7 +268,8 @@ class Procedures:
                    summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
-        """§4.3 step 4: one node at a time into [n/a][Pending]."""
+        """doc/ring-procedures.md §3 step 4: one node at a time into
+        [n/a][Pending]."""
         for m in members:
             self._one('%s: restart k2hdkc on %s' % (why, m.id), m.id,
                       'restart_k2hdkc')
@@ -286,7 +287,7 @@ class Procedures:
 
     def bootstrap(self, members: Sequence[Member],
                   access: NodeAccess) -> None:
-        """§4.2: K2HR3 already lists every member."""
+        """doc/ring-procedures.md §2: K2HR3 already lists every member."""
         why, ids = 'bootstrap', _ids(members)
         self._all('bootstrap: configure nodes', ids, 'configure_node',
                   **access.kwargs())
@@ -303,9 +304,9 @@ class Procedures:
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess) -> None:
-        """§4.3: K2HR3 already lists the new nodes; ``existing`` is
-        healthy (``require_healthy``). The first RPC touches the ring,
-        so a caller can undo whatever it did before calling this."""
+        """doc/ring-procedures.md §3: K2HR3 already lists the new nodes;
+        ``existing`` is healthy (``require_healthy``). The first RPC touches
+        the ring, so a caller can undo whatever it did before calling this."""
         why = 'grow'
         self._all('grow: refresh config', _ids(existing), 'refresh_config')
         self.wait_ring('grow: new nodes listed', existing, new,
@@ -331,8 +332,8 @@ class Procedures:
 
     def shrink_ring(self, remaining: Sequence[Member],
                     leaving: Sequence[Member]) -> None:
-        """§4.4 steps 1-5: the leavers end SERVICE OUT and stopped. The
-        first RPC (SERVICEOUT) is the first change to the ring."""
+        """doc/ring-procedures.md §4 steps 1-5: the leavers end SERVICE OUT and
+        stopped. The first RPC (SERVICEOUT) is the first change to the ring."""
         why = 'shrink'
         for m in leaving:
             self._service_out(why, remaining[0], m)
@@ -351,7 +352,8 @@ class Procedures:
 
     def shrink_finish(self, remaining: Sequence[Member],
                       leaving: Sequence[Member]) -> None:
-        """§4.4 steps 6-7, after K2HR3 dropped the leavers."""
+        """doc/ring-procedures.md §4 steps 6-7, after K2HR3 dropped the
+        leavers."""
         self._all('shrink: refresh config', _ids(remaining),
                   'refresh_config')
         self.wait_ring('shrink: leavers unlisted', remaining, leaving,
@@ -359,7 +361,7 @@ class Procedures:
         self.purge(remaining)
 
     def purge(self, members: Sequence[Member]) -> None:
-        """§4.5 (doc/ring-procedures.md §5): rolling, one node at a time.
+        """doc/ring-procedures.md §5: rolling, one node at a time.
         The guest restarts its k2hdkc on an empty K2HFILE
         (``purge_prepare``); the refill is a watched merge like any
         other; ``purge_finish`` drops the old file once it is healthy."""

@@ -3,7 +3,7 @@
 Status waits talk to the node's own chmpx control port; process mechanics
 are the runtime's (``runtime.base.NodeRuntime``).  Every method is
 idempotent so the taskmanager can re-send it after a timeout or an agent
-restart.  Procedures follow k2hdkc-scaling.md §4.
+restart.  Procedures follow doc/ring-procedures.md.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from trove_k2hdkc.k2hr3.access import NodeAccess
 LOG = logging.getLogger(__name__)
 
 TROVE_CONFIG_FILE = 'trove-config.ini'
-#: After SIGHUP of k2hdkc chmpx may miss the detach; scaling.md §5.5.
+#: After SIGHUP of k2hdkc chmpx may miss the detach; doc/ring-procedures.md §9.
 _SUSPEND_POKE_AFTER = 0.2
 #: A restarted k2hdkc that has not cleared [Suspend] by then is hung;
-#: chmpx is restarted too (k2hdkc-scaling.md §4.8 step 3).
+#: chmpx is restarted too (doc/ring-procedures.md §8).
 ATTACH_TIMEOUT = 10.0
 
 F = TypeVar('F', bound=Callable[..., Any])
@@ -158,7 +158,7 @@ class K2hdkcApp:
 
     @_exclusive
     def bootstrap_alone(self) -> dict[str, Any]:
-        """A single-server ring to HEALTHY (k2hdkc-scaling.md §4.1 with
+        """A single-server ring to HEALTHY (doc/ring-procedures.md §2 with
         one node): SERVICEIN, MERGE, COMPMERGE.  Resumes from the step
         a crashed agent reached, so a re-sent prepare is harmless."""
         node = self.wait_for(lambda s: s.is_up and s.attached,
@@ -231,9 +231,9 @@ class K2hdkcApp:
 
     @_exclusive
     def rejoin(self) -> dict[str, Any]:
-        """§4.6 replacement with the same identity, guest-local: MERGE and
-        COMPMERGE when this node alone is ``0x1021``.  Raises
-        ``RejoinRefused`` (ring untouched) while any other server is not
+        """doc/ring-procedures.md §6 replacement with the same identity,
+        guest-local: MERGE and COMPMERGE when this node alone is ``0x1021``.
+        Raises ``RejoinRefused`` (ring untouched) while any other server is not
         ``0x21``: then a procedure or another failure is in progress."""
         self.wait_for(lambda s: s.is_up and s.attached,
                       'chmpx UP with k2hdkc attached')
@@ -259,7 +259,8 @@ class K2hdkcApp:
 
     @_exclusive
     def restart_k2hdkc(self) -> dict[str, Any]:
-        """§4.3 step 4: SIGHUP k2hdkc, wait for [Suspend], start, wait."""
+        """doc/ring-procedures.md §3 step 4: SIGHUP k2hdkc, wait for [Suspend],
+        start, wait."""
         self._stop_k2hdkc_until_suspended()
         self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and (s.needs_merge
@@ -268,8 +269,8 @@ class K2hdkcApp:
         return self.node_status()
 
     def _start_k2hdkc_attached(self) -> None:
-        """Start k2hdkc; if chmpx stays [Suspend], restart both (§4.8
-        step 3: a hung pair recovers only that way)."""
+        """Start k2hdkc; if chmpx stays [Suspend], restart both
+        (doc/ring-procedures.md §8: a hung pair recovers only that way)."""
         self.runtime.start_k2hdkc()
         try:
             self.wait_for(lambda s: s.attached, 'k2hdkc attached',
@@ -280,10 +281,10 @@ class K2hdkcApp:
             self.runtime.start()
 
     def _stop_k2hdkc_until_suspended(self) -> None:
-        """Stop k2hdkc and wait until chmpx reports [Suspend]: poke the
-        shm file if it is slow (§5.5); restart chmpx too when k2hdkc
-        needed SIGKILL or chmpx still misses the detach after
-        ``attach_timeout`` (§4.8 step 3)."""
+        """Stop k2hdkc and wait until chmpx reports [Suspend]: poke the shm
+        file if it is slow (doc/ring-procedures.md §9); restart chmpx too when
+        k2hdkc needed SIGKILL or chmpx still misses the detach after
+        ``attach_timeout`` (doc/ring-procedures.md §8)."""
         chmpx_restarted = False
         if not self.runtime.stop_k2hdkc():
             self._restart_chmpx('k2hdkc ignored SIGHUP')
@@ -308,15 +309,15 @@ class K2hdkcApp:
             time.sleep(self.poll)
 
     def _restart_chmpx(self, why: str) -> None:
-        LOG.warning('%s; restarting chmpx too (k2hdkc-scaling.md §4.8).',
+        LOG.warning('%s; restarting chmpx too (doc/ring-procedures.md §8).',
                     why)
         self.runtime.restart_chmpx()
 
     @_exclusive
     def purge_node(self) -> dict[str, Any]:
-        """§4.5, all on this guest: ``purge_prepare``, the watched merge
-        back, ``purge_finish`` (a taskmanager that runs the merge itself
-        calls the two halves)."""
+        """doc/ring-procedures.md §5, all on this guest: ``purge_prepare``,
+        the watched merge back, ``purge_finish`` (a taskmanager that runs
+        the merge itself calls the two halves)."""
         self.purge_prepare()
         self._merge_until_healthy()
         return self.purge_finish()
@@ -331,7 +332,7 @@ class K2hdkcApp:
 
     @_exclusive
     def purge_prepare(self) -> dict[str, Any]:
-        """§4.5 steps 1-3 (doc/ring-procedures.md §5): k2hdkc back on an
+        """doc/ring-procedures.md §5 steps 1-3: k2hdkc back on an
         empty K2HFILE, the old one moved aside; returns at [n/a][Pending].
         Sent again once that is done, it changes nothing."""
         k2hfile, aside = self._purge_files()
@@ -349,7 +350,8 @@ class K2hdkcApp:
 
     @_exclusive
     def purge_finish(self) -> dict[str, Any]:
-        """§4.5 step 6: the node is healthy again, drop the old file."""
+        """doc/ring-procedures.md §5 step 6: the node is healthy again,
+        drop the old file."""
         _, aside = self._purge_files()
         if os.path.exists(aside):
             os.unlink(aside)

@@ -24,6 +24,7 @@ from trove_k2hdkc.cluster.registry import RegistryError
 from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 from trove_k2hdkc.cluster.taskmanager import K2hdkcTaskManagerStrategy
 from trove_k2hdkc.k2hr3.access import NodeAccess
+from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 
 CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
@@ -336,10 +337,13 @@ def test_delete_when_k2hr3_is_down_still_deletes(base_delete, caplog):
     tasks.delete_cluster(ctx, CLUSTER)
     assert registry.log == ['teardown']
     base_delete.assert_called_once_with(ctx, CLUSTER)
+    # Nobody could look: not reported as objects left behind.
+    assert 'left behind' not in caplog.text
+    assert 'did not finish' in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_login_fails(base_delete):
+def test_delete_when_k2hr3_login_fails(base_delete, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, None, [])
 
@@ -348,6 +352,41 @@ def test_delete_when_k2hr3_login_fails(base_delete):
     tasks.registry_factory = refuse
     tasks.delete_cluster(mock.Mock(), CLUSTER)
     base_delete.assert_called_once()
+    assert 'left behind' not in caplog.text
+
+
+class LeftBehindRegistry(FakeRegistry):
+    """Teardown that found objects still in K2HR3 after deleting."""
+
+    def teardown(self):
+        self.log.append('teardown')
+        try:
+            raise K2hr3LeftBehindError(['role k2hdkc-x/server (1 members, '
+                                        '0 tokens)', 'policy k2hdkc-x'])
+        except K2hr3LeftBehindError as exc:
+            raise RegistryError('K2HR3 teardown failed: %s' % exc) from exc
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_names_what_is_left_behind(base_delete, caplog):
+    ring = fresh_ring(1)
+    tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    base_delete.assert_called_once()
+    assert ('K2HR3 objects are left behind, delete them by hand: role '
+            'k2hdkc-x/server (1 members, 0 tokens), policy k2hdkc-x'
+            ) in caplog.text
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, caplog):
+    ring = fresh_ring(1)
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, [])
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    assert registry.log == ['teardown']
+    assert 'left behind' not in caplog.text
+    assert 'did not finish' not in caplog.text
 
 
 # -- rolling restart and upgrade ------------------------------------------
