@@ -9,9 +9,11 @@ import pathlib
 import sys
 
 from tests.rig import bench
+from tests.rig import binaries
 from tests.rig import config
 from tests.rig import demo
 from tests.rig import floor
+from tests.rig import floor_ns
 from tests.rig import launcher
 
 
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(n) for n in args.sizes.split(',') if n.strip()]
         return bench.run(state_dir, sizes)
     elif args.action == 'floor':
-        floor.show(floor.measure(args.keys))
+        path = binaries.search_path()
+        binaries.show(path, 'floor')
+        floor.show(floor_ns.measure(args.keys, path))
     elif args.action == 'down':
         launcher.down(state_dir, keep_logs=args.keep_logs, name=args.name)
         print('rig down')
