@@ -1,6 +1,7 @@
 """``python -m tests.rig [demo|up|down|status|bench|floor] [options]``.
 
-The deps live in a tox env, so users run this as ``tox -e demo -- <action>``
+The deps live in a tox env, so users run this as
+``python3 -m tox -e demo -- <action>``
 (``demo`` when no action is given); what it prints for the next step is
 the command that works from where it was started (``rig_command``).
 """
@@ -28,7 +29,7 @@ def rig_command(action: str) -> str:
     this (its env holds the deps), else with this interpreter; from the
     checkout either way."""
     env = os.environ.get('TOX_ENV_NAME')
-    run = ('tox -e %s --' % env if env
+    run = ('python3 -m tox -e %s --' % env if env
            else '%s -m tests.rig' % shlex.quote(sys.executable))
     return 'cd %s && %s %s' % (shlex.quote(str(config.REPO_ROOT)), run,
                                action)

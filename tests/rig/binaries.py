@@ -100,6 +100,6 @@ def banner(name: str, where: str | None) -> str:
 
 def show(path: str, who: str) -> None:
     """Print which programs ``who`` runs on ``path``, with versions."""
-    print('%s run (PATH %s):' % (who, path))
+    print('%s run:' % who)
     for line in Programs.on(path).describe():
         print('  ' + line, flush=True)

@@ -80,3 +80,18 @@ def test_floor_ring_ports_fit_real_chmpx(tmp_path):
     (10.0, 2.5, '4.0x'), (None, 2.5, '-'), (3.0, 0.0, '-')])
 def test_ratio_of_product_to_floor(product, floor_secs, shown):
     assert bench.ratio(product, floor_secs) == shown
+
+
+def test_floor_ring_resends_a_reset_control_command(tmp_path, monkeypatch):
+    sent = []
+
+    def ctl(self, num, command):
+        sent.append(command)
+        if len(sent) == 1:
+            raise ConnectionResetError(104, 'reset by peer')
+        return 'SUCCEED\n'
+    monkeypatch.setattr(floor.harness.LocalRing, 'ctl', ctl)
+    monkeypatch.setattr(floor.time, 'sleep', lambda s: None)
+    ring = floor.Ring(tmp_path / 'ring', '/bin', servers=1)
+    assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+    assert sent == ['MERGE', 'MERGE']

@@ -31,7 +31,7 @@ def test_no_action_is_the_demo_and_keep_prints_a_working_down(
     assert entry.main(['--keep']) == 0
     assert no_rig == ['up', 'demo']
     assert capsys.readouterr().out.rstrip().endswith(
-        '&& tox -e demo -- down')
+        '&& python3 -m tox -e demo -- down')
 
 
 def test_down_hint_without_tox_uses_this_interpreter(monkeypatch):
