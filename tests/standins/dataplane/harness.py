@@ -20,7 +20,9 @@ import socket
 import subprocess
 import time
 
+from tests.standins.dataplane import chmpx_main
 from tests.standins.dataplane import common
+from tests.standins.dataplane import faults
 
 BIN_DIR = pathlib.Path(__file__).resolve().parent / 'bin'
 GROUP = 'mydkc'
@@ -138,6 +140,8 @@ class LocalRing:
                       'seed': 'mydkc-slave-1.example.net',
                       'ini': sdir / 'slave.ini', 'k2hfile': ''}
         self.procs: dict[tuple[str, str], subprocess.Popen] = {}
+        #: Every process of the ring reads its faults here (faults.py).
+        self.faults_path = self.dir / faults.FILE_NAME
         self.members: list[int] = []
 
     # -- config ------------------------------------------------------------
@@ -170,6 +174,7 @@ class LocalRing:
         env['PATH'] = str(BIN_DIR) + os.pathsep + env.get('PATH', '')
         env[common.SHMDIR_ENV] = str(node['dir'] / 'shm')
         env['K2HDKC_STANDIN_BIND'] = '127.0.0.1'
+        env[faults.ENV] = str(self.faults_path)
         return env
 
     def node(self, num: int | str) -> dict:
@@ -208,6 +213,13 @@ class LocalRing:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait(5)
+
+    def stop_node(self, num) -> int | None:
+        """k2hdkc, then chmpx once its SIGHUP crash window has passed
+        (doc/ring-procedures.md §9); chmpx's exit code."""
+        self.stop(num, 'k2hdkc')
+        time.sleep(chmpx_main.SIGHUP_CRASH_WINDOW + 0.2)
+        return self.stop(num, 'chmpx')
 
     def close(self) -> None:
         for key in list(self.procs):
@@ -272,9 +284,10 @@ class LocalRing:
         self.start_chmpx('slave')
         self.wait_all([HEALTHY] * count, via='slave')
 
-    def restart_k2hdkc(self, num: int, expect: int = 0x1021) -> None:
+    def restart_k2hdkc(self, num: int, expect: int = 0x1021,
+                       suspended: int = 0x10021) -> None:
         assert self.stop(num, 'k2hdkc') == 0
-        self.wait_self(num, 0x10021)
+        self.wait_self(num, suspended)
         self.start_k2hdkc(num)
         self.wait_self(num, expect)
 
@@ -311,8 +324,7 @@ class LocalRing:
         assert self.ctl(rest[0], 'COMPMERGE') == 'SUCCEED\n'
         codes = [0x11 if n == leaving else HEALTHY for n in self.members]
         self.wait_all(codes, via=rest[0])
-        self.stop(leaving, 'k2hdkc')
-        self.stop(leaving, 'chmpx')
+        self.stop_node(leaving)
         self.write_configs(rest)
         self.wait_all([HEALTHY] * len(rest), via='slave')
 
