@@ -294,6 +294,14 @@ class LocalRing:
     def grow(self, new: int) -> None:
         """doc/ring-procedures.md §3 with AUTOMERGE=off: every node goes
         through Pending."""
+        old = self.prepare_grow(new)
+        assert self.ctl(old[0], 'MERGE') == 'SUCCEED\n'
+        self.wait_all([0x3021] * len(old) + [0x3121], via=old[0])
+        assert self.ctl(old[0], 'COMPMERGE') == 'SUCCEED\n'
+        self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
+
+    def prepare_grow(self, new: int) -> list[int]:
+        """doc/ring-procedures.md §3 up to the MERGE; the old members."""
         old = list(self.members)
         self.write_configs(old + [new], automerge=False)
         self.wait_all([HEALTHY] * len(old) + [0x10], via=old[0])
@@ -303,21 +311,12 @@ class LocalRing:
         self.wait_self(new, 0x1121)
         for num in old:
             self.restart_k2hdkc(num)
-        assert self.ctl(old[0], 'MERGE') == 'SUCCEED\n'
-        self.wait_all([0x3021] * len(old) + [0x3121], via=old[0])
-        assert self.ctl(old[0], 'COMPMERGE') == 'SUCCEED\n'
-        self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
+        return old
 
     def shrink(self, leaving: int) -> None:
         """doc/ring-procedures.md §4: SERVICEOUT, restarts, MERGE, COMPMERGE,
         stop, rewrite."""
-        rest = [n for n in self.members if n != leaving]
-        node = self.nodes[leaving - 1]
-        arg = '127.0.0.1:%d:%s' % (node['ctlport'], node['seed'])
-        assert self.ctl(rest[0], 'SERVICEOUT ' + arg) == 'SUCCEED\n'
-        self.wait_self(leaving, 0x1221)
-        for num in rest:
-            self.restart_k2hdkc(num)
+        rest = self.prepare_shrink(leaving)
         assert self.ctl(rest[0], 'MERGE') == 'SUCCEED\n'
         codes = [0x3221 if n == leaving else 0x3021 for n in self.members]
         self.wait_all(codes, via=rest[0])
@@ -328,19 +327,39 @@ class LocalRing:
         self.write_configs(rest)
         self.wait_all([HEALTHY] * len(rest), via='slave')
 
+    def serviceout(self, via: int, leaving: int) -> str:
+        node = self.nodes[leaving - 1]
+        return self.ctl(via, 'SERVICEOUT 127.0.0.1:%d:%s'
+                        % (node['ctlport'], node['seed']))
+
+    def prepare_shrink(self, leaving: int) -> list[int]:
+        """doc/ring-procedures.md §4 up to the MERGE; the remaining
+        members."""
+        rest = [n for n in self.members if n != leaving]
+        assert self.serviceout(rest[0], leaving) == 'SUCCEED\n'
+        self.wait_self(leaving, 0x1221)
+        for num in rest:
+            self.restart_k2hdkc(num)
+        return rest
+
     def purge(self) -> None:
         """doc/ring-procedures.md §5: refill every node from an empty file, one
         at a time."""
         for num in self.members:
-            assert self.stop(num, 'k2hdkc') == 0
-            self.wait_self(num, 0x10021)
-            os.unlink(self.nodes[num - 1]['k2hfile'])
-            self.start_k2hdkc(num)
-            self.wait_self(num, 0x1021)
+            self.empty_k2hdkc(num)
             self.ctl(num, 'MERGE')
             self.wait_self(num, 0x3021)
             self.ctl(num, 'COMPMERGE')
             self.wait_self(num, HEALTHY)
+
+    def empty_k2hdkc(self, num: int) -> None:
+        """doc/ring-procedures.md §5 up to the MERGE: k2hdkc restarted on
+        an empty file."""
+        assert self.stop(num, 'k2hdkc') == 0
+        self.wait_self(num, 0x10021)
+        os.unlink(self.nodes[num - 1]['k2hfile'])
+        self.start_k2hdkc(num)
+        self.wait_self(num, 0x1021)
 
     # -- clients --------------------------------------------------------------
 
