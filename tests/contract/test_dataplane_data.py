@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 
 import pytest
 
+from tests.standins.dataplane import chmpx_main
 from tests.standins.dataplane import harness
 
 
@@ -130,6 +132,8 @@ def test_chmpx_down_with_automerge_on(ring3):
                      in ring3.ctl(1, 'DUMP'), 10, 'reload')
     assert ring3.stop(3, 'k2hdkc') == 0
     ring3.wait_self(3, 0x10021)
+    # [Suspend] is not enough: the SIGHUP crash window (test_dataplane_faults)
+    time.sleep(chmpx_main.SIGHUP_CRASH_WINDOW + 0.2)
     assert ring3.stop(3, 'chmpx') == 0
     ring3.wait_all([0x21, 0x21, 0x10], via=1)
     node = ring3.nodes[2]
