@@ -36,10 +36,18 @@ SEEN_CMDS = 256
 #: Optional listen address (tests use 127.0.0.1); chmpx itself binds ANY.
 BIND_ENV = 'K2HDKC_STANDIN_BIND'
 #: chmpx 1.0.109 segfaults on SIGHUP within about 1 s of its last local
-#: client detaching (doc/ring-procedures.md §9).  Always modelled; this
-#: variable only changes the window (seconds, 0 = never crash).
+#: client detaching (doc/ring-procedures.md §9): a thread still checking
+#: the detached client races with shutdown.  The stand-in's check lasts
+#: the whole window and ends by setting [Suspend], so waiting for
+#: [Suspend] (§9 step 2) avoids the crash here as it does on the real one.
+#: Always modelled; the variable only changes the window (seconds; 0 =
+#: no crash, [Suspend] at once).
 SIGHUP_CRASH_ENV = 'K2HDKC_STANDIN_SIGHUP_CRASH_WINDOW'
 SIGHUP_CRASH_WINDOW = 1.0
+
+
+def crash_window() -> float:
+    return float(os.environ.get(SIGHUP_CRASH_ENV) or SIGHUP_CRASH_WINDOW)
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -363,8 +371,17 @@ class Chmpx:
                 self.k2hdkc = None
                 self.client_left()
                 if self.ring.is_server:
-                    self.my_state.suspend = True
-                    self.my_state.last = common.now_us()
+                    check = threading.Timer(crash_window(),
+                                            self.detach_checked)
+                    check.daemon = True
+                    check.start()
+
+    def detach_checked(self) -> None:
+        """The end of the check of a detached k2hdkc: [Suspend]."""
+        with self.lock:
+            if self.k2hdkc is None and self.ring.is_server:
+                self.my_state.suspend = True
+                self.my_state.last = common.now_us()
 
     # -- periodic work -------------------------------------------------------
 
@@ -477,11 +494,9 @@ class Chmpx:
         """Stop; or crash like chmpx 1.0.109 when a client detached less
         than the crash window ago: the parent sees SIGSEGV (-11, a shell
         139) and the unix socket stays behind."""
-        window = float(os.environ.get(SIGHUP_CRASH_ENV)
-                       or SIGHUP_CRASH_WINDOW)
         self.notice_detaches()
         since = self.last_detach
-        if since is not None and time.monotonic() - since < window:
+        if since is not None and time.monotonic() - since < crash_window():
             sys.stdout.flush()
             sys.stderr.flush()
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no litter

@@ -42,7 +42,7 @@ The fault fires on the merge of a node whose role matches:
 * ``existing``: the node is ``[n/a]`` and the ring's membership changes
   (the old members of a grow or shrink);
 * ``purging``: the node is ``[n/a]`` and membership does not change (a
-  node refilling itself, k2hdkc-scaling §4.5 style);
+  node refilling itself, doc/ring-procedures.md §5);
 * ``any``: any of these.  A ``[DELETE]`` node pulls nothing and never
   hangs; nor does a merge with no responder up.
 
@@ -63,7 +63,7 @@ other node finishes (0x3021 / 0x3121), as on the real ring.  Then:
   and the restart, the next MERGE completes with every key.
 * ``stubborn: true`` (with ``restart``): the wedged k2hdkc also ignores
   SIGHUP (only SIGKILL stops it) and its chmpx accepts no new k2hdkc
-  until chmpx itself is restarted (k2hdkc-scaling §5.4, §4.8 step 3).
+  until chmpx itself is restarted (doc/ring-procedures.md §8).
 
 slow_reply
 ----------

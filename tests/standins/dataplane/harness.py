@@ -20,13 +20,13 @@ import socket
 import subprocess
 import time
 
-from tests.standins.dataplane import chmpx_main
 from tests.standins.dataplane import common
 from tests.standins.dataplane import faults
 
 BIN_DIR = pathlib.Path(__file__).resolve().parent / 'bin'
 GROUP = 'mydkc'
 HEALTHY = 0x21
+SUSPEND = 0x10000
 
 
 def free_port() -> int:
@@ -215,10 +215,11 @@ class LocalRing:
             return proc.wait(5)
 
     def stop_node(self, num) -> int | None:
-        """k2hdkc, then chmpx once its SIGHUP crash window has passed
-        (doc/ring-procedures.md §9); chmpx's exit code."""
+        """k2hdkc, then chmpx once it shows [Suspend] (no SIGHUP crash,
+        doc/ring-procedures.md §9); chmpx's exit code."""
         self.stop(num, 'k2hdkc')
-        time.sleep(chmpx_main.SIGHUP_CRASH_WINDOW + 0.2)
+        wait_for(lambda: self.self_code(num) & SUSPEND, 10,
+                 'node %s [Suspend]' % num)
         return self.stop(num, 'chmpx')
 
     def close(self) -> None:
