@@ -171,6 +171,23 @@ def test_teardown_after_objects_deleted_by_hand(
     assert 'refused' not in caplog.text
 
 
+def test_teardown_survives_members_our_model_refuses(backend, cluster,
+                                                    caplog):
+    """The project's user can add members K2HR3 accepts but the plugin's
+    model refuses (a port of 70000 is kept as it is): teardown still
+    removes everything and says nothing is left."""
+    cluster.provision()
+    role = cluster.names.child('server')
+    backend.client._t.request(
+        'PUT', '/v1/role/' + role,
+        token='U=' + backend.token.token,
+        params={'host': '10.9.9.9', 'port': '70000', 'cuk': 'x'})
+    caplog.set_level(logging.INFO)
+    cluster.teardown()
+    assert backend.has_none(cluster.names.name)
+    assert 'nothing is left' in caplog.text
+
+
 def test_teardown_when_a_role_goes_between_listing_and_revoking(
         backend, cluster):
     """K2HR3 deletes a role's tokens with the role and then answers 403
