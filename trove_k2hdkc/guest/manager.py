@@ -56,7 +56,9 @@ class Manager(trove_manager.Manager):
         self.registrar = K2hr3Registrar(**k2hr3_opts)
         self.app = K2hdkcApp(
             runtime, node_config, AccessStore(opts.conf_dir), fetcher,
-            ctlport_timeout=opts.ctlport_timeout, conf_dir=opts.conf_dir,
+            ctlport_timeout=opts.ctlport_timeout,
+            ctlport_command_timeout=opts.ctlport_command_timeout,
+            conf_dir=opts.conf_dir,
             data_dir=opts.data_dir, start_timeout=opts.node_start_timeout)
         self.healer = Healer(self.app)
         self.status = K2hdkcStatus(

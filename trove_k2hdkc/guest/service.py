@@ -22,6 +22,7 @@ from oslo_log import log as logging
 from trove_k2hdkc.chmpx import ctlport as ctl
 from trove_k2hdkc.chmpx import status as chst
 from trove_k2hdkc.chmpx.errors import ControlPortError
+from trove_k2hdkc.chmpx.errors import ControlPortReplyTimeout
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import rejoin as rejoin_rule
 from trove_k2hdkc.guest.access import AccessStore
@@ -64,7 +65,8 @@ class K2hdkcApp:
 
     def __init__(self, runtime: NodeRuntime, node_config: NodeConfig,
                  access_store: AccessStore, fetcher: Fetcher, *,
-                 ctlport_timeout: float = 5.0,
+                 ctlport_timeout: float = ctl.DEFAULT_TIMEOUT,
+                 ctlport_command_timeout: float = ctl.DEFAULT_COMMAND_TIMEOUT,
                  conf_dir: str | os.PathLike, data_dir: str | os.PathLike,
                  start_timeout: float = 120.0,
                  shm_dir: str = '/tmp',  # noqa: S108 chmpx's default
@@ -75,6 +77,7 @@ class K2hdkcApp:
         self.access_store = access_store
         self.fetcher = fetcher
         self.ctlport_timeout = ctlport_timeout
+        self.ctlport_command_timeout = ctlport_command_timeout
         self._client: ctl.ControlPortClient | None = None
         self.conf_dir = pathlib.Path(conf_dir)
         self.data_dir = pathlib.Path(data_dir)
@@ -99,7 +102,8 @@ class K2hdkcApp:
         if self._client is None or self._client.host != host:
             self._client = ctl.ControlPortClient(
                 host, self.node_config.ctlport,
-                timeout=self.ctlport_timeout)
+                timeout=self.ctlport_timeout,
+                command_timeout=self.ctlport_command_timeout)
         return self._client
 
     def self_status(self) -> chst.NodeStatus:
@@ -233,9 +237,9 @@ class K2hdkcApp:
 
     def _merge_until_healthy(self) -> None:
         """MERGE then COMPMERGE on the own control port (§4.5, §4.6)."""
-        self.client.merge()
+        self._merge_command(self.client.merge)
         self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
-        self.client.comp_merge()
+        self._merge_command(self.client.comp_merge)
         self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
 
     @_exclusive
@@ -323,6 +327,26 @@ class K2hdkcApp:
         result = call()
         return {'reply': result.reply}
 
+    def _merge_command(self, call: Callable[[], Any]) -> dict[str, Any]:
+        """MERGE, COMPMERGE or ABORTMERGE, whose reply may never come.
+
+        Decision (doc/ring-procedures.md §8): such a command is sent, and
+        its reply is waited for up to ``ctlport_command_timeout``; when it
+        does not come, that alone is not a failure. Whether the command
+        took effect shows in the node status, which every caller polls
+        next anyway (the guest's own waits, the procedures' watchdog), and
+        a merge that did not start is then caught as a merge that does
+        not settle. ``reply_timed_out`` tells the caller which case it
+        was. A connect timeout or a refusal is still an error: then the
+        command was never received.
+        """
+        try:
+            return self._command(call)
+        except ControlPortReplyTimeout as exc:
+            LOG.warning('%s; the node status will show whether it took '
+                        'effect.', exc)
+            return {'reply': None, 'reply_timed_out': True}
+
     @_exclusive
     def service_in(self) -> dict[str, Any]:
         return self._command(self.client.service_in)
@@ -337,15 +361,15 @@ class K2hdkcApp:
 
     @_exclusive
     def merge(self) -> dict[str, Any]:
-        return self._command(self.client.merge)
+        return self._merge_command(self.client.merge)
 
     @_exclusive
     def complete_merge(self) -> dict[str, Any]:
-        return self._command(self.client.comp_merge)
+        return self._merge_command(self.client.comp_merge)
 
     @_exclusive
     def abort_merge(self) -> dict[str, Any]:
-        return self._command(self.client.abort_merge)
+        return self._merge_command(self.client.abort_merge)
 
     @_exclusive
     def suspend_merge(self) -> dict[str, Any]:
