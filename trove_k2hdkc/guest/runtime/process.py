@@ -39,6 +39,7 @@ LOG = logging.getLogger(__name__)
 
 _STATE_FILE = 'node-state.json'
 _POLL = 0.05
+_REAP_WAIT = 2.0
 _SIGSEGV_EXITS = (-signal.SIGSEGV, 128 + signal.SIGSEGV)
 
 
@@ -111,8 +112,17 @@ class _Proc:
 
     def exit_status(self) -> int | None:
         """Exit status of a child that ended; None for an adopted
-        process (not our child: its status cannot be known)."""
-        return None if self.popen is None else self.popen.poll()
+        process (not our child: its status cannot be known).
+
+        A multi-threaded process (chmpx) shows as a zombie before its
+        last thread is gone and only then can be reaped: wait a moment.
+        """
+        if self.popen is None:
+            return None
+        try:
+            return self.popen.wait(_REAP_WAIT)
+        except subprocess.TimeoutExpired:
+            return None
 
     def wait(self, timeout: float) -> bool:
         """True when the process is gone within ``timeout``."""
