@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+REFERENCE_ROOT = REPO_ROOT / 'tests' / 'data' / 'reference'
+
+# One file from every capture family: if any is absent the checkout is
+# incomplete and every contract test would compare against nothing.
+_REFERENCE_MARKERS = (
+    'chmpx/control_port/healthy_3nodes/index.jsonl',
+    'ini/3nodes/server-node1.ini',
+    'k2hdkc/k2hdkclinetool_basic.out',
+    'k2hr3/exchanges.json',
+)
 
 
 def reference_root() -> pathlib.Path:
-    """Where the captures from the real binaries live (``shared/reference``).
+    """Where the captures from the real binaries live, inside the repository.
 
-    ``K2HDKC_REFERENCE_DIR`` overrides; otherwise the ``shared`` folder beside
-    the checkout (CI clones the repository next to it).
+    Module-level helpers that build parameter lists at collection time call
+    this directly; tests take the ``reference_dir`` fixture instead.
     """
-    env = os.environ.get('K2HDKC_REFERENCE_DIR')
-    if env:
-        return pathlib.Path(env)
-    return REPO_ROOT.parent / 'shared' / 'reference'
+    return REFERENCE_ROOT
 
 
 @pytest.fixture(scope='session')
 def reference_dir() -> pathlib.Path:
     root = reference_root()
-    if not (root / 'README.md').is_file():
-        pytest.fail('reference captures not found at %s; set '
-                    'K2HDKC_REFERENCE_DIR' % root)
+    missing = [m for m in _REFERENCE_MARKERS if not (root / m).is_file()]
+    if missing:
+        pytest.fail('reference captures missing under %s: %s'
+                    % (root, ', '.join(missing)))
     return root

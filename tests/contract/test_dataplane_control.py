@@ -63,7 +63,8 @@ def test_dump_matches_capture(ring, reference_dir, fname):
     entry = next(e for e in _captures(reference_dir) if e['file'] == fname)
     want = (reference_dir / SCEN / fname).read_text()
     got = ring.ctl(_port_of(ring, entry['port']), 'DUMP')
-    # the capture ring ran AUTOMERGE=on; this ring runs the §4.1 setting
+    # the capture ring ran AUTOMERGE=on; this one runs AUTOMERGE=off,
+    # doc/ring-procedures.md §1
     assert 'automerge in conf    = no' in got
     got = got.replace('automerge in conf    = no',
                       'automerge in conf    = yes')

@@ -1,4 +1,7 @@
-"""Contract: data behaviour of the k2hdkc stand-ins (scaling.md, §4.2)."""
+"""Contract: data behaviour of the k2hdkc stand-ins.
+
+What keys survive which procedure: doc/ring-procedures.md §1, §5, §6.
+"""
 
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def test_safe_grow_and_shrink_keep_keys_but_resurrect(ring3):
     ring3.shrink(4)
     assert ring3.readable(kept) == len(kept)
     back = ring3.readable({k: keys[k] for k in deleted})
-    assert back > 0  # stale copies came back (scaling.md §5.2)
+    assert back > 0  # stale copies came back (doc/ring-procedures.md §5)
 
 
 def test_purge_keeps_deleted_keys_deleted(ring3):

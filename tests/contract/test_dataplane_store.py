@@ -1,6 +1,6 @@
-"""The stand-in k2hash file keeps what a real one keeps (k2hdkc-scaling.md
-§4.1 K2HINIT=no, §4.5 purge, §4.6 SIGKILL): every acknowledged write
-survives a kill, and a file moved aside takes all its keys with it."""
+"""The stand-in k2hash file keeps what a real one keeps (K2HINIT=no,
+doc/ring-procedures.md §5 purge, §6 SIGKILL): every acknowledged write survives
+a kill, and a file moved aside takes all its keys with it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The stand-in's template engine on its own: the documented language
-(k2hr3-api.md 2.1) as far as it is implemented, and what it refuses."""
+(K2HR3 k2hr3template) as far as it is implemented, and what it refuses."""
 
 from __future__ import annotations
 

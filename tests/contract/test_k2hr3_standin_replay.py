@@ -1,6 +1,6 @@
 """Contract: the K2HR3 stand-in replays every captured exchange.
 
-All 169 exchanges of ``shared/reference/k2hr3/exchanges.json`` are sent in
+All 169 exchanges of ``tests/data/reference/k2hr3/exchanges.json`` are sent in
 capture order to one stand-in; status codes, JSON bodies (placeholders and
 token dates normalised, see k2hr3_replay), compact-JSON lengths and the
 ``content-type`` / ``x-k2hr3-error`` headers must match.

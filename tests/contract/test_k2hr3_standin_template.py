@@ -140,7 +140,7 @@ def test_renders_without_hosts(cluster: dict,
 
 
 def test_members_iterate_in_key_string_order(cluster: dict) -> None:
-    """README 4.3: members iterate in the order of the key string
+    """Real K2HR3 2.0.3 iterates members in the order of the key string
     ("127.0.0.1,0,.." < "127.0.0.1,28020,.." < "127.0.0.1,3000,.."), not
     in insertion order or by numeric port."""
     standin, user = cluster['standin'], cluster['user']

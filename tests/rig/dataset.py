@@ -1,7 +1,7 @@
 """The data set of the scaling tests and benchmark, and how it is checked.
 
 Keys are written through a CHMPX slave; every tenth key is deleted
-afterwards so that a resurrected delete (k2hdkc-scaling.md §5.2) shows
+afterwards so that a resurrected delete (doc/ring-procedures.md §5) shows
 as a wrong value. ``check`` says exactly which keys are missing, wrong
 or back from the dead, so a failure report is evidence, not a count.
 

@@ -1,7 +1,7 @@
 """The floor of ``grow 3 -> 4``: the same data-plane change by hand.
 
 Why: a Trove grow figure alone says nothing about how much of it is
-Trove. Here the verified §4.3 procedure (k2hdkc-scaling.md) is driven
+Trove. Here the verified grow (doc/ring-procedures.md §3) is driven
 directly on a local ring of data-plane stand-ins, with the same data
 set, so what Trove adds on top is the difference. Needs no rig and no
 root; a measurement, it asserts nothing about the times.
@@ -33,7 +33,7 @@ class Floor:
     load: float        # writing the data set through the slave
     ring: float        # ring.grow until the slave sees 4 x 0x21
     read: float        # reading every key back
-    purge: float       # §4.5 rolling purge of every member
+    purge: float       # doc/ring-procedures.md §5 purge of every member
     report: dataset.Report
 
 

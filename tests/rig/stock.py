@@ -1,7 +1,7 @@
 """Upstream's scaling procedure, as a taskmanager strategy for the rig.
 
 Test-only: proves that the rig's data check can fail. The order is the
-stock one (k2hdkc-scaling.md §3.1, upstream prior art): every INI
+stock one (doc/ring-procedures.md §1, upstream prior art): every INI
 rewritten, the new node started and SERVICE IN, one MERGE, COMPMERGE —
 no k2hdkc restart on the existing nodes, so only the joining node
 merges and keys whose primary moved between old nodes become

@@ -13,8 +13,9 @@ import stevedore
 from tests.conftest import REPO_ROOT
 from trove_k2hdkc import conf
 
-# Every option trove 26 reads from a datastore's group
-# (../shared/docs/trove26-plug-points.md §1.4 and the callers it names).
+# Every option trove 26 reads from a datastore's group (CONF.get(<manager>)
+# or CONF.get(<datastore name>) in its guest, API, task manager, backup and
+# cluster code).
 TROVE_READS = [
     'database_service_uname', 'database_service_uid', 'database_service_gid',
     'device_path', 'mount_point', 'volume_support', 'tcp_ports', 'udp_ports',

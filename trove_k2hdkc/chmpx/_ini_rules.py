@@ -1,7 +1,8 @@
 """The rules ``ini`` enforces: known keys, value types, ring and self.
 
-Sources: shared/docs/k2hdkc-chmpx-operations.md §1 (keys, defaults) and
-reference/ini/errors/* (what real chmpx finds fatal).  Private to ``ini``.
+Sources: the INI files real chmpx ran on, defaults spelled out in
+tests/data/reference/ini/*-explicit, and tests/data/reference/ini/errors/*
+(what real chmpx finds fatal).  Private to ``ini``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Client of a chmpx control port (CTLPORT).
 
-The protocol (reference/README.md §4.1): connect, send one line
+The protocol (tests/data/reference/README.md §4): connect, send one line
 ``<COMMAND>[ <arg>]\\n``, read until chmpx closes the connection; one
 command per connection.  A status query is answered within milliseconds,
 so a peer that stays open past the short ``timeout`` is treated as hung.

@@ -1,13 +1,13 @@
 """Strict parser and validator of the CHMPX/K2HDKC INI.
 
-chmpx re-reads its INI on every change (inotify).  A reload that hits a
-fatal defect -- or no longer finds the node's own entry -- makes the running
-chmpx exit (reference/ini/errors/reload_*.log), while other defects are
+chmpx re-reads its INI on every change (inotify). A reload that hits a fatal
+defect -- or no longer finds the node's own entry -- makes the running chmpx
+exit (tests/data/reference/ini/errors/reload_*.log), while other defects are
 silently tolerated with surprising results (``REPLICA = many`` becomes 0, an
-unknown key or a lower-case one is ignored).  The guest therefore validates
-every rendered INI with ``check_ini`` *before* renaming it into place, and
-this module is stricter than chmpx on purpose: anything chmpx would ignore
-or misread is an error here.
+unknown key or a lower-case one is ignored). The guest therefore validates
+every rendered INI with ``check_ini`` *before* renaming it into place, and this
+module is stricter than chmpx on purpose: anything chmpx would ignore or
+misread is an error here.
 
 Usage::
 

@@ -1,6 +1,6 @@
 """Classification of chmpx's one-line command replies.
 
-Observed replies (reference/README.md §4.1): ``SUCCEED``, ``SUCCEED:
+Observed replies (tests/data/reference/README.md §4): ``SUCCEED``, ``SUCCEED:
 <detail>`` (e.g. ``Already server has been SERVICEOUT.``), ``ERROR:
 <reason>`` and ``Unknown command(<cmd>)`` -- the latter without an
 ``ERROR:`` prefix, yet still a refusal.  Anything else is a reply we do not

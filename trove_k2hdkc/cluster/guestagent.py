@@ -1,4 +1,4 @@
-"""Client side of the K2HDKC guest RPC contract (notes/guest_rpc.md).
+"""Client side of the K2HDKC guest RPC contract (doc/guest-rpc.md).
 
 One stub per guest Manager method, same name and keyword arguments;
 nothing else. ``_call`` is Trove's single translation point (RemoteError

@@ -1,4 +1,4 @@
-"""The ring procedures of k2hdkc-scaling.md §4, as pure code.
+"""The ring procedures of doc/ring-procedures.md, as pure code.
 
 Which guest gets which call in which order, and which CHMPX status to
 wait for, lives here (and in ``watchdog`` for hung merges) and nowhere
@@ -30,7 +30,7 @@ from trove_k2hdkc.k2hr3.access import NodeAccess
 LOG = logging.getLogger(__name__)
 
 # Progress texts that bracket the read/write outage of a ring merge
-# (k2hdkc-scaling.md §4.7); the taskmanager shows it in the cluster task.
+# (doc/ring-procedures.md §7); the taskmanager shows it in the cluster task.
 OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
 OUTAGE_END = 'outage-end: the ring serves again'
 
@@ -86,7 +86,7 @@ class Member:
 @dataclasses.dataclass(frozen=True)
 class Timing:
     """``status_timeout`` bounds each status wait; ``merge_timeout`` is
-    how long the §4.8 watchdog lets each MERGE run."""
+    how long the doc/ring-procedures.md §8 watchdog lets each MERGE run."""
 
     status_timeout: float = 120.0
     merge_timeout: float = 300.0
@@ -240,7 +240,8 @@ class Procedures:
                    summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
-        """§4.3 step 4: one node at a time into [n/a][Pending]."""
+        """doc/ring-procedures.md §3 step 4: one node at a time into
+        [n/a][Pending]."""
         for m in members:
             self._one('%s: restart k2hdkc on %s' % (why, m.id), m.id,
                       'restart_k2hdkc')
@@ -258,7 +259,7 @@ class Procedures:
 
     def bootstrap(self, members: Sequence[Member],
                   access: NodeAccess) -> None:
-        """§4.2: K2HR3 already lists every member."""
+        """doc/ring-procedures.md §2: K2HR3 already lists every member."""
         why, ids = 'bootstrap', _ids(members)
         self._all('bootstrap: configure nodes', ids, 'configure_node',
                   **access.kwargs())
@@ -278,9 +279,9 @@ class Procedures:
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess) -> None:
-        """§4.3: K2HR3 already lists the new nodes; ``existing`` is
-        healthy (``require_healthy``). The first RPC touches the ring,
-        so a caller can undo whatever it did before calling this."""
+        """doc/ring-procedures.md §3: K2HR3 already lists the new nodes;
+        ``existing`` is healthy (``require_healthy``). The first RPC touches
+        the ring, so a caller can undo whatever it did before calling this."""
         why = 'grow'
         self._all('grow: refresh config', _ids(existing), 'refresh_config')
         self.wait_ring('grow: new nodes listed', existing, new,
@@ -307,8 +308,8 @@ class Procedures:
 
     def shrink_ring(self, remaining: Sequence[Member],
                     leaving: Sequence[Member]) -> None:
-        """§4.4 steps 1-5: the leavers end SERVICE OUT and stopped. The
-        first RPC (SERVICEOUT) is the first change to the ring."""
+        """doc/ring-procedures.md §4 steps 1-5: the leavers end SERVICE OUT and
+        stopped. The first RPC (SERVICEOUT) is the first change to the ring."""
         why = 'shrink'
         for m in leaving:
             self._service_out(why, remaining[0], m)
@@ -328,7 +329,8 @@ class Procedures:
 
     def shrink_finish(self, remaining: Sequence[Member],
                       leaving: Sequence[Member]) -> None:
-        """§4.4 steps 6-7, after K2HR3 dropped the leavers."""
+        """doc/ring-procedures.md §4 steps 6-7, after K2HR3 dropped the
+        leavers."""
         self._all('shrink: refresh config', _ids(remaining),
                   'refresh_config')
         self.wait_ring('shrink: leavers unlisted', remaining, leaving,
@@ -336,7 +338,8 @@ class Procedures:
         self.purge(remaining)
 
     def purge(self, members: Sequence[Member]) -> None:
-        """§4.5: rolling, one node at a time, each back to 0x21."""
+        """doc/ring-procedures.md §5: rolling, one node at a time, each back to
+        0x21."""
         for m in members:
             self._one('purge %s' % m.id, m.id, 'purge_node')
             self.wait_self('purge: %s healthy' % m.id,

@@ -5,7 +5,7 @@
 
 Tenant (decided): the K2HR3 tenant is the Keystone project **name**,
 lower-cased, because K2HR3's Keystone integration names tenants after
-projects (k2hr3-api.md §6: ``tenants[0].name``). Trove's RPC context
+projects (doc/k2hr3-layout.md §1). Trove's RPC context
 does not carry the project name (oslo.context ``to_dict`` drops it and
 Trove's ContextMiddleware never sets it), so without one the tenant is
 the user's K2HR3 tenant whose id is the context's project id; it is

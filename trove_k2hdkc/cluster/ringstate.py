@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Status codes of k2hdkc-scaling.md §4 (LIVE|RING|ACTION|OPERATE|SUSPEND).
+# Status codes of doc/ring-procedures.md (LIVE|RING|ACTION|OPERATE|SUSPEND).
 HEALTHY = 0x21
 SERVICE_OUT_UP = 0x11
 SERVICE_OUT_DOWN = 0x10

@@ -1,7 +1,7 @@
 """Each member's own CHMPX ring state for ``cluster show``.
 
 The state comes from the member's SELFSTATUS via the guest RPC
-``node_status`` (k2hdkc-scaling.md §4 table). All members are asked at
+``node_status`` (doc/ring-procedures.md status table). All members are asked at
 once and the whole lookup is bounded by ``RING_STATE_WAIT``: a view must
 not hang for the RPC timeout because one guest is dead. A member that
 did not answer in time gets the "no answer" entry; its greenthread is

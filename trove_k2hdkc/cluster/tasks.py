@@ -1,6 +1,6 @@
 """Cluster tasks that announce the read/write outage of a ring merge.
 
-Grow and shrink make every node merge at once (k2hdkc-scaling.md §4.7):
+Grow and shrink make every node merge at once (doc/ring-procedures.md §7):
 from the second k2hdkc restart until COMPMERGE the cluster serves no
 reads or writes. Users see that window in ``cluster show`` as the task
 description, under the task name Trove already uses for the operation,

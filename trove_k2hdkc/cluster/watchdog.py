@@ -1,10 +1,11 @@
-"""The §4.8 merge watchdog: MERGE, and what to do when it hangs.
+"""The merge watchdog: MERGE, and what to do when it hangs.
 
-The requester of a hung merge waits for ever (§5.4), so every MERGE is
-watched. First hang: ABORTMERGE via another node, MERGE again. Second
-hang: restart the k2hdkc of the stuck responder(s) (the guest escalates
-to SIGKILL and a chmpx restart itself), then MERGE a last time. A third
-hang fails the procedure with the step and the codes last seen.
+The requester of a hung merge waits for ever (doc/ring-procedures.md §8),
+so every MERGE is watched. First hang: ABORTMERGE via another node, MERGE
+again. Second hang: restart the k2hdkc of the stuck responder(s) (the
+guest escalates to SIGKILL and a chmpx restart itself), then MERGE a last
+time. A third hang fails the procedure with the step and the codes last
+seen.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def _operate(code: int | None) -> int | None:
 
 def stuck_responders(codes: Mapping[str, int | None],
                      sender: str) -> list[str]:
-    """§4.8: the stuck responder finished its own merge (Done) while the
-    others stayed in Doing. If no node shows that, suspect every node
-    but the one MERGE was sent to."""
+    """doc/ring-procedures.md §8: the stuck responder finished its own merge
+    (Done) while the others stayed in Doing. If no node shows that, suspect
+    every node but the one MERGE was sent to."""
     done = [n for n, c in codes.items() if _operate(c) == _DONE]
     doing = [n for n, c in codes.items() if _operate(c) == _DOING]
     if done and doing:
@@ -53,7 +54,8 @@ def merge(procs: Procedures, why: str, via: Member,
     procs._one(step, via.id, 'merge')
     if procs._settles(step, expected, timeout):
         return
-    # "another node" (§4.8) unless the codes point at a stuck one
+    # "another node" (doc/ring-procedures.md §8) unless the codes point at a
+    # stuck one
     candidates = [*others, via]
     sender, _ = _suspects(procs, expected, candidates, candidates[0])
     _abort(procs, why, sender, expected, leaving)
@@ -80,9 +82,9 @@ def merge(procs: Procedures, why: str, via: Member,
 def _suspects(procs: Procedures, expected: Mapping[str, frozenset[int]],
               candidates: Sequence[Member], default: Member
               ) -> tuple[Member, list[str]]:
-    """A node to send the next ABORTMERGE and MERGE through (one sent
-    to the stuck node does nothing, §5.4) and the stuck responders:
-    those the codes show, else every node but ``default``."""
+    """A node to send the next ABORTMERGE and MERGE through (one sent to the
+    stuck node does nothing, doc/ring-procedures.md §8) and the stuck
+    responders: those the codes show, else every node but ``default``."""
     codes = procs._codes(list(expected))
     stuck = stuck_responders(codes, sender=default.id)
     LOG.warning('hung merge: %s; suspects %s', ', '.join(

@@ -1,5 +1,5 @@
-"""Merge a node back that came back alone in [Pending] (k2hdkc-scaling.md
-§4.6, "k2hdkc-only crash").
+"""Merge a node back that came back alone in [Pending] (doc/ring-procedures.md
+§6, "k2hdkc-only crash").
 
 Why: after the supervisor (or Docker) restarted a crashed k2hdkc or chmpx,
 the node shows ``0x1021 [n/a][Pending]`` and, with AUTOMERGE=off, nobody

@@ -2,7 +2,7 @@
 
 Registered with ``datastore_registry_ext = k2hdkc:trove_k2hdkc.guest.
 manager.Manager``.  A thin RPC surface: every method maps its arguments
-and delegates to ``service.K2hdkcApp`` (contract: notes/guest_rpc.md).
+and delegates to ``service.K2hdkcApp`` (contract: doc/guest-rpc.md).
 Configuration is read here, at the edge, and nowhere else.
 """
 
@@ -179,7 +179,7 @@ class Manager(trove_manager.Manager):
         if self.app.is_configured():
             self.app.start_node()
 
-    # -- cluster RPCs (guest_rpc.md) -----
+    # -- cluster RPCs (doc/guest-rpc.md §2) -----
 
     def configure_node(self, context, k2hr3_url, resource_yrn, role_yrn,
                        role_token):

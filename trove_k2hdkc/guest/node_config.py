@@ -1,7 +1,7 @@
 """Fetch this node's rendered INI from K2HR3, validate it, install it.
 
 The order matters because a running chmpx reloads its INI by inotify and
-shuts down on a bad one (k2hdkc-chmpx-operations.md §3.4): the text is
+shuts down on a bad one (doc/k2hr3-layout.md §5): the text is
 completed (SELFCUK), validated for *this* node and only then renamed over
 the live file.  A refused INI leaves the live file byte-for-byte intact.
 """
@@ -80,7 +80,7 @@ class K2hr3Registrar(_K2hr3Access):
     after Nova accepts the server, and its taskmanager offers no point
     between "the IP is known" and "prepare is sent" without copying
     Trove's ``FreshInstanceTasks.create_instance``.  Trade-off: K2HR3
-    registers the request's *source* address (k2hr3-api.md §4), so the
+    registers the request's *source* address (doc/k2hr3-layout.md §2), so the
     guest must reach K2HR3 without SNAT/NAT; behind NAT the member would
     be the NAT address, chmpx would not find itself in the INI and the
     node would refuse it (``ConfigRefusedError``) rather than run with a
@@ -117,7 +117,8 @@ class NodeConfig:
     @property
     def identity(self) -> ini.NodeIdentity:
         """CUK and CUSTOM_ID_SEED are both the Trove instance id
-        (guest_rpc.md); chmpx gets ``-ctlport`` on its command line."""
+        (doc/k2hr3-layout.md §2); chmpx gets ``-ctlport`` on its command
+        line."""
         if not self.instance_id:
             raise errors.GuestNodeError('guest_id is not set on this guest')
         return ini.NodeIdentity(mode='SERVER', cuk=self.instance_id,

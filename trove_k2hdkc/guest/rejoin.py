@@ -1,6 +1,6 @@
 """When may a node merge itself back without a taskmanager procedure?
 
-k2hdkc-scaling.md §4.6: a node that lost its k2hdkc (or its chmpx) and
+doc/ring-procedures.md §6: a node that lost its k2hdkc (or its chmpx) and
 came back with the same identity shows ``0x1021 [n/a][Pending]`` and needs
 MERGE then COMPMERGE; nobody else sends them with AUTOMERGE=off.  The node
 may send them itself only when no procedure is running, which it can only

@@ -3,7 +3,7 @@
 Status waits talk to the node's own chmpx control port; process mechanics
 are the runtime's (``runtime.base.NodeRuntime``).  Every method is
 idempotent so the taskmanager can re-send it after a timeout or an agent
-restart.  Procedures follow k2hdkc-scaling.md §4.
+restart.  Procedures follow doc/ring-procedures.md.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from trove_k2hdkc.k2hr3.access import NodeAccess
 LOG = logging.getLogger(__name__)
 
 TROVE_CONFIG_FILE = 'trove-config.ini'
-#: After SIGHUP of k2hdkc chmpx may miss the detach; scaling.md §5.5.
+#: After SIGHUP of k2hdkc chmpx may miss the detach; doc/ring-procedures.md §9.
 _SUSPEND_POKE_AFTER = 0.2
 #: A restarted k2hdkc that has not cleared [Suspend] by then is hung;
-#: chmpx is restarted too (k2hdkc-scaling.md §4.8 step 3).
+#: chmpx is restarted too (doc/ring-procedures.md §8).
 ATTACH_TIMEOUT = 10.0
 
 F = TypeVar('F', bound=Callable[..., Any])
@@ -159,7 +159,7 @@ class K2hdkcApp:
 
     @_exclusive
     def bootstrap_alone(self) -> dict[str, Any]:
-        """A single-server ring to HEALTHY (k2hdkc-scaling.md §4.1 with
+        """A single-server ring to HEALTHY (doc/ring-procedures.md §2 with
         one node): SERVICEIN, MERGE, COMPMERGE.  Resumes from the step
         a crashed agent reached, so a re-sent prepare is harmless."""
         node = self.wait_for(lambda s: s.is_up and s.attached,
@@ -219,9 +219,9 @@ class K2hdkcApp:
 
     @_exclusive
     def rejoin(self) -> dict[str, Any]:
-        """§4.6 replacement with the same identity, guest-local: MERGE and
-        COMPMERGE when this node alone is ``0x1021``.  Raises
-        ``RejoinRefused`` (ring untouched) while any other server is not
+        """doc/ring-procedures.md §6 replacement with the same identity,
+        guest-local: MERGE and COMPMERGE when this node alone is ``0x1021``.
+        Raises ``RejoinRefused`` (ring untouched) while any other server is not
         ``0x21``: then a procedure or another failure is in progress."""
         self.wait_for(lambda s: s.is_up and s.attached,
                       'chmpx UP with k2hdkc attached')
@@ -236,7 +236,8 @@ class K2hdkcApp:
         return self.node_status()
 
     def _merge_until_healthy(self) -> None:
-        """MERGE then COMPMERGE on the own control port (§4.5, §4.6)."""
+        """MERGE then COMPMERGE on the own control port (doc/ring-procedures.md
+        §5, §6)."""
         self._merge_command(self.client.merge)
         self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
         self._merge_command(self.client.comp_merge)
@@ -244,7 +245,8 @@ class K2hdkcApp:
 
     @_exclusive
     def restart_k2hdkc(self) -> dict[str, Any]:
-        """§4.3 step 4: SIGHUP k2hdkc, wait for [Suspend], start, wait."""
+        """doc/ring-procedures.md §3 step 4: SIGHUP k2hdkc, wait for [Suspend],
+        start, wait."""
         self._stop_k2hdkc_until_suspended()
         self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and (s.needs_merge
@@ -253,8 +255,8 @@ class K2hdkcApp:
         return self.node_status()
 
     def _start_k2hdkc_attached(self) -> None:
-        """Start k2hdkc; if chmpx stays [Suspend], restart both (§4.8
-        step 3: a hung pair recovers only that way)."""
+        """Start k2hdkc; if chmpx stays [Suspend], restart both
+        (doc/ring-procedures.md §8: a hung pair recovers only that way)."""
         self.runtime.start_k2hdkc()
         try:
             self.wait_for(lambda s: s.attached, 'k2hdkc attached',
@@ -265,10 +267,10 @@ class K2hdkcApp:
             self.runtime.start()
 
     def _stop_k2hdkc_until_suspended(self) -> None:
-        """Stop k2hdkc and wait until chmpx reports [Suspend]: poke the
-        shm file if it is slow (§5.5); restart chmpx too when k2hdkc
-        needed SIGKILL or chmpx still misses the detach after
-        ``attach_timeout`` (§4.8 step 3)."""
+        """Stop k2hdkc and wait until chmpx reports [Suspend]: poke the shm
+        file if it is slow (doc/ring-procedures.md §9); restart chmpx too when
+        k2hdkc needed SIGKILL or chmpx still misses the detach after
+        ``attach_timeout`` (doc/ring-procedures.md §8)."""
         chmpx_restarted = False
         if not self.runtime.stop_k2hdkc():
             self._restart_chmpx('k2hdkc ignored SIGHUP')
@@ -293,13 +295,14 @@ class K2hdkcApp:
             time.sleep(self.poll)
 
     def _restart_chmpx(self, why: str) -> None:
-        LOG.warning('%s; restarting chmpx too (k2hdkc-scaling.md §4.8).',
+        LOG.warning('%s; restarting chmpx too (doc/ring-procedures.md §8).',
                     why)
         self.runtime.restart_chmpx()
 
     @_exclusive
     def purge_node(self) -> dict[str, Any]:
-        """§4.5: refill this node from an empty K2HFILE."""
+        """doc/ring-procedures.md §5: refill this node from an empty
+        K2HFILE."""
         k2hfile = self.node_config.parsed().k2hdkc.get('K2HFILE')
         if not k2hfile:
             raise errors.GuestNodeError('the INI has no [K2HDKC] K2HFILE; '

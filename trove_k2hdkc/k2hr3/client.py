@@ -2,7 +2,7 @@
 
 Written instead of PyPI ``k2hr3client`` (its DELETE sends HEAD, it drops
 ``expire`` and hides HTTP errors). Shapes follow the captures of K2HR3 API
-2.0.3 in ``shared/reference/k2hr3`` where they differ from the docs.
+2.0.3 in ``tests/data/reference/k2hr3`` where they differ from the docs.
 Arguments that reach a URL are validated by ``models``; tokens are passed in
 per call and registered with the transport's redactor so they never appear
 in logs or exception text.

@@ -1,7 +1,7 @@
-"""A real guest Manager as the third server of a ring whose other servers
-and slave are ``harness.LocalRing`` stand-ins: restart, heal after a crash
-or a VM reboot, refusal while another server is not healthy, the §4.8
-SIGKILL of a hung k2hdkc, and upgrade (k2hdkc-scaling.md §4.6, §4.8)."""
+"""A real guest Manager as the third server of a ring whose other servers and
+slave are ``harness.LocalRing`` stand-ins: restart, heal after a crash or a VM
+reboot, refusal while another server is not healthy, the doc/ring-procedures.md
+§8 SIGKILL of a hung k2hdkc, and upgrade (doc/ring-procedures.md §6, §8)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def trio(node, tmp_path):  # noqa: F811
         prepare(mgr)
         configure(mgr, k2hr3)
         mgr.start_node(None)
-        for num in (1, 2, 3):           # k2hdkc-scaling.md §4.2
+        for num in (1, 2, 3):           # doc/ring-procedures.md §2
             ring.wait_self(num, 0x11)
             assert ring.ctl(num, 'SERVICEIN') == 'SUCCEED\n'
         for num in (1, 2, 3):
@@ -153,7 +153,7 @@ def test_k2hdkc_ignoring_sighup_is_killed_then_rejoins(trio, caplog):
     assert status['self']['status']['code'] == 0x1021
     assert runtime.pid('k2hdkc') != hung
     assert 'ignored SIGHUP' in caplog.text
-    # §4.8 step 3: after a SIGKILL chmpx is restarted too.
+    # doc/ring-procedures.md §8: after a SIGKILL chmpx is restarted too.
     assert runtime.pid('chmpx') != chmpx
     runtime.env.pop(IGNORE_SIGHUP_ENV)
     assert mgr.app.rejoin()['self']['status']['code'] == HEALTHY

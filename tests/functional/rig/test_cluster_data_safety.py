@@ -4,7 +4,7 @@ Through the real Trove services and the stock ``openstack`` CLI: a user's
 client node (CHMPX slave in the cluster's K2HR3 slave role, INI rendered
 by K2HR3) writes 10,000 keys with ``k2hdkclinetool``; after every step
 every live key must read back with its value and no deleted key may come
-back (k2hdkc-scaling.md §5.2). test_cluster_stock_loss.py runs the same
+back (doc/ring-procedures.md §5). test_cluster_stock_loss.py runs the same
 check on upstream's procedure and expects it to fail.
 
 The tests of this module share one cluster and run in order (a cluster
@@ -68,7 +68,8 @@ def test_grow_and_shrink_keep_every_key(loaded):
 def test_dead_member_keeps_keys_readable_and_rejoins(loaded):
     """A member's VM dies (not deleted): reads fall back to replicas,
     writes go on; the VM comes back with its disk and identity and its
-    guest rejoins it to the ring by MERGE/COMPMERGE (§4.6)."""
+    guest rejoins it to the ring by MERGE/COMPMERGE (doc/ring-procedures.md
+    §6)."""
     members = loaded.assert_ring(3)
     victim, witness = members[0], members[1]
     key = cluster.vm_key(loaded.info, victim['ip'])
@@ -141,8 +142,8 @@ def test_guest_agent_killed_during_grow(loaded):
     loaded.settle(4, timeout=900)
     report = loaded.check()
     assert report.ok, 'after a grow with an agent restart: %s' % report
-    # The grow waited for the agent: its k2hdkc restart (§4.3 step 4)
-    # came after the agent was back.
+    # The grow waited for the agent: its k2hdkc restart (doc/ring-procedures.md
+    # §3 step 4) came after the agent was back.
     with open(agent_log, 'rb') as f:
         f.seek(since)
         assert b'Stopping k2hdkc' in f.read()

@@ -2,7 +2,7 @@
 
 Same rig, CLI, client node and 10,000 keys, but trove-taskmanager runs
 upstream's scaling procedure (tests/rig/stock.py): grow 3->4 must leave
-keys unreadable, as on the real binaries (k2hdkc-scaling.md §3.1).
+keys unreadable, as on the real binaries (doc/ring-procedures.md §1).
 """
 
 from __future__ import annotations

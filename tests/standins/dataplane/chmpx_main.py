@@ -2,10 +2,10 @@
 
 Why: the guest agent and the scaling procedures drive chmpx only through
 its control port and INI file; this process reproduces those contracts
-(reference README §4.1, k2hdkc-scaling.md) on top of a private peer
-protocol.  Servers listen on PORT for peers; every chmpx listens on a
-unix socket ``<shmdir>/<GROUP>-<ctlport>.chmpx`` for its k2hdkc (server)
-or for k2hdkclinetool (slave).
+(tests/data/reference/README.md §4, doc/ring-procedures.md) on top of a
+private peer protocol.  Servers listen on PORT for peers; every chmpx
+listens on a unix socket ``<shmdir>/<GROUP>-<ctlport>.chmpx`` for its
+k2hdkc (server) or for k2hdkclinetool (slave).
 """
 
 from __future__ import annotations

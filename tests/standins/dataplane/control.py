@@ -1,7 +1,8 @@
 """Socket handlers of the chmpx stand-in: control port, peers, locals.
 
 Why: one module holds every byte-level reply string of the control port
-(reference README §4.1) so the contract tests can point at one place.
+(tests/data/reference/README.md §4) so the contract tests can point at one
+place.
 """
 
 from __future__ import annotations

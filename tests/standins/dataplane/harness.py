@@ -7,7 +7,7 @@ k2hdkclinetool, and torn down completely even when a test fails.
 Usage::
 
     with harness.LocalRing(tmp_path, servers=3) as ring:
-        ring.bootstrap(3)                 # scaling.md §4.2
+        ring.bootstrap(3)                 # doc/ring-procedures.md §2
         ring.linetool(['set k v', 'print k'])
 """
 
@@ -71,7 +71,7 @@ def wait_for(pred, timeout: float = 20.0, what: str = 'condition'):
 def render_ini(group: str, servers: list, slave: dict, me: dict | None,
                automerge: bool, replica: int = 1, k2hfile: str = '',
                extra_global: str = '') -> str:
-    """An INI in the shape K2HR3 renders (reference/ini/3nodes)."""
+    """An INI in the shape K2HR3 renders (tests/data/reference/ini/3nodes)."""
     mode = 'SERVER' if me is not None and me is not slave else 'SLAVE'
     selfcuk = (me or slave)['cuk']
     lines = [
@@ -245,14 +245,15 @@ class LocalRing:
                  == list(codes), timeout, 'ALLSTATUS %s on %s'
                  % ([hex(c) for c in codes], via))
 
-    # -- procedures (k2hdkc-scaling.md §4) ------------------------------------
+    # -- procedures (doc/ring-procedures.md) -------------------------------
 
     def start_node(self, num: int) -> None:
         self.start_chmpx(num)
         self.start_k2hdkc(num)
 
     def bootstrap(self, count: int) -> None:
-        """§4.2: N nodes, SERVICEIN each, MERGE, COMPMERGE, slave."""
+        """doc/ring-procedures.md §2: N nodes, SERVICEIN each, MERGE,
+        COMPMERGE, slave."""
         members = list(range(1, count + 1))
         self.write_configs(members)
         for num in members:
@@ -278,7 +279,8 @@ class LocalRing:
         self.wait_self(num, expect)
 
     def grow(self, new: int) -> None:
-        """§4.3 with AUTOMERGE=off: every node goes through Pending."""
+        """doc/ring-procedures.md §3 with AUTOMERGE=off: every node goes
+        through Pending."""
         old = list(self.members)
         self.write_configs(old + [new], automerge=False)
         self.wait_all([HEALTHY] * len(old) + [0x10], via=old[0])
@@ -294,7 +296,8 @@ class LocalRing:
         self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
 
     def shrink(self, leaving: int) -> None:
-        """§4.4: SERVICEOUT, restarts, MERGE, COMPMERGE, stop, rewrite."""
+        """doc/ring-procedures.md §4: SERVICEOUT, restarts, MERGE, COMPMERGE,
+        stop, rewrite."""
         rest = [n for n in self.members if n != leaving]
         node = self.nodes[leaving - 1]
         arg = '127.0.0.1:%d:%s' % (node['ctlport'], node['seed'])
@@ -314,7 +317,8 @@ class LocalRing:
         self.wait_all([HEALTHY] * len(rest), via='slave')
 
     def purge(self) -> None:
-        """§4.5: refill every node from an empty file, one at a time."""
+        """doc/ring-procedures.md §5: refill every node from an empty file, one
+        at a time."""
         for num in self.members:
             assert self.stop(num, 'k2hdkc') == 0
             self.wait_self(num, 0x10021)

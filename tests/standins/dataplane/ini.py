@@ -2,7 +2,7 @@
 
 Why: the stand-ins must accept exactly what the real chmpx accepts
 (garbage lines, unknown keys, non-numeric numbers) and fail on what it
-fails on, with the same log lines (reference ini/errors/*).
+fails on, with the same log lines (tests/data/reference/ini/errors/*).
 
 Self detection rule (documented in README.md): an SVRNODE/SLVNODE entry is
 "me" when its CTLPORT equals the -ctlport option (else SELFCTLPORT) and its

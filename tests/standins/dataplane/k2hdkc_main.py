@@ -20,7 +20,7 @@ from tests.standins.dataplane import store as storemod
 
 CAS_SIZES = {8: 1, 16: 2, 32: 4, 64: 8}
 #: Set (to anything) to make this k2hdkc ignore SIGHUP, like the hung
-#: k2hdkc of k2hdkc-scaling.md §4.8 that only SIGKILL stops.
+#: k2hdkc of doc/ring-procedures.md §8 that only SIGKILL stops.
 IGNORE_SIGHUP_ENV = 'K2HDKC_STANDIN_IGNORE_SIGHUP'
 
 

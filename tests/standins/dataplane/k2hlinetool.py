@@ -1,7 +1,7 @@
 """k2hlinetool stand-in: offline access to a k2hdkc node file.
 
 Why: backups and restores use ``archive put``/``archive load`` on the
-node's K2HFILE; output follows reference/k2hdkc/k2hlinetool_*.out.
+node's K2HFILE; output follows tests/data/reference/k2hdkc/k2hlinetool_*.out.
 The archive is the stand-in's own format (JSON lines of elements).
 """
 

@@ -1,7 +1,7 @@
 """k2hdkclinetool stand-in: a client through the local (slave) chmpx.
 
 Why: operators and tests read and write keys with k2hdkclinetool; the
-output strings are those of reference/k2hdkc/k2hdkclinetool_*.out.
+output strings are those of tests/data/reference/k2hdkc/k2hdkclinetool_*.out.
 """
 
 from __future__ import annotations

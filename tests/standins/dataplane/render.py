@@ -1,8 +1,8 @@
 """Text replies of the chmpx control port (SELFSTATUS, ALLSTATUS, DUMP).
 
 Why: the layouts are copied field for field from the captures in
-reference/chmpx/control_port so that parsers written against the real
-chmpx work unchanged against the stand-in.
+tests/data/reference/chmpx/control_port so that parsers written against
+the real chmpx work unchanged against the stand-in.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ring model one chmpx keeps: every server's status and the hashes.
 
-Why: placement and merge rules (k2hdkc-scaling.md §2) are derived from
+Why: placement and merge rules (doc/ring-procedures.md §1) are derived from
 the status table alone, so keeping them in one pure object lets the chmpx
 process, the slave router and the tests share one model:
 

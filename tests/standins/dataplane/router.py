@@ -1,11 +1,10 @@
 """Request routing of a chmpx (normally the slave) to k2hdkc servers.
 
 Why: reproduces the read/write delivery rules that decide which keys a
-client can see (k2hdkc-scaling.md §2.1, §2.4 "REPLICA ≥ 1 with read
-fallback"): reads go to the primary and fall back to a replica only when
-the primary is not servicing; writes go to every servicing copy; subkey
-list changes reach the primary only (upstream does not replicate them,
-§5.3).
+client can see (doc/ring-procedures.md §1): reads go to the primary and
+fall back to a replica only when the primary is not servicing; writes go
+to every servicing copy; subkey list changes reach the primary only
+(upstream does not replicate them, doc/ring-procedures.md §10).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Why: the control port's status lines are what the guest agent parses, so
 the stand-in must produce exactly the strings the real chmpx prints
-(reference README §4.1 "Status string").
+(tests/data/reference/README.md §4).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """k2hdkc's key store: elements with value, subkeys, mtime, queue, CAS.
 
 Why: merges move elements by hash range and mtime exactly like k2hash's
-GetElementsByHash / SetElementByBinArray (k2hdkc-scaling.md §2.3), which
+GetElementsByHash / SetElementByBinArray (doc/ring-procedures.md §1), which
 is what makes keys go missing or come back; the store keeps the fields
 those rules need.  The file is a JSON snapshot written to a temporary
 name and renamed over (never observed half-written) plus a journal of

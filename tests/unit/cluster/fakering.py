@@ -1,6 +1,6 @@
 """In-memory ring simulator for the cluster procedure tests.
 
-Models only the CHMPX status transitions of k2hdkc-scaling.md §4 (no
+Models only the CHMPX status transitions of doc/ring-procedures.md (no
 data): each fake guest answers the guest RPC contract methods, refuses
 calls that the real chmpx would refuse, and records every call so tests
 can check order. Not a data-plane stand-in.
@@ -19,7 +19,7 @@ DOING = {rs.PENDING: 0x2021, rs.ADD_PENDING: 0x2121,
          rs.DELETE_PENDING: 0x2221}
 DONE = {rs.PENDING: rs.DONE, rs.ADD_PENDING: rs.ADD_DONE,
         rs.DELETE_PENDING: rs.DELETE_DONE}
-# ABORTMERGE: back to Pending; [DELETE] is lost (§4.8).
+# ABORTMERGE: back to Pending; [DELETE] is lost (doc/ring-procedures.md §8).
 ABORTED = {0x2021: rs.PENDING, rs.DONE: rs.PENDING,
            0x2121: rs.ADD_PENDING, rs.ADD_DONE: rs.ADD_PENDING,
            rs.DELETE_PENDING: rs.PENDING, 0x2221: rs.PENDING,
@@ -49,8 +49,9 @@ class Ring:
         self.calls: list[tuple[str, str, dict]] = []
         self.faults: dict[tuple[str, str], Exception] = {}
         self.merge_hangs = 0               # merges that stay in Doing
-        # Stuck responders (§4.8): reach Done while the others stay in
-        # Doing, on every MERGE until their k2hdkc restarts after a hang.
+        # Stuck responders (doc/ring-procedures.md §8): reach Done while the
+        # others stay in Doing, on every MERGE until their k2hdkc restarts
+        # after a hang.
         self.stuck: set[str] = set()
         self._hung: set[str] = set()
         # node id -> how many more node_status calls get no answer
@@ -186,7 +187,7 @@ class Ring:
 
     def _abort_merge(self, node: Node) -> None:
         if node.id in self.stuck:
-            return   # §5.4: sent to the stuck node itself it does nothing
+            return   # doc/ring-procedures.md §8: no effect on the stuck node
         for n in self._ring_members():
             n.code = ABORTED.get(n.code, n.code)
 

@@ -1,5 +1,5 @@
 """CONTRACT: every RPC K2hdkcGuestAgentAPI sends exists on the guest
-Manager with the same keyword arguments (notes/guest_rpc.md).
+Manager with the same keyword arguments (doc/guest-rpc.md).
 
 Fails (does not skip) while trove_k2hdkc.guest.manager is missing.
 """

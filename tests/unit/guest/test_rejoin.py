@@ -1,6 +1,6 @@
-"""The rejoin rule (k2hdkc-scaling.md §4.6), the §4.8 escalation of a
-k2hdkc restart whose k2hdkc never attaches, and MERGE replies that never
-come, against fakes."""
+"""The rejoin rule (doc/ring-procedures.md §6), the doc/ring-procedures.md
+§8 escalation of a k2hdkc restart whose k2hdkc never attaches, and MERGE
+replies that never come, against fakes."""
 
 from __future__ import annotations
 
@@ -168,8 +168,8 @@ def test_restart_k2hdkc_that_attaches_keeps_chmpx(tmp_path):
 
 
 def test_k2hdkc_that_needed_sigkill_restarts_chmpx_too(tmp_path):
-    """§4.8 step 3: after a SIGKILL the new k2hdkc cannot re-attach to
-    the old chmpx, so chmpx restarts (with k2hdkc held) first."""
+    """doc/ring-procedures.md §8: after a SIGKILL the new k2hdkc cannot
+    re-attach to the old chmpx, so chmpx restarts (with k2hdkc held) first."""
     runtime = Runtime(ignores_hup=True)
     assert app_with(runtime, tmp_path).restart_k2hdkc() == {'self': 0x1021}
     assert runtime.calls == ['stop_k2hdkc', 'restart_chmpx', 'start_k2hdkc']

@@ -30,12 +30,14 @@ class NodeRuntime(Protocol):
 
     def stop_k2hdkc(self) -> bool:
         """Stop k2hdkc only (SIGHUP; SIGKILL if it has not exited 10 s
-        later, k2hdkc-scaling.md §4.8); chmpx keeps running. False when
-        it took SIGKILL: then chmpx must be restarted too (§4.8)."""
+        later, doc/ring-procedures.md §8); chmpx keeps running. False when
+        it took SIGKILL: then chmpx must be restarted too
+        (doc/ring-procedures.md §8)."""
 
     def restart_chmpx(self) -> None:
         """Stop chmpx and start it again with k2hdkc kept stopped; a
-        SERVICE IN node's chmpx comes back [Suspend] (§4.6)."""
+        SERVICE IN node's chmpx comes back [Suspend] (doc/ring-procedures.md
+        §6)."""
 
     def restart_k2hdkc(self) -> None:
         """stop_k2hdkc + start_k2hdkc, without any status wait."""
@@ -52,7 +54,7 @@ class NodeRuntime(Protocol):
 
     def poke_shm(self, path: str) -> None:
         """Open and close chmpx's shm file where chmpx sees it
-        (k2hdkc-scaling.md §4.3 step 4.2)."""
+        (doc/ring-procedures.md §9)."""
 
     def resume(self) -> None:
         """At agent start: start again what should run but does not (a

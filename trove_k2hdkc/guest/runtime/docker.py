@@ -203,8 +203,8 @@ class DockerRuntime:
         return code, (out or b'').decode(errors='replace')
 
     def stop_k2hdkc(self) -> bool:
-        """SIGHUP, then SIGKILL after ``k2hdkc_stop_timeout`` (§4.8);
-        False when SIGKILL was needed."""
+        """SIGHUP, then SIGKILL after ``k2hdkc_stop_timeout``
+        (doc/ring-procedures.md §8); False when SIGKILL was needed."""
         pid = '%s/k2hdkc.pid' % RUN_DIR
         ticks = max(1, int(self.k2hdkc_stop_timeout / 0.2))
         code, out = self._exec(

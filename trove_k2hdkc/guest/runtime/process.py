@@ -5,7 +5,8 @@ restarts it, an operator does); a restarted agent must adopt the running
 processes instead of starting a second chmpx on the same ports.  A pid file
 holds ``<pid> <start time>`` so a recycled pid is never mistaken for ours.
 
-Why SIGHUP: chmpx blocks SIGTERM (reference/k2hdkc/lifecycle_signals.txt);
+Why SIGHUP: chmpx blocks SIGTERM
+(tests/data/reference/k2hdkc/lifecycle_signals.txt);
 k2hdkc is stopped first so chmpx goes ``[Suspend]`` before it leaves.
 
 Why chmpx is stopped in one place only (``_stop_chmpx``): chmpx 1.0.109
