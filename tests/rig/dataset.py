@@ -8,7 +8,7 @@ or back from the dead, so a failure report is evidence, not a count.
 Every command's result is checked, because ``k2hdkclinetool`` prints
 nothing for a ``set`` that worked and only ``[ERR]`` lines on stderr for
 one that failed, and even a healthy ring has a few transient read errors
-(k2hdkc-scaling.md §5.8): ``write`` reads back each write and retries
+(doc/ring-procedures.md §10): ``write`` reads back each write and retries
 it, ``check`` re-reads a key before it calls it lost.
 """
 
@@ -25,8 +25,9 @@ WRITE_ATTEMPTS = 3
 REREADS = 3
 PAUSE = 1.0
 
-#: ``k2hdkclinetool`` output lines of ``print <key>`` (reference README
-#: §4.2); a read that failed prints neither, only ``[ERR]`` on stderr.
+#: ``k2hdkclinetool`` output lines of ``print <key>``
+#: (tests/data/reference/README.md, linetool output); a read that
+#: failed prints neither, only ``[ERR]`` on stderr.
 _FOUND_RE = re.compile(r'^"(?P<key>.*)" => "(?P<value>.*)"$')
 _ABSENT_RE = re.compile(r'^"(?P<key>.*)" => value is not found$')
 

@@ -96,7 +96,8 @@ class Manager(trove_manager.Manager):
         return True
 
     def _chmpx_suspended(self) -> bool:
-        """chmpx saw its k2hdkc go: SIGHUP is safe now (§9)."""
+        """chmpx saw its k2hdkc go: SIGHUP is safe now
+        (doc/ring-procedures.md §9)."""
         try:
             return self.app.self_status().suspended
         except errors.K2hdkcError:

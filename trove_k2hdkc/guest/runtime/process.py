@@ -50,7 +50,8 @@ def wait_detached(detached: Callable[[], bool] | None, limit: float, *,
                   poll: float = 0.1) -> bool:
     """Until ``detached()`` is true or ``limit`` seconds passed; True when
     chmpx said so. Without ``detached`` the whole ``limit`` is waited:
-    the crash window closes by itself after about 1 s (§9)."""
+    the crash window closes by itself after about 1 s
+    (doc/ring-procedures.md §9)."""
     deadline = clock() + limit
     while True:
         if detached is not None and detached():
