@@ -1,24 +1,45 @@
-"""``python -m tests.rig up|down|status|demo|bench|floor [--state-dir D]
-...``."""
+"""``python -m tests.rig [demo|up|down|status|bench|floor] [options]``.
+
+The deps live in a tox env, so users run this as
+``python3 -m tox -e demo -- <action>``
+(``demo`` when no action is given); what it prints for the next step is
+the command that works from where it was started (``rig_command``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
+import shlex
 import sys
 
 from tests.rig import bench
+from tests.rig import binaries
 from tests.rig import config
 from tests.rig import demo
 from tests.rig import floor
+from tests.rig import floor_ns
 from tests.rig import launcher
+
+
+def rig_command(action: str) -> str:
+    """How the user runs ``action`` next: through tox when tox started
+    this (its env holds the deps), else with this interpreter; from the
+    checkout either way."""
+    env = os.environ.get('TOX_ENV_NAME')
+    run = ('python3 -m tox -e %s --' % env if env
+           else '%s -m tests.rig' % shlex.quote(sys.executable))
+    return 'cd %s && %s %s' % (shlex.quote(str(config.REPO_ROOT)), run,
+                               action)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m tests.rig')
-    parser.add_argument('action', choices=['up', 'down', 'status', 'demo',
-                                           'bench', 'floor'])
+    parser.add_argument('action', nargs='?', default='demo',
+                        choices=['demo', 'up', 'down', 'status', 'bench',
+                                 'floor'])
     parser.add_argument('--state-dir', type=pathlib.Path,
                         default=config.RigSettings.state_dir)
     parser.add_argument('--name', default=config.RigSettings.name)
@@ -48,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == 'up':
         info = launcher.up(settings)
         print('rig up: %s (state %s)' % (info['api_url'], state_dir))
-        print(demo.cli_prefix(info))
+        print('CLI: ' + demo.cli_prefix(info))
+        print('stop it with: %s' % rig_command('down'))
     elif args.action == 'demo':
         # The README's main job: up, a 3-node cluster, and (unless --keep)
         # everything stopped again.
@@ -57,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             return demo.run(state_dir)
         finally:
             if args.keep:
-                print('rig left running; stop it with: python -m tests.rig '
-                      'down')
+                print('rig left running; stop it with: %s'
+                      % rig_command('down'))
             else:
                 launcher.down(state_dir, keep_logs=args.keep_logs,
                               name=args.name)
@@ -69,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(n) for n in args.sizes.split(',') if n.strip()]
         return bench.run(state_dir, sizes)
     elif args.action == 'floor':
-        floor.show(floor.measure(args.keys))
+        path = binaries.search_path()
+        binaries.show(path, 'floor')
+        floor.show(floor_ns.measure(args.keys, path))
     elif args.action == 'down':
         launcher.down(state_dir, keep_logs=args.keep_logs, name=args.name)
         print('rig down')

@@ -4,7 +4,8 @@ long a user waits.
 Times ``cluster create`` -> ACTIVE and then ``cluster grow`` by one member
 -> ACTIVE for each size, and deletes every cluster at the end. With
 ``--grow-keys`` it times a 3 -> 4 grow holding N keys step by step, next
-to the same data-plane change done by hand (``floor``).
+to the same data-plane change done by hand (``floor``) on the same
+chmpx/k2hdkc programs as the rig's VMs, and prints Trove / floor.
 A measurement on a shared 2-core machine, not a test: the numbers say
 where the time goes, they assert nothing.
 """
@@ -15,10 +16,12 @@ import pathlib
 import time
 from typing import Any
 
+from tests.rig import binaries
 from tests.rig import cli
 from tests.rig import cluster
 from tests.rig import dataset
 from tests.rig import floor
+from tests.rig import floor_ns
 from tests.rig import scenario
 from tests.rig import state
 from tests.rig.fixture import RigHandle
@@ -99,8 +102,9 @@ def trove_grow(state_dir: pathlib.Path, data: dataset.DataSet
     try:
         start = time.monotonic()
         loaded.write()
-        print('trove: %d keys loaded in %.1f s' % (
-            len(data.values), time.monotonic() - start), flush=True)
+        t_load = time.monotonic() - start
+        print('trove: %d keys loaded in %.1f s' % (len(data.values),
+                                                   t_load), flush=True)
 
         t0 = time.monotonic()
         cluster.grow(rig.info, loaded.id)
@@ -117,33 +121,47 @@ def trove_grow(state_dir: pathlib.Path, data: dataset.DataSet
         t_active = time.monotonic() - t0
     finally:
         scenario.delete(loaded)
-    return {'ring': t_ring, 'read': t_read, 'active': t_active,
-            'report': report}
+    return {'load': t_load, 'ring': t_ring, 'read': t_read,
+            'active': t_active, 'report': report}
+
+
+def ratio(product: float | None, floor_secs: float) -> str:
+    """``product / floor`` as ``4.2x``; ``-`` when either is missing."""
+    if not product or floor_secs <= 0:
+        return '-'
+    return '%.1fx' % (product / floor_secs)
 
 
 def show_grow(keys: int, trove: dict[str, Any] | None,
               hand: floor.Floor) -> None:
-    """Seconds since the grow started, Trove next to the floor (whose
-    read and purge run one after the other)."""
-    rows = [('ring converged (4 x 0x21)', 'ring', hand.ring),
+    """Trove next to the floor and their ratio: the load, then seconds
+    since the grow started (the floor's read and purge run one after the
+    other)."""
+    rows = [('keys loaded (before grow)', 'load', hand.load),
+            ('ring converged (4 x 0x21)', 'ring', hand.ring),
             ('all keys readable', 'read', hand.ring + hand.read),
             ('purge done / ACTIVE', 'active',
              hand.ring + hand.read + hand.purge)]
-    print('\ngrow 3 -> 4 with %d keys, seconds since the grow started'
-          % keys)
-    print('%-28s %9s %9s' % ('step', 'trove', 'floor'))
+    print('\ngrow 3 -> 4 with %d keys; seconds (after the load: since the '
+          'grow started)' % keys)
+    print('%-28s %9s %9s %12s' % ('step', 'trove', 'floor', 'trove/floor'))
     for what, key, low in rows:
-        high = '%9.1f' % trove[key] if trove else '%9s' % '-'
-        print('%-28s %s %9.1f' % (what, high, low))
+        product = trove[key] if trove else None
+        high = '-' if product is None else '%.1f' % product
+        print('%-28s %9s %9.1f %12s' % (what, high, low,
+                                      ratio(product, low)))
     if trove:
         print('trove read-back: %s' % trove['report'])
     print('floor read-back: %s' % hand.report, flush=True)
 
 
 def run_grow(state_dir: pathlib.Path, keys: int) -> int:
-    """The floor, then the same grow through Trove on the rig."""
+    """The floor, then the same grow through Trove on the rig; the floor
+    runs the programs the rig's VMs run (the PATH they were booted with)."""
     data = dataset.DataSet.make(keys)
-    hand = floor.measure(keys)
+    path = state.rig_info(state_dir)['guest_path']
+    binaries.show(path, 'rig VMs and floor')
+    hand = floor_ns.measure(keys, path)
     floor.show(hand)
     trove = trove_grow(state_dir, data)
     show_grow(keys, trove, hand)

@@ -8,11 +8,16 @@ import subprocess
 from typing import Any
 
 
+def executable(info: dict[str, Any]) -> str:
+    """The ``openstack`` installed next to the rig's Python (a tox env's
+    bin dir is not on the user's PATH)."""
+    return str(pathlib.Path(info['python']).parent / 'openstack')
+
+
 def openstack(info: dict[str, Any], *args: str, parse: bool = True,
               timeout: float = 120) -> Any:
     """``openstack <args> [-f json]`` with the rig's admin_token auth."""
-    exe = str(pathlib.Path(info['python']).parent / 'openstack')
-    cmd = [exe, '--os-auth-type', 'admin_token', '--os-token',
+    cmd = [executable(info), '--os-auth-type', 'admin_token', '--os-token',
            info['token'], '--os-endpoint', info['api_url']] + list(args)
     if parse:
         cmd += ['-f', 'json']

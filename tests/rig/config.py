@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
-import os
 import pathlib
 import secrets
 import shutil
@@ -19,10 +18,10 @@ import sys
 from typing import Any
 import uuid
 
+from tests.rig import binaries
 from tests.rig import vm
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-DATAPLANE_BIN = REPO_ROOT / 'tests' / 'standins' / 'dataplane' / 'bin'
 TEMPLATES = REPO_ROOT / 'etc' / 'trove' / 'templates'
 IMAGE_ID = '8c0f2f0e-6b1e-4c55-9a7e-6b2dc0a1d2c3'
 PRODUCT_MANAGER = 'trove_k2hdkc.guest.manager.Manager'
@@ -71,12 +70,8 @@ class RigSettings:
 
 
 def guest_path() -> str:
-    """PATH inside VMs: data-plane stand-ins unless real binaries exist."""
-    base = os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')
-    venv_bin = str(pathlib.Path(sys.executable).parent)
-    if shutil.which('chmpx') and shutil.which('k2hdkc'):
-        return venv_bin + ':' + base
-    return '%s:%s:%s' % (DATAPLANE_BIN, venv_bin, base)
+    """PATH inside VMs: the data-plane programs ``binaries`` chooses."""
+    return binaries.search_path()
 
 
 def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:

@@ -21,9 +21,25 @@ from tests.rig import state
 
 
 def cli_prefix(info: dict[str, Any]) -> str:
-    return ('openstack --os-auth-type admin_token --os-token %s '
-            '--os-endpoint %s' % (shlex.quote(info['token']),
+    return ('%s --os-auth-type admin_token --os-token %s '
+            '--os-endpoint %s' % (shlex.quote(cli.executable(info)),
+                                  shlex.quote(info['token']),
                                   info['api_url']))
+
+
+def member_table(members: list[dict[str, Any]],
+                 rings: dict[str, Any]) -> str:
+    """One line per member: name, address, Trove status and the CHMPX
+    ring state the API reports for it (``-`` when it has none)."""
+    rows = [('member', 'ip', 'status', 'ring code', 'ring status')]
+    for m in sorted(members, key=lambda m: m['name']):
+        ring = rings.get(m['id']) or {}
+        rows.append((m['name'], str(m.get('ip') or '-'), m['status'],
+                     ring.get('code', '-'), ring.get('status', '-')))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return '\n'.join('  '.join(cell.ljust(w) for cell, w
+                                in zip(row, widths, strict=True)).rstrip()
+                      for row in rows)
 
 
 def run(state_dir: pathlib.Path) -> int:
@@ -43,7 +59,10 @@ def run(state_dir: pathlib.Path) -> int:
     cluster.wait_active(info, made['id'])
     show('database cluster show',
          cli.openstack(info, 'database', 'cluster', 'show', made['id']))
-    for member in cluster.instances(info, made['id']):
+    members = cluster.instances(info, made['id'])
+    print('== members (ring_state from GET /clusters/%s)' % made['id'])
+    print(member_table(members, cluster.ring_states(info, made['id'])))
+    for member in members:
         ring = cluster.all_status(member['ip'])
         print('== chmpx ALLSTATUS via %s: %s' % (member['ip'], ', '.join(
             '%s %s' % (s.server_name, hex(s.status.code))

@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 import socket
+import sys
 import tempfile
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.rig import cli
 from tests.rig import config
 from tests.rig import launcher
 from tests.rig import netns
+from tests.rig import services
 
 TEST_RIG_NAME = 'k2rigt'
 TEST_SUBNET = '10.247.1.0/24'
@@ -48,13 +50,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# What the rig runs on, as the README lists it: (what, is it here?).
+PREREQUISITES = (
+    ('root (network namespaces)', lambda: os.geteuid() == 0),
+    ('Python >= 3.11', lambda: sys.version_info >= (3, 11)),
+    ('ip (iproute2)', lambda: bool(shutil.which('ip'))),
+    ('unshare (util-linux)', lambda: bool(shutil.which('unshare'))),
+    ('RabbitMQ (rabbitmq-server, rabbitmqctl)',
+     lambda: bool(shutil.which('rabbitmq-server')
+                  and shutil.which('rabbitmqctl'))),
+    ('MariaDB (server %s, client mariadb)' % services.MARIADBD,
+     lambda: services.mariadb_available()),
+)
+
+
 def rig_unavailable() -> str | None:
-    """Why the rig cannot run here, or None."""
-    if os.geteuid() != 0:
-        return 'the rig needs root (network namespaces)'
-    for tool in ('ip', 'unshare', 'rabbitmqctl'):
-        if not shutil.which(tool):
-            return '%s is not installed' % tool
+    """Why the rig cannot run here (every missing prerequisite), or
+    None."""
+    missing = [what for what, present in PREREQUISITES if not present()]
+    if missing:
+        return 'the rig needs: %s' % '; '.join(missing)
     return None
 
 

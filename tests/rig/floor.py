@@ -2,9 +2,10 @@
 
 Why: a Trove grow figure alone says nothing about how much of it is
 Trove. Here the verified grow (doc/ring-procedures.md §3) is driven
-directly on a local ring of data-plane stand-ins, with the same data
-set, so what Trove adds on top is the difference. Needs no rig and no
-root; a measurement, it asserts nothing about the times.
+directly on a local ring of the same data-plane programs the rig's VMs
+run (``binaries``), with the same data set, so what Trove adds on top is
+the difference. Needs no rig; a measurement, it asserts nothing about
+the times. ``floor_ns`` runs it where real programs work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pathlib
 import tempfile
 import time
 
+from tests.rig import binaries
 from tests.rig import dataset
 from tests.standins.dataplane import harness
 
@@ -23,6 +25,7 @@ START = 3
 # Commands per k2hdkclinetool run: keeps each run well inside the
 # harness's 120 s limit on a loaded machine, and costs little.
 BATCH = 1000
+CTL_TRIES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,42 @@ def reader(run: dataset.Runner) -> Callable[[list[str]], dataset.Reads]:
     return read
 
 
+class Ring(harness.LocalRing):
+    """The harness's local ring, running the programs found on ``path``
+    instead of always the stand-ins.
+
+    ``base_port`` numbers the ports from there on, as the real captures
+    did (28020...): real chmpx keeps a port in a signed 16-bit field, so
+    the harness's ephemeral ports (above 32767) break it. Only for a
+    network of the ring's own, where no port is taken.
+    """
+
+    def __init__(self, workdir, path: str, base_port: int | None = None,
+                 **kwargs) -> None:
+        super().__init__(workdir, **kwargs)
+        self.path = path
+        if base_port is not None:
+            for n, node in enumerate(self.nodes + [self.slave]):
+                node['port'] = base_port + 2 * n
+                node['ctlport'] = base_port + 2 * n + 1
+
+    def env(self, node: dict) -> dict:
+        env = super().env(node)
+        env['PATH'] = self.path
+        return env
+
+    def ctl(self, num, command: str) -> str:
+        """Real chmpx 1.0.109 now and then resets a control connection
+        it failed to register (it logs "AcceptCtlport: Failed to add
+        socket"), before reading the command: sending it again is safe."""
+        for _ in range(CTL_TRIES - 1):
+            try:
+                return super().ctl(num, command)
+            except ConnectionResetError:
+                time.sleep(0.2)
+        return super().ctl(num, command)
+
+
 def load(run: dataset.Runner, data: dataset.DataSet) -> None:
     """Write (then delete) the data set through ``run``, every write
     checked (``dataset.write`` adds a print to each: half-size batches)."""
@@ -66,13 +105,17 @@ def _seconds(action) -> float:
     return time.monotonic() - start
 
 
-def measure(keys: int, workdir: pathlib.Path | None = None) -> Floor:
-    """Bootstrap 3 of 4 local servers, load ``keys`` keys, then time the
-    hand-driven grow, the read-back and the purge."""
+def measure(keys: int, path: str | None = None,
+            workdir: pathlib.Path | None = None,
+            base_port: int | None = None) -> Floor:
+    """Bootstrap 3 of 4 local servers of the programs on ``path`` (default:
+    the rig's choice, ``binaries.search_path``), load ``keys`` keys, then
+    time the hand-driven grow, the read-back and the purge."""
     data = dataset.DataSet.make(keys)
+    path = path if path is not None else binaries.search_path()
     with tempfile.TemporaryDirectory(prefix='k2floor-',
                                      dir=workdir) as tmp:
-        with harness.LocalRing(tmp, servers=SERVERS) as ring:
+        with Ring(tmp, path, base_port, servers=SERVERS) as ring:
             ring.bootstrap(START)
             loaded = _seconds(lambda: load(ring.linetool, data))
             grow = _seconds(lambda: ring.grow(SERVERS))
@@ -86,7 +129,7 @@ def measure(keys: int, workdir: pathlib.Path | None = None) -> Floor:
 
 
 def show(floor: Floor) -> None:
-    print('floor, %d keys (local stand-ins, by hand):' % floor.keys)
+    print('floor, %d keys (by hand, no Trove):' % floor.keys)
     for what, secs in (('load keys', floor.load),
                        ('grow 3 -> 4, ring converged', floor.ring),
                        ('all keys readable', floor.read),

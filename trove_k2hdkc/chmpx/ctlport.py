@@ -25,7 +25,6 @@ from oslo_log import log as logging
 
 from trove_k2hdkc.chmpx import replies
 from trove_k2hdkc.chmpx import status
-from trove_k2hdkc.chmpx.errors import ControlPortReplyTimeout
 from trove_k2hdkc.chmpx.errors import ControlPortTimeout
 from trove_k2hdkc.chmpx.errors import ControlPortUnavailable
 from trove_k2hdkc.chmpx.errors import UnexpectedReply
@@ -59,10 +58,12 @@ class ControlPortClient:
         state-changing command once it is sent.
     :param max_reply_bytes: a longer reply raises ``UnexpectedReply``.
 
-    Every method raises ``ControlPortTimeout`` (``ControlPortReplyTimeout``
-    when the request was sent), ``ControlPortUnavailable`` (refused/reset:
-    chmpx is not running), ``UnexpectedReply``; the state-changing ones
-    also ``CommandRejected`` (an ``ERROR:`` reply).
+    Every method raises ``ControlPortTimeout``, ``ControlPortUnavailable``
+    (refused/reset: chmpx is not running), ``UnexpectedReply``; the
+    state-changing ones also ``CommandRejected`` (an ``ERROR:`` reply).
+    A command whose reply did not come in time may still have taken
+    effect: callers of MERGE, COMPMERGE and ABORTMERGE judge by the node
+    status (doc/ring-procedures.md §8).
     """
 
     def __init__(self, host: str, port: int, *,
@@ -134,7 +135,7 @@ class ControlPortClient:
             except TimeoutError as exc:
                 waited = (self.timeout if reply_timeout is None
                           else reply_timeout)
-                raise ControlPortReplyTimeout(
+                raise ControlPortTimeout(
                     f'no complete reply within {waited}s', **ctx) from exc
             except OSError as exc:
                 raise ControlPortUnavailable(f'connection failed: {exc}',

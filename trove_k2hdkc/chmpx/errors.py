@@ -5,8 +5,6 @@
     K2hdkcError
     ├── ControlPortError            anything that went wrong on a control port
     │   ├── ControlPortTimeout      no complete reply in time (peer kept open)
-    │   │   └── ControlPortReplyTimeout  sent, but the reply did not come:
-    │   │                           whether chmpx acted is unknown
     │   ├── ControlPortUnavailable  refused / reset / unreachable: chmpx down
     │   ├── CommandRejected         chmpx answered ``ERROR: ...`` or
     │   │                           ``Unknown command(...)``
@@ -45,14 +43,6 @@ class ControlPortError(K2hdkcError):
 
 class ControlPortTimeout(ControlPortError):
     """Connect, send or read did not finish within the timeout."""
-
-
-class ControlPortReplyTimeout(ControlPortTimeout):
-    """The command was sent but its reply did not complete in time.
-
-    Unlike a connect timeout, chmpx may have acted on it: a caller of a
-    state change then looks at the node's status to learn what happened.
-    """
 
 
 class ControlPortUnavailable(ControlPortError):

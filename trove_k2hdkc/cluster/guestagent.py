@@ -88,8 +88,13 @@ class K2hdkcGuestAgentAPI(guest_api.API):
         return self._call('node_status', self.agent_low_timeout,
                           version=self.API_BASE_VERSION)
 
-    def purge_node(self) -> Any:
-        return self._call('purge_node', self.agent_slow_timeout,
+    def purge_prepare(self) -> Any:
+        """k2hdkc back on an empty K2HFILE, returns at [n/a][Pending]."""
+        return self._call('purge_prepare', self.agent_slow_timeout,
+                          version=self.API_BASE_VERSION)
+
+    def purge_finish(self) -> Any:
+        return self._call('purge_finish', self.agent_high_timeout,
                           version=self.API_BASE_VERSION)
 
     def stop_node(self) -> Any:
@@ -102,9 +107,17 @@ class K2hdkcGuestAgentAPI(guest_api.API):
         return self._call('restart', self.agent_slow_timeout,
                           version=self.API_BASE_VERSION)
 
+    def restart_node(self) -> Any:
+        """Stop and start the node; it returns at [n/a][Pending] and the
+        taskmanager watches the merge back (a lone server bootstraps
+        itself)."""
+        return self._call('restart_node', self.agent_slow_timeout,
+                          version=self.API_BASE_VERSION)
+
     def upgrade(self, upgrade_info: dict[str, Any]) -> Any:
         """A call, not Trove's cast: a rolling upgrade must know when this
-        node is healthy again before it takes the next one down."""
+        node is back before it takes the next one down
+        (``upgrade_info['rejoin']`` False: back at [Pending])."""
         return self._call('upgrade', self.agent_slow_timeout,
                           version=self.API_BASE_VERSION,
                           upgrade_info=upgrade_info)

@@ -24,7 +24,9 @@ from oslo_log import log as logging
 
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
-from trove_k2hdkc.exceptions import K2hdkcError
+from trove_k2hdkc.cluster.errors import GuestCallError
+from trove_k2hdkc.cluster.errors import ProcedureError
+from trove_k2hdkc.cluster.errors import StepTimeout
 from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
@@ -33,30 +35,6 @@ LOG = logging.getLogger(__name__)
 # (doc/ring-procedures.md §7); the taskmanager shows it in the cluster task.
 OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
 OUTAGE_END = 'outage-end: the ring serves again'
-
-
-class ProcedureError(K2hdkcError):
-    """A ring procedure stopped; ``step`` says where."""
-
-    def __init__(self, step: str, detail: str) -> None:
-        self.step = step
-        super().__init__('%s: %s' % (step, detail))
-
-
-class StepTimeout(ProcedureError):
-    """A status wait ran past its deadline."""
-
-
-class GuestCallError(ProcedureError):
-    """One or more guests failed an RPC; ``failures`` maps node to text,
-    ``results`` holds the replies of the nodes that did answer."""
-
-    def __init__(self, step: str, failures: Mapping[str, str],
-                 results: Mapping[str, Any] | None = None) -> None:
-        self.failures = dict(failures)
-        self.results = dict(results or {})
-        super().__init__(step, '; '.join(
-            '%s: %s' % item for item in sorted(self.failures.items())))
 
 
 class Fleet(Protocol):
@@ -86,10 +64,14 @@ class Member:
 @dataclasses.dataclass(frozen=True)
 class Timing:
     """``status_timeout`` bounds each status wait; ``merge_timeout`` is
-    how long the doc/ring-procedures.md §8 watchdog lets each MERGE run."""
+    how long a MERGE may go without any node's status changing before
+    the watchdog calls it hung (doc/ring-procedures.md §8);
+    ``abort_timeout`` how long an ABORTMERGE may take to show before
+    another node is tried."""
 
     status_timeout: float = 120.0
     merge_timeout: float = 300.0
+    abort_timeout: float = 30.0
     poll_interval: float = 2.0
 
 
@@ -140,6 +122,52 @@ class Procedures:
             raise
         except Exception as exc:
             raise GuestCallError(step, {node: _text(exc)}) from exc
+
+    def judged(self, step: str, node: str, method: str,
+               nodes: Sequence[str],
+               took_effect: Callable[[Mapping[str, int | None]], bool]
+               ) -> None:
+        """A merge command whose failed RPC is judged by status: a late
+        or lost reply (a guest RPC or control-port timeout while chmpx is
+        busy merging) is no failure once the codes of ``nodes`` show the
+        command took effect; otherwise, after ``status_timeout``, the
+        RPC's own error is raised."""
+        try:
+            self._one(step, node, method)
+            return
+        except GuestCallError as exc:
+            error = exc
+        LOG.warning('%s; judging by the ring status', error)
+        deadline = self.fleet.monotonic() + self.timing.status_timeout
+        while not took_effect(self._codes(nodes)):
+            if self.fleet.monotonic() >= deadline:
+                raise error
+            self.fleet.sleep(self.timing.poll_interval)
+        LOG.info('%s: took effect although %s gave no reply', step, node)
+
+    def _comp_merge(self, why: str, via: Member,
+                    members: Sequence[Member]) -> None:
+        """COMPMERGE, judged by status: it took effect once no node is
+        in [Done] any more."""
+        self.judged('%s: complete merge' % why, via.id, 'complete_merge',
+                    _ids(members), watchdog.merge_completed)
+
+    def _complete(self, why: str, via: Member,
+                  members: Sequence[Member]) -> None:
+        """COMPMERGE and wait for every member 0x21."""
+        self._comp_merge(why, via, members)
+        self.wait_self('%s: ring healthy' % why,
+                       _expect(members, rs.HEALTHY))
+
+    def _merge_back(self, why: str, member: Member,
+                    members: Sequence[Member]) -> None:
+        """One node in [n/a][Pending] back to 0x21 among healthy peers
+        (purge, rejoin after a restart): watched MERGE via that node,
+        COMPMERGE, every member healthy (doc/ring-procedures.md §5, §6)."""
+        others = [m for m in members if m.id != member.id]
+        watchdog.merge(self, why, member, others,
+                       {member.id: frozenset({rs.DONE})})
+        self._complete(why, member, members)
 
     def _statuses(self, nodes: Sequence[str]
                   ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -272,10 +300,7 @@ class Procedures:
                        _expect(members, rs.ADD_PENDING))
         watchdog.merge(self, why, members[0], members[1:],
                        _expect(members, rs.ADD_DONE))
-        self._one('bootstrap: complete merge', members[0].id,
-                  'complete_merge')
-        self.wait_self('bootstrap: ring healthy',
-                       _expect(members, rs.HEALTHY))
+        self._complete(why, members[0], members)
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess) -> None:
@@ -300,9 +325,8 @@ class Procedures:
         expected.update(_expect(new, rs.ADD_DONE))
         watchdog.merge(self, why, existing[0],
                        list(existing[1:]) + list(new), expected)
-        self._one('grow: complete merge', existing[0].id, 'complete_merge')
         everyone = list(existing) + list(new)
-        self.wait_self('grow: ring healthy', _expect(everyone, rs.HEALTHY))
+        self._complete(why, existing[0], everyone)
         self._progress(OUTAGE_END)
         self.purge(everyone)
 
@@ -319,8 +343,7 @@ class Procedures:
         expected.update(_expect(leaving, rs.DELETE_DONE))
         watchdog.merge(self, why, remaining[0], remaining[1:], expected,
                        leaving)
-        self._one('shrink: complete merge', remaining[0].id,
-                  'complete_merge')
+        self._comp_merge(why, remaining[0], list(remaining) + list(leaving))
         expected = _expect(remaining, rs.HEALTHY)
         expected.update(_expect(leaving, rs.SERVICE_OUT_UP))
         self.wait_self('shrink: ring healthy without leavers', expected)
@@ -338,38 +361,57 @@ class Procedures:
         self.purge(remaining)
 
     def purge(self, members: Sequence[Member]) -> None:
-        """doc/ring-procedures.md §5: rolling, one node at a time, each back to
-        0x21."""
+        """doc/ring-procedures.md §5: rolling, one node at a time.
+        The guest restarts its k2hdkc on an empty K2HFILE
+        (``purge_prepare``); the refill is a watched merge like any
+        other; ``purge_finish`` drops the old file once it is healthy."""
         for m in members:
-            self._one('purge %s' % m.id, m.id, 'purge_node')
-            self.wait_self('purge: %s healthy' % m.id,
-                           {m.id: frozenset({rs.HEALTHY})})
-        self.wait_self('purge: ring healthy', _expect(members, rs.HEALTHY))
-
+            why = 'purge %s' % m.id
+            self._one('%s: prepare' % why, m.id, 'purge_prepare')
+            self.wait_self('%s: to Pending' % why,
+                           {m.id: frozenset({rs.PENDING})})
+            self._merge_back(why, m, members)
+            self._one('%s: finish' % why, m.id, 'purge_finish')
 
     def rolling_restart(self, members: Sequence[Member], *,
                         begin: MemberHook = _nothing,
                         end: MemberHook = _nothing) -> None:
-        """Restart one member at a time; the guest's ``restart`` rejoins
-        its node (MERGE/COMPMERGE) and returns once it is healthy."""
+        """Restart one member at a time; the guest's ``restart_node``
+        returns at [Pending] and the merge back is watched here."""
         def restart(m: Member) -> None:
             self._one('rolling restart: restart %s' % m.id, m.id,
-                      'restart')
+                      'restart_node')
+            self._rejoin('rolling restart', m, members)
         self._rolling('rolling restart', members, restart, begin, end)
 
     def rolling_upgrade(self, members: Sequence[Member], version: str, *,
                         begin: MemberHook = _nothing,
                         end: MemberHook = _nothing) -> None:
         """Upgrade one member at a time, as Trove's single-instance
-        upgrade does (``pre_upgrade``, then ``upgrade``); the guest's
-        ``upgrade`` returns once its node is healthy again."""
+        upgrade does (``pre_upgrade``, then ``upgrade``); with
+        ``rejoin: False`` the guest returns at [Pending] and the merge
+        back is watched here."""
         def upgrade(m: Member) -> None:
             info = self._one('rolling upgrade: prepare %s' % m.id, m.id,
                              'pre_upgrade')
-            info = dict(info or {}, datastore_version=version)
+            info = dict(info or {}, datastore_version=version, rejoin=False)
             self._one('rolling upgrade: upgrade %s' % m.id, m.id,
                       'upgrade', upgrade_info=info)
+            self._rejoin('rolling upgrade', m, members)
         self._rolling('rolling upgrade', members, upgrade, begin, end)
+
+    def _rejoin(self, why: str, member: Member,
+                members: Sequence[Member]) -> None:
+        """After a whole-node restart: [Pending] needs the merge back,
+        once every ring view shows the node up again (chmpx refuses a
+        MERGE while it sees a member DOWN); a lone server bootstrapped
+        itself and is healthy already."""
+        back = frozenset({rs.PENDING, rs.HEALTHY})
+        self.wait_self('%s: %s up' % (why, member.id), {member.id: back})
+        self.wait_ring('%s: ring sees %s up' % (why, member.id), members,
+                       [member], back)
+        if self._codes([member.id])[member.id] == rs.PENDING:
+            self._merge_back('%s %s' % (why, member.id), member, members)
 
     def _rolling(self, why: str, members: Sequence[Member],
                  action: MemberHook, begin: MemberHook,

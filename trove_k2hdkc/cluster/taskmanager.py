@@ -42,6 +42,7 @@ from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import Timing
+from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -286,9 +287,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         try:
             registry = self.registry_factory(CONF, context, cluster_id)
         except reg.RegistryError as exc:
-            LOG.error('Cluster %s: K2HR3 objects k2hdkc-%s are left '
-                      'behind, delete them by hand: %s', cluster_id,
-                      cluster_id, exc)
+            _log_teardown_failure(cluster_id, exc)
         else:
             self._teardown(cluster_id, registry)
         super().delete_cluster(context, cluster_id)
@@ -364,8 +363,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         try:
             registry.teardown()
         except reg.RegistryError as exc:
-            LOG.error('Cluster %s: K2HR3 objects k2hdkc-%s are left behind, '
-                      'delete them by hand: %s', cluster_id, cluster_id, exc)
+            _log_teardown_failure(cluster_id, exc)
 
     def _delete_instances(self, context: Any, cluster_id: str,
                           ids: Sequence[str]) -> None:
@@ -394,3 +392,17 @@ def clear_instance_fault(instance_id: str) -> None:
     fault.deleted = True
     fault.deleted_at = timeutils.utcnow()
     fault.save()
+
+
+def _log_teardown_failure(cluster_id: str, exc: reg.RegistryError) -> None:
+    """"Left behind" only for objects the teardown saw still in K2HR3
+    after deleting (``K2hr3LeftBehindError``); any other failure means
+    nobody could look, which is said as such (doc/k2hr3-layout.md §4)."""
+    cause = exc.__cause__
+    if isinstance(cause, K2hr3LeftBehindError):
+        LOG.error('Cluster %s: K2HR3 objects are left behind, delete them '
+                  'by hand: %s', cluster_id, ', '.join(cause.objects))
+    else:
+        LOG.error('Cluster %s: the K2HR3 teardown did not finish, so what '
+                  'remains of k2hdkc-%s is unknown; check K2HR3 and delete '
+                  'them by hand: %s', cluster_id, cluster_id, exc)

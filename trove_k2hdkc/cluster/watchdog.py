@@ -1,11 +1,20 @@
-"""The merge watchdog: MERGE, and what to do when it hangs.
+"""The merge watchdog (doc/ring-procedures.md §8): MERGE, and what to do
+when it hangs. Every merge the control plane starts goes through
+``merge``: bootstrap, grow, shrink, purge and the rejoin of a rolling
+restart or upgrade.
 
-The requester of a hung merge waits for ever (doc/ring-procedures.md §8),
-so every MERGE is watched. First hang: ABORTMERGE via another node, MERGE
-again. Second hang: restart the k2hdkc of the stuck responder(s) (the
-guest escalates to SIGKILL and a chmpx restart itself), then MERGE a last
-time. A third hang fails the procedure with the step and the codes last
-seen.
+The requester of a hung merge waits for ever, so every MERGE is watched.
+A hang is no status change on any node for ``Timing.merge_timeout``
+seconds while the merge is not finished: a big merge that keeps moving
+is left alone. First hang: ABORTMERGE via a node that is not stuck,
+MERGE again. Second hang: restart the k2hdkc of the stuck responder(s)
+(the guest escalates to SIGKILL and a chmpx restart itself), which then
+take part in the last MERGE. A third hang fails the procedure with the
+step and the codes last seen.
+
+A MERGE, ABORTMERGE or COMPMERGE whose reply is late or lost is judged
+by the status it should have caused (``Procedures.judged``): real chmpx
+took more than 5 s to answer a MERGE while it was merging.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ from typing import TYPE_CHECKING
 from oslo_log import log as logging
 
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster.errors import GuestCallError
+from trove_k2hdkc.cluster.errors import StepTimeout
 
 if TYPE_CHECKING:
     from trove_k2hdkc.cluster.procedures import Member
@@ -27,83 +38,180 @@ LOG = logging.getLogger(__name__)
 PENDINGS = frozenset({rs.PENDING, rs.ADD_PENDING, rs.DELETE_PENDING})
 _DOING, _DONE = 0x2, 0x3   # the OPERATE nibble: Pending 1, Doing 2, Done 3
 
+Codes = Mapping[str, 'int | None']
+Expected = Mapping[str, frozenset[int]]
+
 
 def _operate(code: int | None) -> int | None:
     return None if code is None else (code >> 12) & 0xF
 
 
-def stuck_responders(codes: Mapping[str, int | None],
-                     sender: str) -> list[str]:
-    """doc/ring-procedures.md §8: the stuck responder finished its own merge
-    (Done) while the others stayed in Doing. If no node shows that, suspect
-    every node but the one MERGE was sent to."""
-    done = [n for n, c in codes.items() if _operate(c) == _DONE]
+def stuck_responders(codes: Codes, sender: str) -> list[str]:
+    """The nodes answering a hung merge: those that finished (Done) or
+    never merged (0x21, the peers of a purging or rejoining node) while
+    another stays in Doing -- a joining node stayed [ADD][Doing] while
+    the existing ones were Done. If no node shows that, suspect every
+    node but the one MERGE was sent to."""
     doing = [n for n, c in codes.items() if _operate(c) == _DOING]
-    if done and doing:
-        return sorted(done)
+    answering = [n for n, c in codes.items()
+                 if _operate(c) == _DONE or c == rs.HEALTHY]
+    if doing and answering:
+        return sorted(answering)
     return sorted(n for n in codes if n != sender)
 
 
+def merge_started(expected: Expected):
+    """Did a MERGE whose reply was lost take effect? Some node is in
+    Doing or Done, or every node already shows what it should."""
+    def check(codes: Codes) -> bool:
+        return settled(codes, expected) or any(
+            _operate(c) in (_DOING, _DONE) for c in codes.values())
+    return check
+
+
+def merge_completed(codes: Codes) -> bool:
+    """Did a COMPMERGE whose reply was lost take effect? No node is in
+    [Done] any more."""
+    return not any(_operate(c) == _DONE for c in codes.values())
+
+
+def settled(codes: Codes, expected: Expected) -> bool:
+    return all(codes.get(n) in want for n, want in expected.items())
+
+
 def merge(procs: Procedures, why: str, via: Member,
-          others: Sequence[Member], expected: Mapping[str, frozenset[int]],
+          others: Sequence[Member], expected: Expected,
           leaving: Sequence[Member] = ()) -> None:
     """MERGE via ``via`` and wait until every node in ``expected`` shows
-    one of its codes; ``leaving`` nodes must keep [DELETE] throughout."""
+    one of its codes; ``others`` are the rest of the ring (where an
+    ABORTMERGE can go, and who may be a stuck responder); ``leaving``
+    nodes must keep [DELETE] throughout."""
     step = '%s: merge' % why
-    timeout = procs.timing.merge_timeout
-    procs._one(step, via.id, 'merge')
-    if procs._settles(step, expected, timeout):
-        return
-    # "another node" (doc/ring-procedures.md §8) unless the codes point at a
-    # stuck one
     candidates = [*others, via]
-    sender, _ = _suspects(procs, expected, candidates, candidates[0])
-    _abort(procs, why, sender, expected, leaving)
-    procs._one(step + ': retry', sender.id, 'merge')
-    if procs._settles(step + ' (retry)', expected, timeout):
+    ids = list(dict.fromkeys([m.id for m in candidates] + list(expected)))
+    _send_merge(procs, step, via, ids, expected)
+    if _watch(procs, step, ids, expected) is None:
+        return
+    # "another node" (§8) unless the codes point at a stuck one
+    codes, stuck = _suspects(procs, ids, candidates[0])
+    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
+                    ids, expected, leaving)
+    _send_merge(procs, step + ': retry', sender, ids, expected)
+    if _watch(procs, step + ' (retry)', ids, expected) is None:
         return
     # the retry went to ``sender``: every other node is a suspect unless
     # the codes point at the stuck one(s)
-    sender, stuck = _suspects(procs, expected, candidates, sender)
+    codes, stuck = _suspects(procs, ids, sender)
     LOG.warning('%s hangs again; restarting k2hdkc on %s', step,
                 ', '.join(stuck))
-    _abort(procs, why, sender, expected, ())
+    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
+                    ids, expected, ())
     for node in stuck:
         procs._one('%s: restart stuck responder %s' % (why, node), node,
                    'restart_k2hdkc')
     procs.wait_self('%s: restarted responders Pending' % why,
                     {n: PENDINGS for n in stuck})
     _restore_leavers(procs, why, sender, leaving)
-    procs._one(step + ': last try', sender.id, 'merge')
-    procs.wait_self('%s (after restarting %s)' % (step, ', '.join(stuck)),
-                    expected, timeout)
+    # a restarted peer that was not merging is [n/a][Pending] now and
+    # takes part in the last MERGE
+    last = {n: frozenset({rs.DONE}) for n in stuck}
+    last.update(expected)
+    final = '%s (after restarting %s)' % (step, ', '.join(stuck))
+    _send_merge(procs, step + ': last try', sender, ids, last)
+    hung = _watch(procs, final, ids, last)
+    if hung is not None:
+        raise StepTimeout(final, hung)
 
 
-def _suspects(procs: Procedures, expected: Mapping[str, frozenset[int]],
-              candidates: Sequence[Member], default: Member
-              ) -> tuple[Member, list[str]]:
-    """A node to send the next ABORTMERGE and MERGE through (one sent to the
-    stuck node does nothing, doc/ring-procedures.md §8) and the stuck
-    responders: those the codes show, else every node but ``default``."""
-    codes = procs._codes(list(expected))
+def _send_merge(procs: Procedures, step: str, via: Member,
+                ids: Sequence[str], expected: Expected) -> None:
+    procs.judged(step, via.id, 'merge', ids, merge_started(expected))
+
+
+def _watch(procs: Procedures, step: str, ids: Sequence[str],
+           expected: Expected) -> str | None:
+    """Poll until ``expected`` holds (None) or no node's code changed for
+    ``merge_timeout`` seconds: then what the hang looks like. A node
+    that misses a poll neither progresses nor hangs the merge."""
+    procs._progress(step)
+    timeout = procs.timing.merge_timeout
+    seen: dict[str, int] = {}
+    since = procs.fleet.monotonic()
+    while True:
+        codes = procs._codes(ids)
+        if settled(codes, expected):
+            return None
+        now = procs.fleet.monotonic()
+        moved = {n: c for n, c in codes.items()
+                 if c is not None and seen.get(n) != c}
+        if moved:
+            seen.update(moved)
+            since = now
+        elif now - since >= timeout:
+            hung = 'no progress for %ss: %s' % (timeout, _describe(codes))
+            LOG.warning('%s: %s', step, hung)
+            return hung
+        procs.fleet.sleep(procs.timing.poll_interval)
+
+
+def _describe(codes: Codes) -> str:
+    return ', '.join('%s %s' % (n, rs.describe(c))
+                     for n, c in sorted(codes.items()))
+
+
+def _suspects(procs: Procedures, ids: Sequence[str], default: Member
+              ) -> tuple[Codes, list[str]]:
+    """The codes now and the stuck responders: those the codes show,
+    else every node but ``default``."""
+    codes = procs._codes(ids)
     stuck = stuck_responders(codes, sender=default.id)
-    LOG.warning('hung merge: %s; suspects %s', ', '.join(
-        '%s %s' % (n, rs.describe(c)) for n, c in sorted(codes.items())),
-        ', '.join(stuck))
-    sender = next((m for m in [default, *candidates] if m.id not in stuck),
-                  default)
-    return sender, stuck
+    LOG.warning('hung merge: %s; suspects %s', _describe(codes),
+                ', '.join(stuck))
+    return codes, stuck
 
 
-def _abort(procs: Procedures, why: str, via: Member,
-           expected: Mapping[str, frozenset[int]],
-           leaving: Sequence[Member]) -> None:
-    """ABORTMERGE via a node that is not stuck (sent to the stuck node
-    it does nothing) and wait until every node is Pending again."""
-    procs._one('%s: merge: abort' % why, via.id, 'abort_merge')
-    procs.wait_self('%s: merge: abort settles' % why,
-                    {n: PENDINGS for n in expected})
-    _restore_leavers(procs, why, via, leaving)
+def _abort_order(codes: Codes, candidates: Sequence[Member],
+                 stuck: Sequence[str]) -> list[Member]:
+    """Where to send ABORTMERGE, best first: a node neither suspect nor
+    in Doing, then one not suspect (on the real ring a hung joining node
+    in Doing took it), then a suspect. Sent to the stuck node it does
+    nothing, and which node that is the codes do not always tell
+    (doc/ring-procedures.md §8): the status decides, see ``_abort``."""
+    order: list[Member] = []
+    for fits in (lambda m: m.id not in stuck
+                 and _operate(codes.get(m.id)) != _DOING,
+                 lambda m: m.id not in stuck,
+                 lambda m: True):
+        first = next((m for m in candidates if fits(m) and m not in order),
+                     None)
+        if first is not None:
+            order.append(first)
+    return order
+
+
+def _abort(procs: Procedures, why: str, order: Sequence[Member],
+           ids: Sequence[str], expected: Expected,
+           leaving: Sequence[Member]) -> Member:
+    """ABORTMERGE via the first node of ``order`` after which every node
+    is Pending again within ``abort_timeout``; that node is returned (it
+    answers, so the next MERGE goes through it)."""
+    pending = {n: PENDINGS for n in expected}
+    for via in order:
+        step = '%s: merge: abort via %s' % (why, via.id)
+        try:
+            procs.judged(step, via.id, 'abort_merge', ids,
+                         lambda codes: settled(codes, pending))
+        except GuestCallError as exc:
+            LOG.warning('%s', exc)
+            continue
+        if procs._settles(step + ': settles', pending,
+                          procs.timing.abort_timeout):
+            _restore_leavers(procs, why, via, leaving)
+            return via
+        LOG.warning('%s changed nothing; trying another node', step)
+    raise StepTimeout('%s: merge: abort' % why, 'no node took ABORTMERGE '
+                      '(tried %s): %s' % (', '.join(m.id for m in order),
+                                          _describe(procs._codes(ids))))
 
 
 def _restore_leavers(procs: Procedures, why: str, via: Member,

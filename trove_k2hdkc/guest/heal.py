@@ -10,6 +10,8 @@ The trigger is Trove's periodic status check; the rule is ``rejoin.plan``
 seconds apart so that a taskmanager restarting k2hdkc on several nodes in
 turn is never raced.  The rejoin runs in the background,
 one at a time, and only while no RPC-driven operation holds the node.
+A rejoin that fails (a merge that hung twice, doc/ring-procedures.md §8)
+is tried again later, each time after a longer wait.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ LOG = logging.getLogger(__name__)
 
 #: Seconds the rule must hold before the node merges itself back.
 MIN_GAP = 5.0
+#: Longest wait after failed rejoins before the next try.
+MAX_BACKOFF = 900.0
 
 
 class Healer:
@@ -42,6 +46,8 @@ class Healer:
         self.min_gap = min_gap
         self._clock = clock
         self._since: float | None = None
+        self._failures = 0
+        self._not_before = 0.0
         self._guard = threading.Lock()
         self.thread: threading.Thread | None = None
 
@@ -53,6 +59,8 @@ class Healer:
             self._since = None
             return False
         now = self._clock()
+        if now < self._not_before:
+            return False
         if self._since is None:
             self._since = now
             LOG.info('Node is %s and no procedure is running; it merges '
@@ -94,9 +102,14 @@ class Healer:
                         'other server is healthy; merging it back.')
             self.app.rejoin()
             LOG.info('Healed: the node is healthy again.')
+            self._failures = 0
         except errors.RejoinRefused as exc:
             LOG.info('Not healing: %s', exc)
-        except Exception:  # a background thread: report, retry next check
-            LOG.exception('Healing failed; a later status check retries.')
+        except Exception:  # a background thread: report, retry later
+            self._failures += 1
+            wait = min(self.min_gap * 2 ** self._failures, MAX_BACKOFF)
+            self._not_before = self._clock() + wait
+            LOG.exception('Healing failed (%d in a row); trying again in '
+                          '%.0f s at the earliest.', self._failures, wait)
         finally:
             self.app.lock.release()

@@ -59,7 +59,8 @@ class Manager(trove_manager.Manager):
             ctlport_timeout=opts.ctlport_timeout,
             ctlport_command_timeout=opts.ctlport_command_timeout,
             conf_dir=opts.conf_dir,
-            data_dir=opts.data_dir, start_timeout=opts.node_start_timeout)
+            data_dir=opts.data_dir, start_timeout=opts.node_start_timeout,
+            merge_timeout=opts.merge_timeout)
         self.healer = Healer(self.app)
         self.status = K2hdkcStatus(
             runtime, self.app.self_status,
@@ -165,14 +166,17 @@ class Manager(trove_manager.Manager):
 
     def upgrade(self, context, upgrade_info):
         """``upgrade_info['datastore_version']`` is the new version (the
-        image tag in Docker); returns once the node is healthy again.
+        image tag in Docker); returns once the node is healthy again, or
+        at [Pending] when ``upgrade_info['rejoin']`` is False (a rolling
+        upgrade watches the merge back itself).
         ``pre_upgrade`` is the base one (``{}``): nothing to carry over."""
         version = (upgrade_info or {}).get('datastore_version')
         if not version:
             raise errors.GuestNodeError(
                 'upgrade_info carries no datastore_version: %r'
                 % sorted(upgrade_info or {}))
-        return self.app.upgrade(str(version))
+        return self.app.upgrade(str(version),
+                                rejoin=upgrade_info.get('rejoin') is not False)
 
     def start_db_with_conf_changes(self, context, config_contents,
                                    ds_version):
@@ -222,7 +226,18 @@ class Manager(trove_manager.Manager):
     def node_status(self, context):
         return self.app.node_status()
 
+    def restart_node(self, context):
+        return self.app.restart(rejoin=False)
+
+    def purge_prepare(self, context):
+        return self.app.purge_prepare()
+
+    def purge_finish(self, context):
+        return self.app.purge_finish()
+
     def purge_node(self, context):
+        """The whole purge guest-side, for a taskmanager older than
+        ``purge_prepare``/``purge_finish``."""
         return self.app.purge_node()
 
     def stop_node(self, context):

@@ -22,7 +22,6 @@ from oslo_log import log as logging
 from trove_k2hdkc.chmpx import ctlport as ctl
 from trove_k2hdkc.chmpx import status as chst
 from trove_k2hdkc.chmpx.errors import ControlPortError
-from trove_k2hdkc.chmpx.errors import ControlPortReplyTimeout
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import rejoin as rejoin_rule
 from trove_k2hdkc.guest.access import AccessStore
@@ -71,7 +70,8 @@ class K2hdkcApp:
                  start_timeout: float = 120.0,
                  shm_dir: str = '/tmp',  # noqa: S108 chmpx's default
                  poll_interval: float = 0.2,
-                 attach_timeout: float = ATTACH_TIMEOUT) -> None:
+                 attach_timeout: float = ATTACH_TIMEOUT,
+                 merge_timeout: float = 300.0) -> None:
         self.runtime = runtime
         self.node_config = node_config
         self.access_store = access_store
@@ -85,6 +85,8 @@ class K2hdkcApp:
         self.shm_dir = shm_dir
         self.poll = poll_interval
         self.attach_timeout = attach_timeout
+        #: No [Done] this long after MERGE: the merge hangs (§8).
+        self.merge_timeout = merge_timeout
         #: Held by every operation that changes the node or the ring.
         self.lock = threading.RLock()
 
@@ -184,22 +186,35 @@ class K2hdkcApp:
         return self.node_status()
 
     @_exclusive
-    def restart(self) -> dict[str, Any]:
-        """Trove's ``restart`` (rolling restart, ``instance restart``):
-        stop both processes, start them, merge back; returns healthy."""
+    def restart(self, rejoin: bool = True) -> dict[str, Any]:
+        """Stop both processes, start them, merge back (Trove's
+        ``instance restart``); returns healthy. ``rejoin`` False (a
+        rolling restart): returns at [Pending], the taskmanager watches
+        the merge back."""
         LOG.info('Restarting chmpx and k2hdkc.')
         self.runtime.stop()
         self.start_node()
-        return self.rejoin()
+        return self._back(rejoin)
 
     @_exclusive
-    def upgrade(self, version: str) -> dict[str, Any]:
+    def upgrade(self, version: str, rejoin: bool = True) -> dict[str, Any]:
         """Run ``version`` (Docker: that image tag; processes: whatever
-        the packages installed) and merge back; returns healthy."""
+        the packages installed) and come back as ``restart`` does."""
         LOG.info('Upgrading the node to datastore version %s.', version)
         self.runtime.upgrade(version)
         self.start_node()
-        return self.rejoin()
+        return self._back(rejoin)
+
+    def _back(self, rejoin: bool) -> dict[str, Any]:
+        """After a whole-node start: merge back here, or leave that to
+        the taskmanager unless this is the ring's only server (nobody
+        else could bring it back)."""
+        if rejoin:
+            return self.rejoin()
+        me = self.client.self_status()
+        if not rejoin_rule.others(me, self.client.all_status()):
+            return self.bootstrap_alone()
+        return self.node_status()
 
     @_exclusive
     def resume(self) -> None:
@@ -236,12 +251,15 @@ class K2hdkcApp:
         return self.node_status()
 
     def _merge_until_healthy(self) -> None:
-        """MERGE then COMPMERGE on the own control port (doc/ring-procedures.md
-        §5, §6)."""
-        self._merge_command(self.client.merge)
-        self.wait_for(lambda s: s.needs_compmerge, '[Done] of the merge')
-        self._merge_command(self.client.comp_merge)
-        self.wait_for(lambda s: s.is_healthy, 'healthy after COMPMERGE')
+        """MERGE then COMPMERGE on the own control port, watched: a hang
+        is aborted via a peer and retried, a second one raises
+        ``MergeHung`` (doc/ring-procedures.md §6, §8)."""
+        peers = rejoin_rule.peers(self.client.self_status(),
+                                  self.client.all_status(),
+                                  self.ctlport_timeout,
+                                  self.ctlport_command_timeout)
+        rejoin_rule.merge_back(self.client, peers, self.wait_for,
+                               self.merge_timeout)
 
     @_exclusive
     def restart_k2hdkc(self) -> dict[str, Any]:
@@ -301,20 +319,44 @@ class K2hdkcApp:
 
     @_exclusive
     def purge_node(self) -> dict[str, Any]:
-        """doc/ring-procedures.md §5: refill this node from an empty
-        K2HFILE."""
+        """doc/ring-procedures.md §5, all on this guest: ``purge_prepare``,
+        the watched merge back, ``purge_finish`` (a taskmanager that runs
+        the merge itself calls the two halves)."""
+        self.purge_prepare()
+        self._merge_until_healthy()
+        return self.purge_finish()
+
+    def _purge_files(self) -> tuple[str, str]:
+        """The K2HFILE and where its old contents wait during a purge."""
         k2hfile = self.node_config.parsed().k2hdkc.get('K2HFILE')
         if not k2hfile:
             raise errors.GuestNodeError('the INI has no [K2HDKC] K2HFILE; '
                                         'nothing to purge')
-        aside = k2hfile + '.purge'
+        return k2hfile, k2hfile + '.purge'
+
+    @_exclusive
+    def purge_prepare(self) -> dict[str, Any]:
+        """doc/ring-procedures.md §5 steps 1-3: k2hdkc back on an
+        empty K2HFILE, the old one moved aside; returns at [n/a][Pending].
+        Sent again once that is done, it changes nothing."""
+        k2hfile, aside = self._purge_files()
+        node = self._self_status_or_none()
+        if (os.path.exists(aside) and node is not None and node.attached
+                and node.needs_merge):
+            return self.node_status()
         self._stop_k2hdkc_until_suspended()
         if os.path.exists(k2hfile):
             os.replace(k2hfile, aside)
         self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and s.needs_merge,
                       '[Pending] after the purge restart')
-        self._merge_until_healthy()
+        return self.node_status()
+
+    @_exclusive
+    def purge_finish(self) -> dict[str, Any]:
+        """doc/ring-procedures.md §5 step 6: the node is healthy again,
+        drop the old file."""
+        _, aside = self._purge_files()
         if os.path.exists(aside):
             os.unlink(aside)
         return self.node_status()
@@ -330,26 +372,6 @@ class K2hdkcApp:
         result = call()
         return {'reply': result.reply}
 
-    def _merge_command(self, call: Callable[[], Any]) -> dict[str, Any]:
-        """MERGE, COMPMERGE or ABORTMERGE, whose reply may never come.
-
-        Decision (doc/ring-procedures.md §8): such a command is sent, and
-        its reply is waited for up to ``ctlport_command_timeout``; when it
-        does not come, that alone is not a failure. Whether the command
-        took effect shows in the node status, which every caller polls
-        next anyway (the guest's own waits, the procedures' watchdog), and
-        a merge that did not start is then caught as a merge that does
-        not settle. ``reply_timed_out`` tells the caller which case it
-        was. A connect timeout or a refusal is still an error: then the
-        command was never received.
-        """
-        try:
-            return self._command(call)
-        except ControlPortReplyTimeout as exc:
-            LOG.warning('%s; the node status will show whether it took '
-                        'effect.', exc)
-            return {'reply': None, 'reply_timed_out': True}
-
     @_exclusive
     def service_in(self) -> dict[str, Any]:
         return self._command(self.client.service_in)
@@ -364,15 +386,15 @@ class K2hdkcApp:
 
     @_exclusive
     def merge(self) -> dict[str, Any]:
-        return self._merge_command(self.client.merge)
+        return self._command(self.client.merge)
 
     @_exclusive
     def complete_merge(self) -> dict[str, Any]:
-        return self._merge_command(self.client.comp_merge)
+        return self._command(self.client.comp_merge)
 
     @_exclusive
     def abort_merge(self) -> dict[str, Any]:
-        return self._merge_command(self.client.abort_merge)
+        return self._command(self.client.abort_merge)
 
     @_exclusive
     def suspend_merge(self) -> dict[str, Any]:

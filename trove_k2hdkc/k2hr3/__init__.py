@@ -6,6 +6,7 @@ from trove_k2hdkc.k2hr3.client import K2hr3Client
 from trove_k2hdkc.k2hr3.errors import K2hr3ConnectionError
 from trove_k2hdkc.k2hr3.errors import K2hr3Error
 from trove_k2hdkc.k2hr3.errors import K2hr3HTTPError
+from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 from trove_k2hdkc.k2hr3.errors import K2hr3ProtocolError
 from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 from trove_k2hdkc.k2hr3.factory import build_client
@@ -28,7 +29,8 @@ from trove_k2hdkc.k2hr3.transport import ClientSettings
 __all__ = [
     'ClientSettings', 'ClusterK2hr3', 'ClusterNames', 'ClusterSettings',
     'ClusterTokens', 'K2hr3Client', 'K2hr3ConnectionError', 'K2hr3Error',
-    'K2hr3HTTPError', 'K2hr3ProtocolError', 'K2hr3ValueError', 'Policy',
+    'K2hr3HTTPError', 'K2hr3LeftBehindError', 'K2hr3ProtocolError',
+    'K2hr3ValueError', 'Policy',
     'Resource', 'RoleHost', 'RoleInfo', 'RoleToken', 'SELF_INSTANCE_ID',
     'UserToken', 'Yrn', 'build_client', 'client_from_conf',
     'cluster_settings_from_conf',

@@ -46,3 +46,12 @@ class K2hr3HTTPError(K2hr3Error):
     @property
     def is_client_error(self) -> bool:
         return 400 <= self.status < 500
+
+
+class K2hr3LeftBehindError(K2hr3Error):
+    """Objects that should be gone are still in K2HR3, checked through the
+    API after the deletes; ``objects`` names each one (never a token)."""
+
+    def __init__(self, objects: list[str] | tuple[str, ...]) -> None:
+        self.objects = tuple(objects)
+        super().__init__('K2HR3 still holds: %s' % ', '.join(self.objects))

@@ -11,9 +11,10 @@ never from user-supplied names) in the K2HR3 tenant of the project:
 * role tokens for ``/server`` and ``/slave`` (what a guest reads with).
 
 Every write is a K2HR3 upsert, so ``provision`` can simply be run again
-after a crash; ``teardown`` deletes children first and treats "already
-gone" as done, so it also cleans up a half-provisioned or hand-edited
-cluster.
+after a crash; ``teardown`` revokes tokens first, deletes children first,
+treats "already gone" as done and then checks through the API what is
+left, so it also cleans up a half-provisioned or hand-edited cluster
+(doc/k2hr3-layout.md §4).
 """
 
 from __future__ import annotations
@@ -38,8 +39,16 @@ SERVER = 'server'
 SLAVE = 'slave'
 KINDS = (SERVER, SLAVE)
 NAME_PREFIX = 'k2hdkc-'
-# Marks role members registered by this plugin (K2HR3 "extra").
-MEMBER_EXTRA = 'trove-k2hdkc-v1'
+# The K2HR3 "extra" of every member this plugin registers (and of the
+# guest's self-registration). Why this value (doc/k2hr3-layout.md §2):
+# K2HR3 2.0.3 matches a DELETE that names a cuk only against
+# members whose extra is openstack-auto-v1 or absent, so any other extra
+# makes removal a silent no-op; and it hides any other extra in host
+# strings and templates anyway. The cuk is the Trove instance id, not the
+# Nova server id, so K2HR3's notification listener (which drops members of
+# deleted Nova servers by that id) never removes a ring member behind the
+# ring procedure's back.
+MEMBER_EXTRA = 'openstack-auto-v1'
 # Node identity (decided): host = IP, port 0, cuk = tag = instance id.
 MEMBER_PORT = 0
 
@@ -232,10 +241,21 @@ class ClusterK2hr3:
         count = 0
         for kind in KINDS:
             for tok in self._list_tokens(self.names.child(kind)):
-                if tok.token not in kept:
-                    self.client.revoke_role_token(self._token, tok)
+                if tok.token not in kept and self._revoke(tok):
                     count += 1
         return count
+
+    def _revoke(self, tok: models.RoleToken) -> bool:
+        """Revoke one token; False when K2HR3 says it is already gone:
+        403 for a token that expired or whose role was deleted (the role
+        takes its tokens with it), 404 from older servers."""
+        try:
+            self.client.revoke_role_token(self._token, tok)
+        except errors.K2hr3HTTPError as exc:
+            if exc.status in (403, 404):
+                return False
+            raise
+        return True
 
     def _issue(self, kind: str) -> models.RoleToken:
         return self.client.issue_role_token(
@@ -266,9 +286,34 @@ class ClusterK2hr3:
 
     def remove_member(self, kind: str, host: str, cuk: str, *,
                       port: int = 0) -> None:
-        self.client.remove_role_host(self._token, self.names.child(kind),
-                                     models.check_host(host), port,
-                                     models.check_field(cuk, 'cuk'))
+        """Remove a node and check that it is gone.
+
+        K2HR3 answers 204 even when a DELETE naming ``cuk`` matched
+        nothing, which it does for a member whose extra is not
+        ``MEMBER_EXTRA`` (one registered before that value was chosen).
+        Such a member is removed by host and port alone, which removes
+        every member there, so only when it is the only one.
+        """
+        role = self.names.child(kind)
+        host, cuk = models.check_host(host), models.check_field(cuk, 'cuk')
+        self.client.remove_role_host(self._token, role, host, port, cuk)
+        there = self._members_at(role, host, port)
+        if all(m.cuk != cuk for m in there):
+            return
+        if any(m.cuk != cuk for m in there):
+            raise errors.K2hr3LeftBehindError(
+                ['member %s (cuk %s) of role %s: K2HR3 does not match it by '
+                 'cuk and another member shares its address'
+                 % (host, cuk, role)])
+        self.client.remove_role_host(self._token, role, host, port)
+        if self._members_at(role, host, port):
+            raise errors.K2hr3LeftBehindError(
+                ['member %s (cuk %s) of role %s' % (host, cuk, role)])
+
+    def _members_at(self, role: str, host: str,
+                    port: int) -> list[models.RoleHost]:
+        return [m for m in self.client.get_role(self._token, role).hosts
+                if m.host == host and m.port == port]
 
     def members(self, kind: str) -> tuple[models.RoleHost, ...]:
         return self.client.get_role(self._token,
@@ -277,21 +322,73 @@ class ClusterK2hr3:
     # -- teardown --------------------------------------------------------
 
     def teardown(self) -> None:
-        """Delete everything, children first; safe to re-run."""
+        """Delete everything; safe to re-run, whatever is already gone.
+
+        Tokens are revoked first, while their roles exist (K2HR3 deletes
+        a role's tokens with it and then answers 403 on revoke, 404 on
+        listing). A delete K2HR3 refuses does not stop the others; the
+        end state is then read back through the API and only objects that
+        really remain raise ``K2hr3LeftBehindError``.
+        """
         c, t, n = self.client, self._token, self.names
         roles = [n.child(SERVER), n.child(SLAVE), n.name]
-        # Tokens are listed before their roles go (afterwards K2HR3 cannot
-        # list them) and revoked last; a token of a deleted role is dead.
-        tokens = [tok for role in roles for tok in self._list_tokens(role)]
+        refused: list[errors.K2hr3HTTPError] = []
+
+        def attempt(call: Callable[[], Any], default: Any = None) -> Any:
+            try:
+                return call()
+            except errors.K2hr3HTTPError as exc:
+                refused.append(exc)
+                return default
+
         for role in roles:
-            for member in c.get_role(t, role).hosts:
-                c.remove_role_host(t, role, member.host, member.port,
-                                   member.cuk or None)
+            for tok in attempt(lambda r=role: self._list_tokens(r), ()):
+                attempt(lambda tok=tok: self._revoke(tok))
         for role in roles:
-            c.delete_role(t, role)
-        c.delete_policy(t, n.name)
+            info = attempt(lambda r=role: c.get_role(t, r))
+            for member in info.hosts if info else ():
+                attempt(lambda r=role, m=member: c.remove_role_host(
+                    t, r, m.host, m.port, m.cuk or None))
+        for role in roles:
+            attempt(lambda r=role: c.delete_role(t, r))
+        attempt(lambda: c.delete_policy(t, n.name))
         for resource in (n.child(SERVER), n.child(SLAVE), n.name):
-            c.delete_resource(t, resource)
-        for tok in tokens:
-            c.revoke_role_token(t, tok)
+            attempt(lambda r=resource: c.delete_resource(t, r))
+        left = self.leftovers()
+        if left:
+            raise errors.K2hr3LeftBehindError(left)
+        for exc in refused:
+            LOG.warning('K2HR3 refused a teardown call of cluster %s, but '
+                        'nothing is left: %s', n.cluster_id, exc)
         LOG.info('K2HR3 objects of cluster %s are deleted', n.cluster_id)
+
+    def leftovers(self) -> list[str]:
+        """The cluster's objects K2HR3 still holds, as the real server
+        tells: a role's token list is 404 once the role is gone (a role
+        GET is 200 either way), a policy GET 400 and a resource GET 404."""
+        c, t, n = self.client, self._token, self.names
+        left = []
+        for role in (n.child(SERVER), n.child(SLAVE), n.name):
+            tokens = _unless_gone(lambda r=role: c.list_role_tokens(t, r))
+            if tokens is not None:
+                hosts = c.get_role(t, role).hosts
+                left.append('role %s (%d members, %d tokens)'
+                            % (role, len(hosts), len(tokens)))
+        if _unless_gone(lambda: c.get_policy(t, n.name)) is not None:
+            left.append('policy ' + n.name)
+        for resource in (n.child(SERVER), n.child(SLAVE), n.name):
+            if _unless_gone(lambda r=resource: c.get_resource(t, r)
+                            ) is not None:
+                left.append('resource ' + resource)
+        return left
+
+
+def _unless_gone(read: Callable[[], Any]) -> Any:
+    """``read()``, or None when K2HR3 answers that the object is missing
+    (400 for a policy, 404 otherwise)."""
+    try:
+        return read()
+    except errors.K2hr3HTTPError as exc:
+        if exc.status in (400, 404):
+            return None
+        raise

@@ -109,8 +109,9 @@ class Yrn:
         return dataclasses.replace(self, kind=kind)
 
 
-_KNOWN_EXTRAS = frozenset({'openstack-auto-v1', 'k8s-auto-v1',
-                           'trove-k2hdkc-v1'})
+#: The only extras K2HR3 2.0.3 shows in a host string; any other stored
+#: extra is left out of it (second capture F3), so it can never be read.
+SHOWN_EXTRAS = frozenset({'openstack-auto-v1', 'k8s-auto-v1'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,9 +130,13 @@ class RoleHost:
     def parse(cls, entry: str) -> RoleHost:
         """Parse K2HR3's ``"<host> <port|*> <cuk> <extra> <tag> ..."``.
 
-        K2HR3 2.0.3 drops empty fields, so with fewer than five fields the
-        meaning is ambiguous; an extra is recognised by its known values,
-        anything else in that slot is taken as the tag.
+        K2HR3 2.0.3 drops empty fields and hides an extra it does not
+        show (``SHOWN_EXTRAS``), so the fields after the port are read by
+        value: a shown extra is recognised where it may stand (first or
+        second), the field before it is the cuk and the ones after it are
+        tag, inbound and outbound IP. Without an extra the first field is
+        the cuk; a member with a tag but no cuk cannot be told apart from
+        one with a cuk but no tag (this plugin always sets both).
         """
         parts = [p for p in (entry or '').split(' ') if p]
         if not parts:
@@ -146,19 +151,17 @@ class RoleHost:
             else:
                 raise K2hr3ProtocolError('bad port in role host entry')
         rest = parts[2:]
-        cuk = rest[0] if rest else ''
-        extra = tag = ''
-        if len(rest) == 2:
-            if rest[1] in _KNOWN_EXTRAS:
-                extra = rest[1]
-            else:
-                tag = rest[1]
-        elif len(rest) >= 3:
-            extra, tag = rest[1], rest[2]
-        inbound = rest[3] if len(rest) > 3 else None
-        outbound = rest[4] if len(rest) > 4 else None
-        return cls(host=host, port=port, cuk=cuk, extra=extra, tag=tag,
-                   inboundip=inbound, outboundip=outbound)
+        at = next((i for i, p in enumerate(rest[:2]) if p in SHOWN_EXTRAS),
+                  None)
+        if at is None:
+            cuk, extra, after = (rest[0] if rest else ''), '', rest[1:]
+        else:
+            cuk, extra = (rest[0] if at else ''), rest[at]
+            after = rest[at + 1:]
+        after += [None] * (3 - len(after))
+        return cls(host=host, port=port, cuk=cuk, extra=extra,
+                   tag=after[0] or '', inboundip=after[1],
+                   outboundip=after[2])
 
     def query(self) -> dict[str, str]:
         """Query parameters for add/remove; None fields are left out."""

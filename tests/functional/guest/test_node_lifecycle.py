@@ -25,6 +25,7 @@ from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import manager as k2manager
 from trove_k2hdkc.k2hr3 import RoleHost
 from trove_k2hdkc.k2hr3 import Yrn
+from trove_k2hdkc.k2hr3.layout import MEMBER_EXTRA
 
 NAME = 'trove-k2hdkc-c1-server'
 GUEST = '3f0a5e2c-1b7d-4e8a-9c6b-2d4f8a1e7c90'
@@ -263,7 +264,7 @@ def test_single_node_prepare_registers_and_gets_healthy(node):
     prepare_single(mgr, k2hr3, other_override=1)
     # The member is the request's source address (loopback here).
     assert k2hr3.members() == (
-        RoleHost('127.0.0.1', 0, GUEST, 'trove-k2hdkc-v1', GUEST),)
+        RoleHost('127.0.0.1', 0, GUEST, MEMBER_EXTRA, GUEST),)
     assert len(k2hr3.registrations()) == 1
     assert mgr.status.get_actual_db_status() == S.HEALTHY
     ring = mgr.node_status(None)['ring']

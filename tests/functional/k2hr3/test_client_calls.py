@@ -6,19 +6,11 @@ import pytest
 
 from tests.functional.k2hr3.helpers import KEYSTONE_TOKEN
 from tests.functional.k2hr3.helpers import TENANT
-from tests.functional.k2hr3.helpers import login
 from tests.functional.k2hr3.helpers import make_client
 from tests.functional.k2hr3.helpers import requests_to
 from trove_k2hdkc.k2hr3 import K2hr3HTTPError
 from trove_k2hdkc.k2hr3 import RoleHost
 from trove_k2hdkc.k2hr3 import Yrn
-
-
-@pytest.fixture
-def api(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    yield client, login(k2hr3_standin, client)
-    client.close()
 
 
 def test_user_token_from_keystone_is_scoped(k2hr3_standin, api):
@@ -92,7 +84,8 @@ def test_role_hosts_and_role_tokens(k2hr3_standin, api):
     client.put_policy(token, 'c2', [server_res])
     client.put_role(token, 'c2', policies=[Yrn(TENANT, 'policy', 'c2')])
     client.put_role(token, 'c2/server')
-    member = RoleHost('10.1.2.3', 8020, 'cuk-1', 'trove-k2hdkc-v1', 'tag-1')
+    member = RoleHost('10.1.2.3', 8020, 'cuk-1', 'openstack-auto-v1',
+                      'tag-1')
     client.add_role_host(token, 'c2/server', member)
     client.add_role_host(token, 'c2/server', member)  # idempotent
     assert client.get_role(token, 'c2/server').hosts == (member,)
@@ -120,7 +113,8 @@ def test_role_hosts_and_role_tokens(k2hr3_standin, api):
     guest_token = client.issue_role_token(token, 'c2/server', expire=3600)
     role_yrn = Yrn(TENANT, 'role', 'c2/server')
     client.add_role_host_by_role_token(guest_token, role_yrn, port=8022,
-                                       cuk='cuk-2', extra='x', tag='t2')
+                                       cuk='cuk-2', extra='openstack-auto-v1',
+                                       tag='t2')
     hosts = client.get_role(token, 'c2/server').hosts
     assert [(h.host, h.port, h.cuk, h.tag) for h in hosts
             if h.cuk == 'cuk-2'] == [('127.0.0.1', 8022, 'cuk-2', 't2')]

@@ -1,11 +1,34 @@
-"""Provision / teardown of a cluster's K2HR3 objects against the stand-in."""
+"""Provision / grow / shrink / teardown of a cluster's K2HR3 objects.
+
+Every test taking ``backend`` runs twice: against the K2HR3 stand-in
+(always) and against a REAL K2HR3 API (only when one is named; otherwise
+that variant is skipped, saying why).  How to run against a real one
+(K2HR3 API 2.0.3 with ``keystone.type = dummyuserapi``, plain HTTP)::
+
+    cd <checkout> && \\
+    K2HDKC_TEST_K2HR3_URL=http://127.0.0.1:28080 \\
+    K2HDKC_TEST_K2HR3_USER=dkcadmin K2HDKC_TEST_K2HR3_TENANT=tenant0 \\
+    PYTHONPATH=$PWD python -m pytest -q -p no:cacheprovider \\
+        tests/functional/k2hr3/test_layout_lifecycle.py -k real
+
+USER and TENANT default to ``dkcadmin`` / ``tenant0``.  Each test uses a
+fresh cluster id and tears its objects down even when it fails, so it
+leaves nothing in that tenant.  In both modes the checks read the K2HR3
+API only (``backends.Backend.objects``: ``/v1/list/*``; role reads; the
+INI a node reads with its role token); tests that need the stand-in's
+failure injection or state are marked so and run against it only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import logging
+import re
+import uuid
 
 import pytest
 
+from tests.functional.k2hr3.backends import Backend
 from tests.functional.k2hr3.helpers import CLUSTER_ID
 from tests.functional.k2hr3.helpers import KEYSTONE_TOKEN
 from tests.functional.k2hr3.helpers import TENANT
@@ -15,9 +38,9 @@ from tests.functional.k2hr3.helpers import make_client
 from trove_k2hdkc.k2hr3 import ClusterK2hr3
 from trove_k2hdkc.k2hr3 import ClusterSettings
 from trove_k2hdkc.k2hr3 import K2hr3Error
+from trove_k2hdkc.k2hr3 import K2hr3LeftBehindError
 
 SETTINGS = ClusterSettings()
-NAME = 'k2hdkc-' + CLUSTER_ID
 
 
 class Crash(Exception):
@@ -25,63 +48,80 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def api(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    yield client, login(k2hr3_standin, client)
-    client.close()
+def cluster(backend: Backend) -> Iterator[ClusterK2hr3]:
+    """A fresh cluster id; whatever the test leaves is torn down."""
+    made = ClusterK2hr3(backend.client, backend.token, str(uuid.uuid4()),
+                        SETTINGS)
+    yield made
+    made.client = backend.client          # a test may have wrapped it
+    try:
+        made.teardown()
+    except K2hr3Error:
+        pass
 
 
-def _full(snap):
-    return (sorted(snap['resources']) == sorted(
-        [NAME, NAME + '/server', NAME + '/slave'])
-        and sorted(snap['roles']) == sorted(
-            [NAME, NAME + '/server', NAME + '/slave'])
-        and snap['policies'] == [NAME])
+def _server_names(api: Backend, cluster: ClusterK2hr3,
+                  token) -> list[str]:
+    """NAME of every [SVRNODE] in the server INI, read as a node does
+    (role token)."""
+    text = api.client.read_resource_by_role(
+        token, cluster.names.resource_yrn('server'))
+    sections = re.split(r'^\[', text, flags=re.MULTILINE)
+    return [name for section in sections if section.startswith('SVRNODE]')
+            for name in re.findall(r'^NAME\s*=\s*(\S+)\s*$', section,
+                                   re.MULTILINE)]
 
 
-def test_provision_then_teardown_leaves_nothing(k2hr3_standin, api):
-    client, token = api
-    cluster = ClusterK2hr3(client, token, CLUSTER_ID, SETTINGS)
+def _full(api: Backend, cluster: ClusterK2hr3) -> bool:
+    n = cluster.names.name
+    three = [n, n + '/server', n + '/slave']
+    return api.objects(n) == {'role': three, 'resource': three,
+                              'policy': [n]}
+
+
+def test_provision_grow_shrink_teardown(backend, cluster):
     tokens = cluster.provision()
-    snap = k2hr3_standin.snapshot(TENANT)
-    assert _full(snap) and snap['role_tokens'] == 2
-    cluster.add_member('server', '10.0.0.1', 'i-1')
-    cluster.add_member('server', '10.0.0.2', 'i-2')
-    cluster.add_member('slave', '10.0.1.1', 'i-3')
-    assert [m.cuk for m in cluster.members('server')] == ['i-1', 'i-2']
-    cluster.remove_member('server', '10.0.0.2', 'i-2')
-    assert [m.cuk for m in cluster.members('server')] == ['i-1']
-    assert 'SVRNODE' in client.read_resource_by_role(
-        tokens.server, cluster.names.resource_yrn('server'))
+    assert _full(backend, cluster)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    cluster.add_member('server', '10.0.0.1', ids[0])
+    cluster.add_member('server', '10.0.0.2', ids[1])
+    cluster.add_member('slave', '10.0.1.1', ids[2])
+    assert sorted(m.cuk for m in cluster.members('server')) == sorted(
+        ids[:2])
+    assert _server_names(backend, cluster, tokens.server) == [
+        '10.0.0.1', '10.0.0.2']
+    cluster.remove_member('server', '10.0.0.2', ids[1])
+    # The shrunk ring: the INI every node reads no longer lists it.
+    assert [m.cuk for m in cluster.members('server')] == [ids[0]]
+    assert _server_names(backend, cluster, tokens.server) == ['10.0.0.1']
     cluster.teardown()
-    assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    assert backend.has_none(cluster.names.name)
+    assert cluster.leftovers() == []
     cluster.teardown()  # nothing left: still succeeds
-    assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    assert backend.has_none(cluster.names.name)
 
 
-def test_provision_twice_is_idempotent(k2hr3_standin, api):
-    client, token = api
-    cluster = ClusterK2hr3(client, token, CLUSTER_ID, SETTINGS)
+def test_provision_twice_reuses_tokens(backend, cluster):
     first = cluster.provision()
-    cluster.add_member('server', '10.0.0.1', 'i-1')
-    snap1 = k2hr3_standin.snapshot(TENANT)
+    cluster.add_member('server', '10.0.0.1', str(uuid.uuid4()))
     second = cluster.provision()
-    assert k2hr3_standin.snapshot(TENANT) == snap1
     assert (second.server.token, second.slave.token) == (
         first.server.token, first.slave.token)
+    assert len(cluster.members('server')) == 1
     refreshed = cluster.issue_tokens()
     assert refreshed.server.token != first.server.token
     assert cluster.revoke_other_tokens(refreshed) == 2
-    assert k2hr3_standin.snapshot(TENANT)['role_tokens'] == 2
+    assert _server_names(backend, cluster, refreshed.server) == ['10.0.0.1']
+    with pytest.raises(K2hr3Error):
+        _server_names(backend, cluster, first.server)
     cluster.teardown()
-    assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    assert backend.has_none(cluster.names.name)
 
 
 @pytest.mark.parametrize('stop_after', [1, 4, 6, 8])
 def test_half_done_provision_is_finished_or_torn_down(
-        k2hr3_standin, api, stop_after):
-    client, token = api
-    cluster = ClusterK2hr3(client, token, CLUSTER_ID, SETTINGS)
+        backend, cluster, stop_after):
+    client = backend.client
     real = client._t.request
     calls = []
 
@@ -92,33 +132,98 @@ def test_half_done_provision_is_finished_or_torn_down(
         return real(*args, **kwargs)
 
     client._t.request = crashing
-    with pytest.raises(Crash):
-        cluster.provision()
-    client._t.request = real
-    assert not empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    try:
+        with pytest.raises(Crash):
+            cluster.provision()
+    finally:
+        client._t.request = real
+    assert not backend.has_none(cluster.names.name)
     cluster.teardown()
-    assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    assert backend.has_none(cluster.names.name)
     # Or re-run: the crashed provision is completed.
     client._t.request = crashing
     calls.clear()
-    with pytest.raises(Crash):
-        cluster.provision()
-    client._t.request = real
+    try:
+        with pytest.raises(Crash):
+            cluster.provision()
+    finally:
+        client._t.request = real
     cluster.provision()
-    snap = k2hr3_standin.snapshot(TENANT)
-    assert _full(snap) and snap['role_tokens'] == 2
+    assert _full(backend, cluster)
     cluster.teardown()
-    assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
+    assert backend.has_none(cluster.names.name)
 
 
-def test_teardown_after_objects_deleted_by_hand(k2hr3_standin, api):
+def test_teardown_after_objects_deleted_by_hand(
+        backend, cluster, caplog):
+    """K2HR3 already deleted the roles (with their tokens) and more: the
+    teardown ends cleanly and reports nothing."""
+    c, t, n = backend.client, backend.token, cluster.names.name
+    cluster.provision()
+    cluster.add_member('server', '10.0.0.1', str(uuid.uuid4()))
+    for role in (n + '/server', n + '/slave', n):
+        c.delete_role(t, role)
+    c.delete_policy(t, n)
+    c.delete_resource(t, n + '/slave')
+    caplog.set_level(logging.INFO)
+    cluster.teardown()
+    assert backend.has_none(n)
+    assert 'refused' not in caplog.text
+
+
+def test_teardown_when_a_role_goes_between_listing_and_revoking(
+        backend, cluster):
+    """K2HR3 deletes a role's tokens with the role and then answers 403
+    to their revoke (second capture F2)."""
+    c, t = backend.client, backend.token
+    cluster.provision()
+    role = cluster.names.child('server')
+    listed = c.list_role_tokens
+
+    class RoleDeletedAfterListing:
+        def __getattr__(self, name):
+            return getattr(c, name)
+
+        def list_role_tokens(self, token, name):
+            found = listed(token, name)
+            if name == role:
+                c.delete_role(t, role)
+            return found
+
+    cluster.client = RoleDeletedAfterListing()
+    cluster.teardown()
+    assert backend.has_none(cluster.names.name)
+
+
+def test_teardown_names_what_still_remains(backend, cluster):
+    """A delete K2HR3 answered but did not do: the end check finds the
+    policy and names it (and only it)."""
+    c = backend.client
+    cluster.provision()
+
+    class PolicyDeleteIgnored:
+        def __getattr__(self, name):
+            return getattr(c, name)
+
+        def delete_policy(self, token, name):
+            return None
+
+    cluster.client = PolicyDeleteIgnored()
+    with pytest.raises(K2hr3LeftBehindError) as info:
+        cluster.teardown()
+    assert info.value.objects == ('policy ' + cluster.names.name,)
+    assert backend.objects(cluster.names.name)['policy'] == [
+        cluster.names.name]
+
+
+# -- stand-in only: failure injection and the stand-in's state ------------
+
+def test_standin_state_is_empty_after_teardown(k2hr3_standin, api):
     client, token = api
     cluster = ClusterK2hr3(client, token, CLUSTER_ID, SETTINGS)
     cluster.provision()
     cluster.add_member('server', '10.0.0.1', 'i-1')
-    client.delete_role(token, NAME)
-    client.delete_policy(token, NAME)
-    client.delete_resource(token, NAME + '/slave')
+    assert k2hr3_standin.snapshot(TENANT)['role_tokens'] == 2
     cluster.teardown()
     assert empty_snapshot(k2hr3_standin.snapshot(TENANT))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from tests.standins.k2hr3 import auth
@@ -101,6 +102,10 @@ def listing(state: State, req: Request) -> Reply:
     user = auth.require_scoped_user(state, req)
     tenant, path = _target(state, req, req.path[len(LIST_PREFIX):],
                            user.tenant)
+    if not state.tenant(tenant).roles.exists(path):
+        # Second capture F4: a deleted (or never created) role is a 404.
+        raise ApiError(404, 'role(%s) does not exist'
+                       % json.dumps(yrn.make(tenant, 'role', path)))
     live = sorted(t for t, e in state.role_tokens.items()
                   if e.tenant == tenant and e.role == path
                   and state.role_token(t))
@@ -119,9 +124,16 @@ def listing(state: State, req: Request) -> Reply:
 
 
 def delete(state: State, req: Request) -> Reply:
-    """DELETE /v1/role/token/<role token> (scoped user token)."""
+    """DELETE /v1/role/token/<role token> (scoped user token).
+
+    Second capture F2: a token that no longer exists (its role was
+    deleted, it expired, it was revoked) answers 403 with an empty body.
+    """
     user = auth.require_scoped_user(state, req)
     entry = state.role_tokens.get(req.path[len(PREFIX):])
-    if entry is not None and entry.tenant == user.tenant:
-        del state.role_tokens[entry.token]
+    if (entry is None or entry.tenant != user.tenant
+            or entry.expire < time.time()
+            or not state.tenant(entry.tenant).roles.exists(entry.role)):
+        raise ApiError(403, 'role token does not exist')
+    del state.role_tokens[entry.token]
     return no_content()

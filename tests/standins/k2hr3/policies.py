@@ -23,8 +23,3 @@ def allows(data: TenantData, policy_yrns: list[str], resource: str,
             allowed = True
     return allowed
 
-
-def references(data: TenantData, policy_yrn: str) -> int:
-    """How many roles name the policy (the ``reference`` field)."""
-    return sum(1 for path in data.roles.present()
-               if policy_yrn in data.roles.get(path)['policies'])

@@ -53,7 +53,7 @@ def delete_hosts(data: TenantData, path: str, host: str | None,
     removed = 0
     for table in (role['ips'], role['hostnames']):
         for member_key, member in list(table.items()):
-            if _matches(member, host, port, cuk, exact_port=True):
+            if _matches_delete(member, host, port, cuk):
                 del table[member_key]
                 removed += 1
     return removed
@@ -67,6 +67,13 @@ def _matches(member: dict, host: str | None, port: int | None,
             not exact_port and member['port'] == 0):
         return False
     return cuk is None or member['cuk'] == cuk
+
+
+def _matches_delete(member: dict, host: str | None, port: int | None,
+                    cuk: str | None) -> bool:
+    if cuk is not None and not hostlib.matches_cuk_delete(member, cuk):
+        return False
+    return _matches(member, host, port, None, exact_port=True)
 
 
 def sorted_hosts(table: dict) -> list[dict]:
@@ -114,4 +121,5 @@ def hosts_variable(data: TenantData, path: str, which: str) -> dict | None:
     merged = {}
     for table in tables:
         merged.update(table)
-    return {k: dict(merged[k]) for k in sorted(merged)}
+    return {k: dict(merged[k], extra=hostlib.shown_extra(merged[k]))
+            for k in sorted(merged)}

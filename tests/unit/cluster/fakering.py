@@ -54,6 +54,21 @@ class Ring:
         # after a hang.
         self.stuck: set[str] = set()
         self._hung: set[str] = set()
+        # held node -> its stuck responder: every MERGE leaves the held
+        # node in Doing (a joining, existing or purging node) while the
+        # others finish, until that responder's k2hdkc restarts after
+        # the hang (doc/ring-procedures.md §8)
+        self.holds: dict[str, str] = {}
+        self._held: set[str] = set()
+        # nodes whose ABORTMERGE changes nothing (the data-plane
+        # stand-ins' hung requester)
+        self.ignores_abort: set[str] = set()
+        # (node, method) -> how many more calls take effect but lose
+        # their reply (chmpx answered too late)
+        self.lost_replies: dict[tuple[str, str], int] = {}
+        # > 0: a MERGE finishes one node per ``merge_pace`` seconds
+        self.merge_pace = 0.0
+        self._paced: list[tuple[float, str]] = []
         # node id -> how many more node_status calls get no answer
         self.silent: dict[str, int] = {}
         # node id -> until when (fake clock) its peers' ring views still
@@ -82,7 +97,20 @@ class Ring:
         if method == 'node_status' and self.silent.get(node_id):
             self.silent[node_id] -= 1
             raise TimeoutError('no reply from %s' % node_id)
-        return getattr(self, '_' + method)(self.nodes[node_id], **kwargs)
+        self._advance()
+        result = getattr(self, '_' + method)(self.nodes[node_id], **kwargs)
+        if self.lost_replies.get((node_id, method)):
+            self.lost_replies[(node_id, method)] -= 1
+            raise TimeoutError('%s: no reply from %s' % (method, node_id))
+        return result
+
+    def _advance(self) -> None:
+        """Paced merges: the nodes whose time has come reach Done."""
+        while self._paced and self._paced[0][0] <= self.now:
+            _, node_id = self._paced.pop(0)
+            node = self.nodes[node_id]
+            node.code = {v: DONE[k] for k, v in DOING.items()}.get(
+                node.code, node.code)
 
     def _status(self, node: Node) -> dict:
         ring = []
@@ -140,6 +168,9 @@ class Ring:
                                'nor Pending')
         if node.id in self._hung:
             self.stuck.discard(node.id)
+        for held, responder in list(self.holds.items()):
+            if responder == node.id and held in self._held:
+                del self.holds[held]
         return self._status(node)
 
     def _lagging(self, node_id: str) -> bool:
@@ -149,11 +180,14 @@ class Ring:
         return all(n.code == rs.HEALTHY and not self._lagging(n.id)
                    for n in self._ring_members())
 
-    def _restart(self, node: Node) -> None:
-        """The guest's whole-node restart: returns once the node rejoined;
-        the peers' ring views catch up a little later."""
+    def _restart_node(self, node: Node) -> None:
+        """The guest's whole-node restart without rejoin: back in
+        [n/a][Pending] (a lone server bootstraps itself); the peers' ring
+        views catch up a little later."""
         if not self._ring_healthy():
             raise RefusedError('restart while the ring is not healthy')
+        node.code = rs.PENDING if len(self._ring_members()) > 1 \
+            else rs.HEALTHY
         self.view_lag[node.id] = self.now + 3
 
     def _pre_upgrade(self, node: Node) -> dict:
@@ -163,6 +197,8 @@ class Ring:
         if not self._ring_healthy():
             raise RefusedError('upgrade while the ring is not healthy')
         node.version = upgrade_info['datastore_version']
+        if upgrade_info.get('rejoin', True) is False:
+            node.code = rs.PENDING
         self.view_lag[node.id] = self.now + 3
 
     def _ring_members(self) -> list[Node]:
@@ -174,6 +210,20 @@ class Ring:
         if any(n.code not in PENDINGS | {rs.HEALTHY} for n in members):
             raise RefusedError('server is operating now')
         stuck = {n.id for n in members} & self.stuck
+        held = {n.id for n in members if n.code in PENDINGS} & set(
+            self.holds)
+        if held and not (self.merge_hangs or stuck):
+            self._held |= held
+            for n in members:
+                if n.code in PENDINGS:
+                    n.code = (DOING if n.id in held else DONE)[n.code]
+            return
+        if self.merge_pace and not (self.merge_hangs or stuck):
+            merging = [n for n in members if n.code in PENDINGS]
+            for i, n in enumerate(merging, start=1):
+                n.code = DOING[n.code]
+                self._paced.append((self.now + i * self.merge_pace, n.id))
+            return
         if self.merge_hangs or stuck:
             if not stuck:
                 self.merge_hangs -= 1
@@ -186,8 +236,9 @@ class Ring:
             n.code = DONE.get(n.code, n.code)
 
     def _abort_merge(self, node: Node) -> None:
-        if node.id in self.stuck:
+        if node.id in self.stuck | self.ignores_abort:
             return   # doc/ring-procedures.md §8: no effect on the stuck node
+        self._paced.clear()
         for n in self._ring_members():
             n.code = ABORTED.get(n.code, n.code)
 
@@ -199,9 +250,18 @@ class Ring:
         for n in self._ring_members():
             n.code = done.get(n.code, n.code)
 
-    def _purge_node(self, node: Node) -> dict:
-        if node.code != rs.HEALTHY:
+    def _purge_prepare(self, node: Node) -> dict:
+        """k2hdkc restarted on an empty K2HFILE: [n/a][Pending]; sent
+        again to a node that is Pending already, it changes nothing."""
+        if node.code == rs.HEALTHY:
+            node.code = rs.PENDING
+        elif node.code != rs.PENDING:
             raise RefusedError('purge of a node that is not healthy')
+        return self._status(node)
+
+    def _purge_finish(self, node: Node) -> dict:
+        if node.code != rs.HEALTHY:
+            raise RefusedError('purge finished on a node not healthy')
         return self._status(node)
 
     def _stop_node(self, node: Node) -> None:

@@ -35,7 +35,8 @@ def test_stubs_cover_the_contract():
         'configure_node', 'start_node', 'refresh_config', 'service_in',
         'service_out', 'restart_k2hdkc', 'merge', 'complete_merge',
         'abort_merge', 'suspend_merge', 'resume_merge', 'node_status',
-        'purge_node', 'stop_node', 'cluster_complete', 'restart',
+        'purge_prepare', 'purge_finish', 'restart_node', 'stop_node',
+        'cluster_complete', 'restart',
         'upgrade'}
 
 

@@ -89,11 +89,14 @@ def test_grow_follows_the_safe_procedure():
         # ... and goes through Pending before the one MERGE
         assert ring.index(x, 'service_in') < ring.index(
             m.id, 'restart_k2hdkc') < merge_at
-    assert ring.methods().count('merge') == 1
-    # purge runs on every node, after the merge completed
+    methods = ring.methods()
+    assert methods[:methods.index('complete_merge')].count('merge') == 1
+    # purge runs on every node, after the merge completed, each with a
+    # merge of its own
     for m in old + new:
-        assert ring.index(m.id, 'purge_node') > ring.index(
+        assert ring.index(m.id, 'purge_prepare') > ring.index(
             old[0].id, 'complete_merge')
+    assert methods.count('merge') == 1 + len(old + new)
     starts = [t for t in said if t.startswith('outage-start')]
     ends = [t for t in said if t.startswith('outage-end')]
     assert len(starts) == len(ends) == 1
@@ -162,7 +165,7 @@ def test_shrink_ring_and_finish():
     for m in remaining:
         assert ring.nodes[m.id].code == rs.HEALTHY
         assert x.id not in ring.nodes[m.id].listed
-        assert 'purge_node' in ring.methods(m.id)
+        assert 'purge_finish' in ring.methods(m.id)
 
 
 def test_shrink_finish_times_out_if_k2hr3_still_lists_leaver():
@@ -193,17 +196,16 @@ def test_stuck_responder_is_restarted_after_the_second_hang():
     ring.stuck = {stuck}
     procedures(ring).grow(old, new, ACCESS)
     assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
-    assert ring.methods().count('merge') == 3
-    aborts = [i for i, (n, m, _) in enumerate(ring.calls)
-              if m == 'abort_merge']
+    calls = ring.calls[:ring.index(old[0].id, 'complete_merge')]
+    assert [m for _, m, _ in calls].count('merge') == 3
+    aborts = [i for i, (n, m, _) in enumerate(calls) if m == 'abort_merge']
     assert len(aborts) == 2
     # never via the stuck node (there ABORTMERGE does nothing)
-    assert all(ring.calls[i][0] != stuck for i in aborts)
-    restarts = [(i, n) for i, (n, m, _) in enumerate(ring.calls)
+    assert all(calls[i][0] != stuck for i in aborts)
+    restarts = [(i, n) for i, (n, m, _) in enumerate(calls)
                 if m == 'restart_k2hdkc' and i > aborts[-1]]
     assert [n for _, n in restarts] == [stuck]
-    last_merge = max(i for i, (_, m, _) in enumerate(ring.calls)
-                     if m == 'merge')
+    last_merge = max(i for i, (_, m, _) in enumerate(calls) if m == 'merge')
     assert restarts[0][0] < last_merge
 
 
@@ -287,10 +289,10 @@ def test_rolling_restart_one_member_at_a_time():
     ring, nodes = healthy_ring(3)
     procedures(ring).rolling_restart(nodes, begin=mark(ring, 'begin'),
                                      end=mark(ring, 'end'))
-    assert ring.methods() == [
-        step for m in nodes for step in ('begin', 'restart', 'end')]
-    assert [n for n, m, _ in ring.calls if m == 'restart'] == [
-        m.id for m in nodes]
+    # the guest returns at [Pending]; the merge back goes via that node
+    assert [(n, m) for n, m, _ in ring.calls if m != 'node_status'] == [
+        (m.id, step) for m in nodes for step in (
+            'begin', 'restart_node', 'merge', 'complete_merge', 'end')]
     # every member saw the restarted one back before the next went
     assert not any(ring._lagging(m.id) for m in nodes)
 
@@ -307,12 +309,12 @@ def test_rolling_restart_refuses_an_unhealthy_ring():
 
 def test_rolling_restart_stops_at_the_failing_member():
     ring, nodes = healthy_ring(3)
-    ring.faults[(nodes[1].id, 'restart')] = TimeoutError('rpc timeout')
+    ring.faults[(nodes[1].id, 'restart_node')] = TimeoutError('rpc timeout')
     with pytest.raises(GuestCallError) as err:
         procedures(ring).rolling_restart(nodes, begin=mark(ring, 'begin'),
                                          end=mark(ring, 'end'))
     assert 'restart %s' % nodes[1].id in err.value.step
-    assert ring.methods(nodes[1].id) == ['begin', 'restart']
+    assert ring.methods(nodes[1].id) == ['begin', 'restart_node']
     assert ring.methods(nodes[2].id) == []
 
 
@@ -322,9 +324,10 @@ def test_rolling_upgrade_passes_the_version_member_by_member():
                                      begin=mark(ring, 'begin'),
                                      end=mark(ring, 'end'))
     assert ring.methods() == [
-        step for m in nodes
-        for step in ('begin', 'pre_upgrade', 'upgrade', 'end')]
+        step for m in nodes for step in (
+            'begin', 'pre_upgrade', 'upgrade', 'merge', 'complete_merge',
+            'end')]
     sent = [kwargs for _, m, kwargs in ring.calls if m == 'upgrade']
     assert sent == [{'upgrade_info': {
-        'from': None, 'datastore_version': '1.0.47'}}] * 3
+        'from': None, 'datastore_version': '1.0.47', 'rejoin': False}}] * 3
     assert {n.version for n in ring.nodes.values()} == {'1.0.47'}

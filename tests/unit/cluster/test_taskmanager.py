@@ -24,6 +24,7 @@ from trove_k2hdkc.cluster.registry import RegistryError
 from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 from trove_k2hdkc.cluster.taskmanager import K2hdkcTaskManagerStrategy
 from trove_k2hdkc.k2hr3.access import NodeAccess
+from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 
 CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
@@ -336,10 +337,13 @@ def test_delete_when_k2hr3_is_down_still_deletes(base_delete, caplog):
     tasks.delete_cluster(ctx, CLUSTER)
     assert registry.log == ['teardown']
     base_delete.assert_called_once_with(ctx, CLUSTER)
+    # Nobody could look: not reported as objects left behind.
+    assert 'left behind' not in caplog.text
+    assert 'did not finish' in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_login_fails(base_delete):
+def test_delete_when_k2hr3_login_fails(base_delete, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, None, [])
 
@@ -348,6 +352,41 @@ def test_delete_when_k2hr3_login_fails(base_delete):
     tasks.registry_factory = refuse
     tasks.delete_cluster(mock.Mock(), CLUSTER)
     base_delete.assert_called_once()
+    assert 'left behind' not in caplog.text
+
+
+class LeftBehindRegistry(FakeRegistry):
+    """Teardown that found objects still in K2HR3 after deleting."""
+
+    def teardown(self):
+        self.log.append('teardown')
+        try:
+            raise K2hr3LeftBehindError(['role k2hdkc-x/server (1 members, '
+                                        '0 tokens)', 'policy k2hdkc-x'])
+        except K2hr3LeftBehindError as exc:
+            raise RegistryError('K2HR3 teardown failed: %s' % exc) from exc
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_names_what_is_left_behind(base_delete, caplog):
+    ring = fresh_ring(1)
+    tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    base_delete.assert_called_once()
+    assert ('K2HR3 objects are left behind, delete them by hand: role '
+            'k2hdkc-x/server (1 members, 0 tokens), policy k2hdkc-x'
+            ) in caplog.text
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, caplog):
+    ring = fresh_ring(1)
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, [])
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    assert registry.log == ['teardown']
+    assert 'left behind' not in caplog.text
+    assert 'did not finish' not in caplog.text
 
 
 # -- rolling restart and upgrade ------------------------------------------
@@ -364,7 +403,8 @@ def test_restart_is_rolling_and_marks_each_member():
             if m != 'node_status']
     assert seen == [
         step for i in ring.nodes for step in (
-            (i, 'db', InstanceTasks.REBOOTING), (i, 'restart', None),
+            (i, 'db', InstanceTasks.REBOOTING), (i, 'restart_node', None),
+            (i, 'merge', None), (i, 'complete_merge', None),
             (i, 'db', InstanceTasks.NONE))]
     tasks.update_statuses_on_failure.assert_not_called()
     tasks.reset_task.assert_called_once_with()
@@ -373,10 +413,10 @@ def test_restart_is_rolling_and_marks_each_member():
 def test_restart_failure_records_the_step(faults):
     ring = fresh_ring(3)
     healthy(ring)
-    ring.faults[('inst-2', 'restart')] = GuestTimeout('timed out')
+    ring.faults[('inst-2', 'restart_node')] = GuestTimeout('timed out')
     tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
     tasks.restart_cluster(mock.Mock(), CLUSTER)
-    assert 'restart' not in ring.methods('inst-3')
+    assert 'restart_node' not in ring.methods('inst-3')
     tasks.update_statuses_on_failure.assert_called_once_with(
         CLUSTER, status=InstanceTasks.NONE)
     tasks.reset_task.assert_called_once_with()
@@ -391,13 +431,15 @@ def test_upgrade_is_rolling_and_records_the_version():
     version = mock.Mock(id='dv-2', version='1.0.47')
     tasks.upgrade_cluster(mock.Mock(), CLUSTER, version)
     seen = [(n, m, v) for n, m, v in ring.calls
-            if m not in ('node_status', 'pre_upgrade')]
+            if m not in ('node_status', 'pre_upgrade', 'merge',
+                         'complete_merge')]
     assert seen == [
         step for i in ring.nodes for step in (
             (i, 'db', {'datastore_version_id': 'dv-2',
                        'task_status': InstanceTasks.UPGRADING}),
             (i, 'upgrade', {'upgrade_info': {
-                'from': None, 'datastore_version': '1.0.47'}}),
+                'from': None, 'datastore_version': '1.0.47',
+                'rejoin': False}}),
             (i, 'db', {'task_status': InstanceTasks.NONE}))]
     assert {n.version for n in ring.nodes.values()} == {'1.0.47'}
     tasks.update_statuses_on_failure.assert_not_called()

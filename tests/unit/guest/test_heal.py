@@ -147,3 +147,32 @@ def test_refusal_inside_the_rejoin_is_logged_not_raised(caplog):
     finish(heal)
     assert 'node1 went DOWN meanwhile' in caplog.text
     assert not app.busy()
+
+
+def test_failed_rejoins_back_off_then_heal():
+    """A merge back that hung twice (``MergeHung``) is retried later,
+    each time after a longer wait; a success resets the wait."""
+    app, clock, heal = healer()
+    real = app.rejoin
+    app.rejoin = lambda: (_ for _ in ()).throw(
+        errors.GuestNodeError('the merge back hung 2 times'))
+
+    def attempt_after(seconds):
+        """Seconds of checks until the next rejoin starts."""
+        waited = 0.0
+        while not heal.observe(PENDING):
+            clock.now += 1
+            waited += 1
+            assert waited <= seconds, 'no rejoin within %s s' % seconds
+        finish(heal)
+        return waited
+
+    first = attempt_after(10)
+    second = attempt_after(100)
+    third = attempt_after(100)
+    assert first < second < third
+    assert second >= 10 and third >= 20       # 5 s * 2, 5 s * 4 at least
+    app.rejoin = real
+    attempt_after(100)
+    assert app.rejoins == 1
+    assert attempt_after(10) <= 5              # healed: no backoff left

@@ -1,6 +1,6 @@
-"""The rejoin rule (doc/ring-procedures.md §6), the doc/ring-procedures.md
-§8 escalation of a k2hdkc restart whose k2hdkc never attaches, and MERGE
-replies that never come, against fakes."""
+"""The rejoin rule (doc/ring-procedures.md §6) and the doc/ring-procedures.md
+§8 escalation of a k2hdkc restart whose k2hdkc never attaches, against
+fakes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import types
 
 import pytest
 
-from trove_k2hdkc.chmpx.errors import ControlPortReplyTimeout
-from trove_k2hdkc.chmpx.errors import ControlPortTimeout
 from trove_k2hdkc.chmpx.status import AllStatus
 from trove_k2hdkc.chmpx.status import ServerStatus
 from trove_k2hdkc.chmpx.status import parse_node_status
@@ -180,65 +178,3 @@ def test_chmpx_missing_the_detach_is_restarted(tmp_path):
     assert app_with(runtime, tmp_path).restart_k2hdkc() == {'self': 0x1021}
     assert runtime.calls == ['stop_k2hdkc', 'poke_shm', 'restart_chmpx',
                              'start_k2hdkc']
-
-
-class SlowMergeClient:
-    """A node alone at 0x1021 in a healthy ring whose MERGE/COMPMERGE
-    replies never come (real chmpx took > 5 s on a purging node);
-    ``effective``: the commands still took effect."""
-
-    host = '127.0.0.1'
-    port = 8021
-
-    def __init__(self, effective=True, error=ControlPortReplyTimeout):
-        self.code = 0x1021
-        self.effective = effective
-        self.error = error
-        self.sent = []
-
-    def _no_reply(self, command, code):
-        self.sent.append(command)
-        if self.effective:
-            self.code = code
-        raise self.error('no complete reply within 0.1s', command=command)
-
-    def merge(self):
-        self._no_reply('MERGE', 0x3021)
-
-    def comp_merge(self):
-        self._no_reply('COMPMERGE', 0x21)
-
-    def self_status(self):
-        return types.SimpleNamespace(
-            status=parse_node_status(TEXT[self.code]), ctlport=8023,
-            custom_id_seed='seed-1', cuk='cuk-1')
-
-    def all_status(self):
-        return AllStatus('mydkc', (server(1, self.code), server(2, 0x21)))
-
-
-def slow_merge_app(tmp_path, client):
-    app = app_with(Runtime(), tmp_path)
-    app.start_timeout = 0.3
-    app._client = client
-    return app
-
-
-def test_merge_reply_that_never_comes_is_judged_by_status(tmp_path):
-    client = SlowMergeClient(effective=True)
-    app = slow_merge_app(tmp_path, client)
-    assert app.rejoin() == {'self': 0x21}
-    assert client.sent == ['MERGE', 'COMPMERGE']
-    assert app.merge() == {'reply': None, 'reply_timed_out': True}
-
-
-def test_merge_without_reply_and_effect_fails_on_the_status(tmp_path):
-    app = slow_merge_app(tmp_path, SlowMergeClient(effective=False))
-    with pytest.raises(errors.RuntimeStartError, match='Done'):
-        app.rejoin()
-
-
-def test_merge_that_could_not_be_sent_is_an_error(tmp_path):
-    app = slow_merge_app(tmp_path, SlowMergeClient(error=ControlPortTimeout))
-    with pytest.raises(ControlPortTimeout):
-        app.merge()

@@ -17,23 +17,49 @@ NOW = datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC)
 
 
 class Recorder:
-    """Stands in for K2hr3Client: records calls, serves canned reads."""
+    """Stands in for K2hr3Client: records calls, serves canned reads.
 
-    def __init__(self, tokens=None, hosts=None):
+    Deletes take effect as on the real K2HR3: a deleted role's token list
+    is a 404, a deleted policy reads 400 and a deleted resource 404.
+    ``refuse`` maps a call name to the HTTP status it fails with;
+    ``sticky`` names ``(kind, name)`` whose delete silently does
+    nothing.
+    """
+
+    def __init__(self, tokens=None, hosts=None, refuse=None, sticky=()):
         self.calls = []
         self.tokens = tokens or {}
         self.hosts = hosts or {}
+        self.refuse = refuse or {}
+        self.sticky = set(sticky)
+        self.gone = set()
+
+    def _fail(self, name, status):
+        raise errors.K2hr3HTTPError(status, 'GET', '/v1/' + name, None)
 
     def __getattr__(self, name):
         def call(*args, **kwargs):
             self.calls.append((name, args[1:], kwargs))
+            target = args[1] if len(args) > 1 else None
+            if name in self.refuse:
+                self._fail(name, self.refuse[name])
+            kind = name.split('_', 1)[-1]
+            if name.startswith('delete_') and (
+                    kind, target) not in self.sticky:
+                self.gone.add((kind, target))
             if name == 'list_role_tokens':
-                return list(self.tokens.get(args[1], ()))
+                if ('role', target) in self.gone:
+                    self._fail(name, 404)
+                return list(self.tokens.get(target, ()))
             if name == 'get_role':
                 return models.RoleInfo((), (), tuple(
-                    self.hosts.get(args[1], ())))
+                    self.hosts.get(target, ())))
+            if name in ('get_policy', 'get_resource'):
+                if (kind, target) in self.gone:
+                    self._fail(name, 400 if kind == 'policy' else 404)
+                return 'present'
             if name == 'issue_role_token':
-                return models.RoleToken(token='new-' + args[1])
+                return models.RoleToken(token='new-' + target)
             return None
         return call
 
@@ -113,23 +139,83 @@ def test_ensure_tokens_reuses_live_unbound_token():
     assert ('issue_role_token', n + '/server') not in rec.names()
 
 
-def test_teardown_children_first_and_tokens_last():
+def test_teardown_tokens_first_then_children_first():
     n = 'k2hdkc-' + CID
-    host = models.RoleHost('10.0.0.1', 0, 'cuk1', 'x', 't')
+    host = models.RoleHost('10.0.0.1', 0, 'cuk1', '', 't')
     rec = Recorder(tokens={n + '/slave': [models.RoleToken('t-slave')]},
                    hosts={n + '/server': [host]})
     make(rec).teardown()
-    got = [c for c in rec.names() if c[0] not in ('list_role_tokens',
-                                                    'get_role')]
+    got = [c for c in rec.names() if not c[0].startswith(('list_', 'get_'))]
     assert got == [
+        ('revoke_role_token', models.RoleToken('t-slave')),
         ('remove_role_host', n + '/server'),
         ('delete_role', n + '/server'), ('delete_role', n + '/slave'),
         ('delete_role', n), ('delete_policy', n),
         ('delete_resource', n + '/server'),
-        ('delete_resource', n + '/slave'), ('delete_resource', n),
-        ('revoke_role_token', models.RoleToken('t-slave'))]
+        ('delete_resource', n + '/slave'), ('delete_resource', n)]
     remove = [c for c in rec.calls if c[0] == 'remove_role_host'][0]
     assert remove[1][1:] == ('10.0.0.1', 0, 'cuk1')
+
+
+@pytest.mark.parametrize('status', [403, 404])
+def test_teardown_takes_a_gone_token_as_revoked(status, caplog):
+    """Second capture F2: 403 for a token whose role is already deleted
+    or that expired."""
+    n = 'k2hdkc-' + CID
+    rec = Recorder(tokens={n + '/server': [models.RoleToken('t')]},
+                   refuse={'revoke_role_token': status})
+    make(rec).teardown()
+    assert 'refused' not in caplog.text
+
+
+def test_teardown_names_what_really_remains():
+    n = 'k2hdkc-' + CID
+    rec = Recorder(tokens={n + '/slave': [models.RoleToken('t')]},
+                   sticky={('role', n + '/slave'), ('resource', n)})
+    with pytest.raises(errors.K2hr3LeftBehindError) as info:
+        make(rec).teardown()
+    assert info.value.objects == (
+        'role %s/slave (0 members, 1 tokens)' % n, 'resource ' + n)
+
+
+def test_teardown_goes_on_after_a_refused_delete_and_checks():
+    n = 'k2hdkc-' + CID
+    rec = Recorder(refuse={'delete_policy': 500})
+    with pytest.raises(errors.K2hr3LeftBehindError) as info:
+        make(rec).teardown()
+    assert info.value.objects == ('policy ' + n,)
+    assert ('delete_resource', n) in rec.names()
+
+
+def test_member_extra_is_the_one_k2hr3_deletes_by_cuk():
+    assert layout.MEMBER_EXTRA == 'openstack-auto-v1'
+    assert layout.MEMBER_EXTRA in models.SHOWN_EXTRAS
+
+
+def test_remove_member_checks_it_is_gone():
+    n = 'k2hdkc-' + CID
+    rec = Recorder()
+    make(rec).remove_member('server', '10.0.0.1', 'c1')
+    assert [c for c in rec.calls if c[0] == 'remove_role_host'] == [
+        ('remove_role_host', (n + '/server', '10.0.0.1', 0, 'c1'), {})]
+
+
+def test_remove_member_falls_back_for_a_member_k2hr3_keeps():
+    """A member registered with another extra survives a DELETE naming
+    its cuk (F1); it is removed by address when it is alone there."""
+    n = 'k2hdkc-' + CID
+    old = models.RoleHost('10.0.0.1', 0, 'c1', '', 'c1')
+    rec = Recorder(hosts={n + '/server': [old]})
+    with pytest.raises(errors.K2hr3LeftBehindError):
+        make(rec).remove_member('server', '10.0.0.1', 'c1')
+    removes = [c[1] for c in rec.calls if c[0] == 'remove_role_host']
+    assert removes == [(n + '/server', '10.0.0.1', 0, 'c1'),
+                       (n + '/server', '10.0.0.1', 0)]
+    other = models.RoleHost('10.0.0.1', 0, 'c2', '', 'c2')
+    rec = Recorder(hosts={n + '/server': [old, other]})
+    with pytest.raises(errors.K2hr3LeftBehindError, match='shares'):
+        make(rec).remove_member('server', '10.0.0.1', 'c1')
+    assert len([c for c in rec.calls if c[0] == 'remove_role_host']) == 1
 
 
 def test_add_member_validates_and_defaults_tag():

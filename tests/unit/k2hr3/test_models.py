@@ -56,11 +56,20 @@ def test_errors_are_in_the_plugin_tree():
     ('dkc-node.example.net * hostname-member-cuk by-name',
      models.RoleHost('dkc-node.example.net', 0, 'hostname-member-cuk', '',
                      'by-name')),
-    ('10.0.0.1 * c trove-k2hdkc-v1',
-     models.RoleHost('10.0.0.1', 0, 'c', 'trove-k2hdkc-v1', '')),
+    # A custom extra is hidden (second capture F3): cuk, then tag.
+    ('10.251.8.11 * a0000000-0000-4000-8000-000000000001 '
+     'a0000000-0000-4000-8000-000000000001',
+     models.RoleHost('10.251.8.11', 0, 'a0000000-0000-4000-8000-000000000001',
+                     '', 'a0000000-0000-4000-8000-000000000001')),
+    ('10.0.0.1 1 c t 10.1.1.1',
+     models.RoleHost('10.0.0.1', 1, 'c', '', 't', '10.1.1.1')),
+    # No cuk: the shown extra comes first.
+    ('10.0.0.1 * openstack-auto-v1 t',
+     models.RoleHost('10.0.0.1', 0, '', 'openstack-auto-v1', 't')),
     ('127.0.0.1 * ', models.RoleHost('127.0.0.1', 0)),
-    ('10.0.0.1 1 c e t 10.1.1.1 10.2.2.2',
-     models.RoleHost('10.0.0.1', 1, 'c', 'e', 't', '10.1.1.1', '10.2.2.2')),
+    ('10.0.0.1 1 c k8s-auto-v1 t 10.1.1.1 10.2.2.2',
+     models.RoleHost('10.0.0.1', 1, 'c', 'k8s-auto-v1', 't', '10.1.1.1',
+                     '10.2.2.2')),
 ])
 def test_role_host_parse(entry, expected):
     assert models.RoleHost.parse(entry) == expected
