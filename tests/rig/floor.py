@@ -45,15 +45,13 @@ def batches(items: list[str], size: int = BATCH) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def reader(run: Callable[[list[str]], str]
-           ) -> Callable[[list[str]], dict[str, str | None]]:
-    """A ``dataset.check`` reader over a linetool runner (commands ->
-    stdout), in batches."""
-    def read(keys: list[str]) -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
+def reader(run: dataset.Runner) -> Callable[[list[str]], dataset.Reads]:
+    """A ``dataset.check`` reader over a linetool runner, in batches."""
+    def read(keys: list[str]) -> dataset.Reads:
+        found = dataset.Reads({}, frozenset(), frozenset())
         for part in batches(keys):
-            found.update(dataset.parse_print(
-                run(['print %s' % k for k in part]), part))
+            found = found.updated(dataset.parse_print(
+                run(['print %s' % k for k in part])[0], part))
         return found
     return read
 
@@ -94,14 +92,11 @@ class Ring(harness.LocalRing):
         return super().ctl(num, command)
 
 
-def _ring_run(ring: harness.LocalRing) -> Callable[[list[str]], str]:
-    return lambda commands: ring.linetool(commands)[0]
-
-
-def load(run: Callable[[list[str]], str], data: dataset.DataSet) -> None:
-    """Write (then delete) the data set through ``run``, in batches."""
-    for part in batches(data.load_commands()):
-        run(part)
+def load(run: dataset.Runner, data: dataset.DataSet) -> None:
+    """Write (then delete) the data set through ``run``, every write
+    checked (``dataset.write`` adds a print to each: half-size batches)."""
+    for part in batches(data.load_commands(), BATCH // 2):
+        dataset.write(run, part)
 
 
 def _seconds(action) -> float:
@@ -122,12 +117,12 @@ def measure(keys: int, path: str | None = None,
                                      dir=workdir) as tmp:
         with Ring(tmp, path, base_port, servers=SERVERS) as ring:
             ring.bootstrap(START)
-            loaded = _seconds(lambda: load(_ring_run(ring), data))
+            loaded = _seconds(lambda: load(ring.linetool, data))
             grow = _seconds(lambda: ring.grow(SERVERS))
             box: dict[str, dataset.Report] = {}
 
             def read() -> None:
-                box['report'] = dataset.check(data, reader(_ring_run(ring)))
+                box['report'] = dataset.check(data, reader(ring.linetool))
             took = _seconds(read)
             purge = _seconds(ring.purge)
     return Floor(keys, loaded, grow, took, purge, box['report'])
