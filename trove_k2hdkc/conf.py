@@ -201,7 +201,10 @@ node_opts = [
                     'unless absolute.'),
     cfg.FloatOpt('node_start_timeout', default=120.0, min=1.0,
                  help='Seconds a node may take to reach SERVICE IN/UP after '
-                      'start.'),
+                      "start; also bounds the guest's other waits for a "
+                      'node state ([Suspend] after k2hdkc stopped, '
+                      '[Pending] after a restart, healthy after '
+                      'COMPMERGE).'),
     cfg.FloatOpt('ctlport_timeout', default=5.0, min=0.1,
                  help='Seconds to wait for a CHMPX control-port status '
                       'reply (VERSION, SELFSTATUS, ALLSTATUS).'),
@@ -227,10 +230,20 @@ node_opts = [
 cluster_opts = [
     cfg.FloatOpt('cluster_status_timeout', default=120.0, min=1.0,
                  help='Seconds a cluster procedure waits for one CHMPX '
-                      'status change on every member.'),
+                      'status change on every member; also how long a '
+                      'MERGE, ABORTMERGE or COMPMERGE call that failed '
+                      'or got no reply is judged by the ring status '
+                      'before its error counts.'),
     cfg.FloatOpt('merge_timeout', default=300.0, min=60.0,
-                 help='Seconds a MERGE may run without finishing before it '
-                      'is aborted and retried once.'),
+                 help="Seconds a MERGE may go without any member's "
+                      'status changing before the cluster procedure calls '
+                      'it hung: it is aborted and sent again, after a '
+                      "second hang the stuck members' k2hdkc is "
+                      'restarted for a last try, and a third hang fails '
+                      'the procedure. A guest merging itself back (Trove '
+                      'instance restart, self-heal) waits this long for '
+                      'the merge to finish, then aborts it via a peer and '
+                      'tries once more.'),
     cfg.FloatOpt('cluster_poll_interval', default=2.0, min=0.1,
                  help='Seconds between node status polls during cluster '
                       'procedures.'),
