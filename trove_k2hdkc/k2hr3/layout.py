@@ -274,8 +274,9 @@ class ClusterK2hr3:
 
     def add_member(self, kind: str, host: str, cuk: str, *,
                    tag: str | None = None, port: int = 0) -> models.RoleHost:
-        """Register a node (``cuk`` = Nova instance id; ``tag`` seeds its
-        CHMPX id and defaults to ``cuk``). Re-adding is a no-op."""
+        """Register a node (``cuk`` = Trove instance id, not the Nova
+        server id: doc/k2hr3-layout.md §2; ``tag`` seeds its CHMPX id and
+        defaults to ``cuk``). Re-adding is a no-op."""
         member = models.RoleHost(
             host=models.check_host(host), port=models.check_port(port),
             cuk=models.check_field(cuk, 'cuk'), extra=MEMBER_EXTRA,
