@@ -33,6 +33,7 @@ START = 3
 # harness's 120 s limit on a loaded machine, and costs little.
 BATCH = 1000
 CTL_TRIES = 3
+QUERIES = frozenset({'SELFSTATUS', 'ALLSTATUS', 'VERSION'})
 POLL = 0.2
 # Seconds for an ABORTMERGE to bring every merging node back to Pending
 # before the next node is tried (doc/ring-procedures.md §8).
@@ -156,11 +157,16 @@ class Ring(harness.LocalRing):
     def ctl(self, num, command: str) -> str:
         """Real chmpx 1.0.109 now and then resets a control connection
         it failed to register (it logs "AcceptCtlport: Failed to add
-        socket"), before reading the command: sending it again is safe."""
+        socket"), before reading the command: sending it again is safe.
+        It also left a status query unanswered (a 5 s timeout during a
+        bootstrap): a query changes nothing, so it is asked again."""
+        retry: tuple[type[OSError], ...] = (ConnectionResetError,)
+        if command in QUERIES:
+            retry += (TimeoutError,)
         for _ in range(CTL_TRIES - 1):
             try:
                 return super().ctl(num, command)
-            except ConnectionResetError:
+            except retry:
                 time.sleep(0.2)
         return super().ctl(num, command)
 
