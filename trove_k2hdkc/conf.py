@@ -203,7 +203,21 @@ node_opts = [
                  help='Seconds a node may take to reach SERVICE IN/UP after '
                       'start.'),
     cfg.FloatOpt('ctlport_timeout', default=5.0, min=0.1,
-                 help='Seconds to wait for a CHMPX control-port reply.'),
+                 help='Seconds to wait for a CHMPX control-port status '
+                      'reply (VERSION, SELFSTATUS, ALLSTATUS).'),
+    cfg.FloatOpt('ctlport_command_timeout', default=60.0, min=0.1,
+                 help='Seconds to wait for the reply of a state-changing '
+                      'CHMPX control-port command (SERVICEIN, SERVICEOUT, '
+                      'MERGE, COMPMERGE, ABORTMERGE, SUSPENDMERGE...). '
+                      'chmpx can take several seconds to answer MERGE on a '
+                      'busy ring. When MERGE, COMPMERGE or ABORTMERGE gets '
+                      'no reply in time, the node status decides whether '
+                      'it took effect.'),
+    cfg.FloatOpt('chmpx_detach_wait', default=2.0, min=0.0,
+                 help='Seconds to wait, after k2hdkc stopped, for chmpx to '
+                      'report [Suspend] before chmpx is sent SIGHUP. chmpx '
+                      '1.0.109 can crash (SIGSEGV) when SIGHUP comes less '
+                      'than about 1 s after its last client detached.'),
     cfg.StrOpt('guestagent_dir',
                help='Directory of the guest agent prepare markers. Unset '
                     "keeps Trove's /opt/trove-guestagent; set it when "

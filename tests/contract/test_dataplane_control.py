@@ -157,6 +157,7 @@ def test_signals(tmp_path):
         assert rg.ctl(1, 'VERSION').startswith('Version')
         assert rg.stop(1, 'k2hdkc', signal.SIGTERM) == 0
         assert k2hdkc.returncode == 0
+        rg.wait_self(1, 0x10011)  # no SIGHUP crash (test_dataplane_faults)
         assert rg.stop(1, 'chmpx', signal.SIGHUP) == 0
 
 

@@ -129,7 +129,7 @@ def test_chmpx_down_with_automerge_on(ring3):
     harness.wait_for(lambda: 'automerge in conf    = yes'
                      in ring3.ctl(1, 'DUMP'), 10, 'reload')
     assert ring3.stop(3, 'k2hdkc') == 0
-    ring3.wait_self(3, 0x10021)
+    ring3.wait_self(3, 0x10021)  # then SIGHUP is safe (test_dataplane_faults)
     assert ring3.stop(3, 'chmpx') == 0
     ring3.wait_all([0x21, 0x21, 0x10], via=1)
     node = ring3.nodes[2]

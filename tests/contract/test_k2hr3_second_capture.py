@@ -13,42 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import json
-import pathlib
 import time
 from typing import Any
 
 import pytest
 
+from tests.contract import k2hr3_capture_file
 from tests.contract.k2hr3_replay import Replay
 from tests.standins.k2hr3 import K2hr3StandIn
 
-DATA = (pathlib.Path(__file__).resolve().parents[1] / 'data' / 'k2hr3'
-        / 'second_capture.json')
-
-
-def _load() -> dict:
-    return json.loads(DATA.read_text())
-
-
-class BodyReplay(Replay):
-    """Status and body only: the second capture kept no headers."""
-
-    def _check_headers(self, expected: dict, actual: dict,
-                       problems: list[str]) -> None:
-        return None
-
-
-def _as_exchange(entry: dict) -> dict:
-    """The data file's compact form -> ``Replay.check``'s form."""
-    headers = {'x-auth-token': entry['token']} if 'token' in entry else {}
-    body = entry.get('request_body')
-    if body is not None:
-        headers['content-type'] = 'application/json'
-    return {'request': {'method': entry['method'], 'target': entry['target'],
-                        'headers': headers, 'body': body},
-            'response': {'status': entry['status'], 'headers': {},
-                         'body_type': 'empty' if entry['body'] is None
-                         else 'json', 'body': entry['body']}}
+FILE = 'second_capture.json'
 
 
 @pytest.fixture
@@ -64,27 +38,18 @@ def standin() -> Iterator[K2hr3StandIn]:
 
 @pytest.fixture
 def replayed(standin: K2hr3StandIn) -> dict[str, list[str]]:
-    data = _load()
-    replay = BodyReplay(data['placeholders'], '127.0.0.1', standin.port)
-    try:
-        return {e['name']: replay.check(_as_exchange(e))
-                for e in data['exchanges']}
-    finally:
-        replay.close()
+    return k2hr3_capture_file.replay(FILE, standin.port)
 
 
-def _names() -> list[str]:
-    return [e['name'] for e in _load()['exchanges']]
-
-
-@pytest.mark.parametrize('name', _names())
+@pytest.mark.parametrize('name', k2hr3_capture_file.names(FILE))
 def test_exchange_matches_second_capture(replayed: dict[str, list[str]],
                                          name: str) -> None:
     assert replayed[name] == []
 
 
 def test_every_fact_has_exchanges() -> None:
-    sources = {e['source'] for e in _load()['exchanges']}
+    sources = {e['source']
+               for e in k2hr3_capture_file.load(FILE)['exchanges']}
     for fact in ('F1', 'F2', 'F3', 'F4'):
         assert any(fact in s for s in sources), fact
 

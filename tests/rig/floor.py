@@ -92,8 +92,6 @@ class Floor:
     report: dataset.Report
     ring_hangs: Hangs = Hangs()     # included in ``ring``
     purge_hangs: Hangs = Hangs()    # included in ``purge``
-    # each key the read-back found off: read as written on a re-read?
-    reread: dict[str, bool] = dataclasses.field(default_factory=dict)
 
     @property
     def clean_ring(self) -> float:
@@ -115,15 +113,13 @@ def batches(items: list[str], size: int = BATCH) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def reader(run: Callable[[list[str]], str]
-           ) -> Callable[[list[str]], dict[str, str | None]]:
-    """A ``dataset.check`` reader over a linetool runner (commands ->
-    stdout), in batches."""
-    def read(keys: list[str]) -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
+def reader(run: dataset.Runner) -> Callable[[list[str]], dataset.Reads]:
+    """A ``dataset.check`` reader over a linetool runner, in batches."""
+    def read(keys: list[str]) -> dataset.Reads:
+        found = dataset.Reads({}, frozenset(), frozenset())
         for part in batches(keys):
-            found.update(dataset.parse_print(
-                run(['print %s' % k for k in part]), part))
+            found = found.updated(dataset.parse_print(
+                run(['print %s' % k for k in part])[0], part))
         return found
     return read
 
@@ -309,34 +305,17 @@ def _describe(codes: dict[str, int | None]) -> str:
                      for n, c in sorted(codes.items()))
 
 
-def _ring_run(ring: harness.LocalRing) -> Callable[[list[str]], str]:
-    return lambda commands: ring.linetool(commands)[0]
-
-
-def load(run: Callable[[list[str]], str], data: dataset.DataSet) -> None:
-    """Write (then delete) the data set through ``run``, in batches."""
-    for part in batches(data.load_commands()):
-        run(part)
+def load(run: dataset.Runner, data: dataset.DataSet) -> None:
+    """Write (then delete) the data set through ``run``, every write
+    checked (``dataset.write`` adds a print to each: half-size batches)."""
+    for part in batches(data.load_commands(), BATCH // 2):
+        dataset.write(run, part)
 
 
 def _seconds(action) -> float:
     start = time.monotonic()
     action()
     return time.monotonic() - start
-
-
-def reread(data: dataset.DataSet, report: dataset.Report,
-           read: Callable[[list[str]], dict[str, str | None]]
-           ) -> dict[str, bool]:
-    """Each key the read-back found off, read once more: does it now
-    read as written? (A key counts as lost only after a re-read,
-    doc/ring-procedures.md §10.)"""
-    keys = [*report.missing, *report.wrong, *report.resurrected]
-    if not keys:
-        return {}
-    want = data.expected()
-    got = read(keys)
-    return {k: got.get(k) == want[k] for k in keys}
 
 
 def measure(keys: int, path: str | None = None,
@@ -352,19 +331,18 @@ def measure(keys: int, path: str | None = None,
         with Ring(tmp, path, base_port, hang_after=hang_bound(keys),
                   servers=SERVERS) as ring:
             ring.bootstrap(START)
-            loaded = _seconds(lambda: load(_ring_run(ring), data))
+            loaded = _seconds(lambda: load(ring.linetool, data))
             ring.hangs = Hangs()
             grow = _seconds(lambda: ring.grow(SERVERS))
             grow_hangs, ring.hangs = ring.hangs, Hangs()
             box: dict[str, dataset.Report] = {}
 
             def read() -> None:
-                box['report'] = dataset.check(data, reader(_ring_run(ring)))
+                box['report'] = dataset.check(data, reader(ring.linetool))
             took = _seconds(read)
-            again = reread(data, box['report'], reader(_ring_run(ring)))
             purge = _seconds(ring.purge)
     return Floor(keys, loaded, grow, took, purge, box['report'],
-                 grow_hangs, ring.hangs, again)
+                 grow_hangs, ring.hangs)
 
 
 def show(floor: Floor) -> None:
@@ -386,7 +364,7 @@ def show(floor: Floor) -> None:
     if not floor.hung:
         print('  no merge hang')
     print('  read-back: %s' % floor.report)
-    for key, ok in floor.reread.items():
-        print('  re-read %s: %s' % (key, 'as written now' if ok
-                                    else 'still off'))
+    if floor.report.transient:
+        print('  read only on a re-read: %s' % ', '.join(
+            floor.report.transient))
     sys.stdout.flush()

@@ -3,8 +3,14 @@
 The slave is registered in the cluster's K2HR3 ``/slave`` role with the
 rig token (the rig's Keystone token works for K2HR3), renders its INI
 from K2HR3 with a slave role token exactly like a guest renders its own,
-and runs the stand-in ``chmpx`` in a namespace the rig bridge reaches
-(so no host port is taken). Keys go in and out with ``k2hdkclinetool``.
+and runs ``chmpx`` in a namespace the rig bridge reaches (so no host port
+is taken). Keys go in and out with ``k2hdkclinetool``, every write checked
+(``dataset.write``).
+
+A real slave chmpx keeps its shared memory in /tmp (``<GROUP>-<ctlport>
+.chmpx`` / ``.k2h``, ``.fullock``, ``.k2h_*``; hundreds of MB), and
+k2hdkclinetool must see the same files: both run with a private folder
+bind-mounted over /tmp, which ``stop`` removes.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import pathlib
+import shutil
+import signal
 import subprocess
 import time
 import types
@@ -20,6 +28,7 @@ from typing import Any
 from tests.rig import dataset
 from tests.rig import netns
 from tests.rig import procs
+from tests.rig import vm
 from trove_k2hdkc.chmpx import ini
 from trove_k2hdkc.chmpx.ctlport import ControlPortClient
 from trove_k2hdkc.cluster import registry
@@ -35,6 +44,10 @@ SLAVE_CTLPORT = 8031
 KEY = 'slave'
 CUK = 'rig-slave-1'
 HEALTHY = 0x21
+#: chmpx 1.0.109 can crash on a SIGHUP less than ~1 s after its last
+#: client left (doc/ring-procedures.md §9); the client is a linetool here.
+DETACH_WAIT = 2.0
+STOP_TIMEOUT = 10.0
 
 
 def slave_ip(info: dict[str, Any]) -> str:
@@ -68,7 +81,8 @@ class RigSlave:
         self.ns: str | None = None
         self.pid: int | None = None
         self.ini_path = workdir / 'slave.ini'
-        self.shm = workdir / 'shm'
+        self.tmp = workdir / 'tmp'
+        self._client_left = 0.0
 
     def __enter__(self) -> RigSlave:
         return self
@@ -116,9 +130,20 @@ class RigSlave:
             ctlport=SLAVE_CTLPORT, cli_ctlport=True))
         return text
 
+    def _in_node(self, argv: list[str]) -> list[str]:
+        """``argv`` in the slave's network namespace with its private
+        /tmp (the checkout and venv stay visible if they live in /tmp)."""
+        stage, restore = vm._reexpose_under_tmp(self.dir, self.info)
+        script = '\n'.join(['set -e', *stage, 'mount --bind "$0" /tmp',
+                            *restore, 'exec "$@"'])
+        return ['ip', 'netns', 'exec', self.ns, 'unshare', '-m',
+                '--propagation', 'private', '/bin/sh', '-c', script,
+                str(self.tmp), *argv]
+
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.shm.mkdir(exist_ok=True)
+        self.tmp.mkdir(exist_ok=True)
+        self.tmp.chmod(0o1777)
         self.ini_path.write_text(self.render())
         net = self.info['network']
         self.ns = netns.create_vm_net(
@@ -129,8 +154,8 @@ class RigSlave:
         subprocess.run(['ip', 'neigh', 'flush', 'to', self.ip],
                        capture_output=True, check=False)
         self.pid = procs.spawn(
-            ['ip', 'netns', 'exec', self.ns, 'chmpx', '-conf',
-             str(self.ini_path), '-ctlport', str(SLAVE_CTLPORT)],
+            self._in_node(['chmpx', '-conf', str(self.ini_path), '-ctlport',
+                           str(SLAVE_CTLPORT)]),
             self.dir / 'chmpx.log', self.dir / 'chmpx.pid', env=self._env())
 
     def refresh(self) -> None:
@@ -161,31 +186,67 @@ class RigSlave:
         env = dict(os.environ)
         env['PATH'] = self.info['guest_path']
         env['PYTHONPATH'] = self.info['repo_root']
-        env['K2HDKC_STANDIN_SHMDIR'] = str(self.shm)
+        # The stand-ins' files go to the private /tmp, as the real ones.
+        env.pop('K2HDKC_STANDIN_SHMDIR', None)
         return env
 
-    def run(self, commands: list[str], timeout: float = 300) -> str:
-        """``k2hdkclinetool -run`` of ``commands``; its stdout."""
+    def linetool(self, commands: list[str],
+                 timeout: float = 300) -> tuple[str, str]:
+        """``k2hdkclinetool -run`` of ``commands``; (stdout, stderr)."""
         script = self.dir / ('cmds-%d.txt' % time.monotonic_ns())
         script.write_text('\n'.join(list(commands) + ['quit']) + '\n')
-        res = subprocess.run(
-            ['ip', 'netns', 'exec', self.ns, 'k2hdkclinetool', '-conf',
-             str(self.ini_path), '-ctlport', str(SLAVE_CTLPORT), '-run',
-             str(script)], env=self._env(), capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-        script.unlink()
-        return res.stdout
+        try:
+            res = subprocess.run(
+                self._in_node(['k2hdkclinetool', '-conf',
+                               str(self.ini_path), '-ctlport',
+                               str(SLAVE_CTLPORT), '-run', str(script)]),
+                env=self._env(), capture_output=True, text=True,
+                timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        finally:
+            self._client_left = time.monotonic()
+            script.unlink()
+        return res.stdout, res.stderr
 
-    def values(self, keys: list[str]) -> dict[str, str | None]:
-        """What ``print <key>`` returns for each key (None: no value)."""
-        return dataset.parse_print(self.run(['print %s' % k for k in keys]),
-                                   keys)
+    def run(self, commands: list[str]) -> int:
+        """Run ``set``/``rm`` commands, each checked and retried
+        (``dataset.write``); returns the retries needed."""
+        return dataset.write(self.linetool, commands)
+
+    def values(self, keys: list[str]) -> dataset.Reads:
+        """What ``print <key>`` returns for each key."""
+        return dataset.parse_print(
+            self.linetool(['print %s' % k for k in keys])[0], keys)
+
+    def _stop_chmpx(self) -> None:
+        """SIGHUP (chmpx ignores SIGTERM), no sooner than DETACH_WAIT
+        after the last linetool left; a SIGSEGV then still means
+        stopped. What ignores SIGHUP is killed with its group."""
+        pid = self.pid
+        time.sleep(max(0.0, self._client_left + DETACH_WAIT
+                       - time.monotonic()))
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while procs.alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        try:
+            _, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            status = 0
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSEGV:
+            print('slave chmpx crashed (SIGSEGV) while stopping; it is '
+                  'stopped', flush=True)
+        procs.stop_pidfile(self.dir / 'chmpx.pid')
 
     def stop(self) -> None:
         if self.pid is not None:
-            procs.stop_pidfile(self.dir / 'chmpx.pid')
+            self._stop_chmpx()
             self.pid = None
         if self.ns is not None:
             procs.kill_pids(netns.ns_pids(self.ns))
             netns.delete_vm_net(self.info['name'], KEY)
             self.ns = None
+        # The shared memory of the slave: chmpx leaves it behind.
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -24,6 +24,7 @@ import yaml
 
 from tests.rig import netns
 from tests.rig import procs
+from tests.standins.dataplane import faults
 
 GUESTAGENT_DIR = '/opt/trove-guestagent'
 # chmpx.log / k2hdkc.log of the process runtime live here.
@@ -109,7 +110,10 @@ def _reexpose_under_tmp(root: pathlib.Path, info: dict[str, Any]
 
 def guest_env(info: dict[str, Any]) -> dict[str, str]:
     env = {'PATH': info['guest_path'], 'PYTHONPATH': info['repo_root'],
-           'HOME': '/root', 'LANG': 'C.UTF-8'}
+           'HOME': '/root', 'LANG': 'C.UTF-8',
+           # one faults file for every VM's stand-ins (faults.py)
+           faults.ENV: str(pathlib.Path(info['state_dir'])
+                           / faults.FILE_NAME)}
     return env
 
 

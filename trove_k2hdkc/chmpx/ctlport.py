@@ -2,8 +2,12 @@
 
 The protocol (tests/data/reference/README.md §4): connect, send one line
 ``<COMMAND>[ <arg>]\\n``, read until chmpx closes the connection; one
-command per connection.  chmpx answers within milliseconds, so a peer that
-stays open past the timeout is treated as hung, never waited on forever.
+command per connection.  A status query is answered within milliseconds,
+so a peer that stays open past the short ``timeout`` is treated as hung.
+A state-changing command can take much longer: real chmpx answered MERGE
+on a purging node after more than 5 s (doc/ring-procedures.md §8), so
+commands get their own, longer ``command_timeout``.  Nothing is waited on
+forever.
 
 The client is stateless apart from its address and limits, cheap to build,
 and safe to share between threads (each call opens its own socket).
@@ -28,6 +32,7 @@ from trove_k2hdkc.chmpx.errors import UnexpectedReply
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
+DEFAULT_COMMAND_TIMEOUT = 60.0
 #: A DUMP of a 3-node ring is ~13 KB; 4 MiB leaves room for 256 nodes
 #: while bounding what a misbehaving peer can make us buffer.
 DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -47,24 +52,32 @@ class ControlPortClient:
     :param host: address of the chmpx (its control port listens on all
         addresses; chmpx only accepts hosts listed in its INI).
     :param port: the control port (CTLPORT of that node).
-    :param timeout: seconds for the whole exchange (connect, send, read).
+    :param timeout: seconds for a whole status exchange (connect, send,
+        read), and for connecting with a command.
+    :param command_timeout: seconds to wait for the reply of a
+        state-changing command once it is sent.
     :param max_reply_bytes: a longer reply raises ``UnexpectedReply``.
 
     Every method raises ``ControlPortTimeout``, ``ControlPortUnavailable``
     (refused/reset: chmpx is not running), ``UnexpectedReply``; the
     state-changing ones also ``CommandRejected`` (an ``ERROR:`` reply).
+    A command whose reply did not come in time may still have taken
+    effect: callers of MERGE, COMPMERGE and ABORTMERGE judge by the node
+    status (doc/ring-procedures.md §8).
     """
 
     def __init__(self, host: str, port: int, *,
                  timeout: float = DEFAULT_TIMEOUT,
+                 command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
                  max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         if not 0 < port < 65536:
             raise ValueError(f'invalid control port {port!r}')
-        if timeout <= 0:
-            raise ValueError('timeout must be positive')
+        if timeout <= 0 or command_timeout <= 0:
+            raise ValueError('timeouts must be positive')
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.command_timeout = command_timeout
         self.max_reply_bytes = max_reply_bytes
 
     def __repr__(self) -> str:
@@ -72,23 +85,28 @@ class ControlPortClient:
 
     # -- raw exchange -----------------------------------------------------
 
-    def send(self, command: str, arg: str | None = None) -> str:
+    def send(self, command: str, arg: str | None = None, *,
+             reply_timeout: float | None = None) -> str:
         """Send one command and return the whole reply text, unparsed.
 
-        ``command`` is a bare word, ``arg`` one token without whitespace.
+        ``command`` is a bare word, ``arg`` one token without whitespace;
+        ``reply_timeout`` bounds the wait for the reply once the request
+        is sent (default: ``timeout`` for the whole exchange).
         """
         if not _COMMAND_RE.match(command):
             raise ValueError(f'invalid chmpx command {command!r}')
         if arg is not None and not _ARG_RE.match(arg):
             raise ValueError(f'invalid argument for {command}: {arg!r}')
         line = command if arg is None else f'{command} {arg}'
-        data = self._exchange((line + '\n').encode('ascii'), command)
+        data = self._exchange((line + '\n').encode('ascii'), command,
+                              reply_timeout)
         return data.decode('utf-8', errors='replace')
 
     def _ctx(self, command: str) -> dict:
         return {'host': self.host, 'port': self.port, 'command': command}
 
-    def _exchange(self, payload: bytes, command: str) -> bytes:
+    def _exchange(self, payload: bytes, command: str,
+                  reply_timeout: float | None) -> bytes:
         ctx = self._ctx(command)
         deadline = time.monotonic() + self.timeout
         try:
@@ -105,11 +123,20 @@ class ControlPortClient:
         with sock:
             try:
                 sock.sendall(payload)
+            except TimeoutError as exc:
+                raise ControlPortTimeout('send timed out', **ctx) from exc
+            except OSError as exc:
+                raise ControlPortUnavailable(f'connection failed: {exc}',
+                                             **ctx) from exc
+            if reply_timeout is not None:
+                deadline = time.monotonic() + reply_timeout
+            try:
                 data = self._read_until_close(sock, deadline, ctx)
             except TimeoutError as exc:
+                waited = (self.timeout if reply_timeout is None
+                          else reply_timeout)
                 raise ControlPortTimeout(
-                    f'no complete reply within {self.timeout}s',
-                    **ctx) from exc
+                    f'no complete reply within {waited}s', **ctx) from exc
             except OSError as exc:
                 raise ControlPortUnavailable(f'connection failed: {exc}',
                                              **ctx) from exc
@@ -148,7 +175,7 @@ class ControlPortClient:
 
     def _command(self, command: str,
                  arg: str | None = None) -> replies.CommandResult:
-        raw = self.send(command, arg)
+        raw = self.send(command, arg, reply_timeout=self.command_timeout)
         result = replies.classify_reply(raw, **self._ctx(command))
         LOG.debug('chmpx %s:%s %s: %s', self.host, self.port, command,
                   result.reply)

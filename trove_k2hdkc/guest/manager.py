@@ -56,7 +56,9 @@ class Manager(trove_manager.Manager):
         self.registrar = K2hr3Registrar(**k2hr3_opts)
         self.app = K2hdkcApp(
             runtime, node_config, AccessStore(opts.conf_dir), fetcher,
-            ctlport_timeout=opts.ctlport_timeout, conf_dir=opts.conf_dir,
+            ctlport_timeout=opts.ctlport_timeout,
+            ctlport_command_timeout=opts.ctlport_command_timeout,
+            conf_dir=opts.conf_dir,
             data_dir=opts.data_dir, start_timeout=opts.node_start_timeout,
             merge_timeout=opts.merge_timeout)
         self.healer = Healer(self.app)
@@ -76,13 +78,15 @@ class Manager(trove_manager.Manager):
                 image=opts.docker_image, version=CONF.datastore_version,
                 ini_path=ini_path,
                 conf_dir=opts.conf_dir, data_dir=opts.data_dir,
-                ctlport=ctlport)
+                ctlport=ctlport, detach_wait=opts.chmpx_detach_wait)
         return ProcessRuntime(
             ini_path, ctlport, run_dir=os.path.join(opts.data_dir, '.run'),
             log_dir=self.datastore_log_dir(),
             chmpx_binary=opts.chmpx_binary,
             k2hdkc_binary=opts.k2hdkc_binary,
             ready=self._chmpx_answers,
+            detached=self._chmpx_suspended,
+            detach_wait=opts.chmpx_detach_wait,
             start_timeout=opts.node_start_timeout)
 
     def _chmpx_answers(self) -> bool:
@@ -91,6 +95,14 @@ class Manager(trove_manager.Manager):
         except errors.K2hdkcError:
             return False
         return True
+
+    def _chmpx_suspended(self) -> bool:
+        """chmpx saw its k2hdkc go: SIGHUP is safe now
+        (doc/ring-procedures.md §9)."""
+        try:
+            return self.app.self_status().suspended
+        except errors.K2hdkcError:
+            return False
 
     @property
     def docker_client(self):

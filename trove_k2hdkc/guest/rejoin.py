@@ -94,11 +94,13 @@ class MergeHung(GuestNodeError):
     later try (the healer retries with backoff)."""
 
 
-def peers(me: chst.SelfStatus, ring: chst.AllStatus,
-          timeout: float) -> list[ctl.ControlPortClient]:
+def peers(me: chst.SelfStatus, ring: chst.AllStatus, timeout: float,
+          command_timeout: float = ctl.DEFAULT_COMMAND_TIMEOUT
+          ) -> list[ctl.ControlPortClient]:
     """Control ports of the other servers, from this node's ALLSTATUS:
     an ABORTMERGE sent to the stuck node itself does nothing."""
-    return [ctl.ControlPortClient(s.server_name, s.ctlport, timeout=timeout)
+    return [ctl.ControlPortClient(s.server_name, s.ctlport, timeout=timeout,
+                                  command_timeout=command_timeout)
             for s in others(me, ring)]
 
 

@@ -64,7 +64,8 @@ class K2hdkcApp:
 
     def __init__(self, runtime: NodeRuntime, node_config: NodeConfig,
                  access_store: AccessStore, fetcher: Fetcher, *,
-                 ctlport_timeout: float = 5.0,
+                 ctlport_timeout: float = ctl.DEFAULT_TIMEOUT,
+                 ctlport_command_timeout: float = ctl.DEFAULT_COMMAND_TIMEOUT,
                  conf_dir: str | os.PathLike, data_dir: str | os.PathLike,
                  start_timeout: float = 120.0,
                  shm_dir: str = '/tmp',  # noqa: S108 chmpx's default
@@ -76,6 +77,7 @@ class K2hdkcApp:
         self.access_store = access_store
         self.fetcher = fetcher
         self.ctlport_timeout = ctlport_timeout
+        self.ctlport_command_timeout = ctlport_command_timeout
         self._client: ctl.ControlPortClient | None = None
         self.conf_dir = pathlib.Path(conf_dir)
         self.data_dir = pathlib.Path(data_dir)
@@ -102,7 +104,8 @@ class K2hdkcApp:
         if self._client is None or self._client.host != host:
             self._client = ctl.ControlPortClient(
                 host, self.node_config.ctlport,
-                timeout=self.ctlport_timeout)
+                timeout=self.ctlport_timeout,
+                command_timeout=self.ctlport_command_timeout)
         return self._client
 
     def self_status(self) -> chst.NodeStatus:
@@ -253,7 +256,8 @@ class K2hdkcApp:
         ``MergeHung`` (doc/ring-procedures.md §6, §8)."""
         peers = rejoin_rule.peers(self.client.self_status(),
                                   self.client.all_status(),
-                                  self.ctlport_timeout)
+                                  self.ctlport_timeout,
+                                  self.ctlport_command_timeout)
         rejoin_rule.merge_back(self.client, peers, self.wait_for,
                                self.merge_timeout)
 

@@ -128,40 +128,33 @@ class RoleHost:
 
     @classmethod
     def parse(cls, entry: str) -> RoleHost:
-        """Parse K2HR3's ``"<host> <port|*> <cuk> <extra> <tag> ..."``.
+        """Parse K2HR3's ``"<host> <port|*> <cuk> <extra> <tag> <in> <out>"``.
 
-        K2HR3 2.0.3 drops empty fields and hides an extra it does not
-        show (``SHOWN_EXTRAS``), so the fields after the port are read by
-        value: a shown extra is recognised where it may stand (first or
-        second), the field before it is the cuk and the ones after it are
-        tag, inbound and outbound IP. Without an extra the first field is
-        the cuk; a member with a tag but no cuk cannot be told apart from
-        one with a cuk but no tag (this plugin always sets both).
+        K2HR3 2.0.3 always writes the cuk slot, empty or not (a member
+        without one reads ``"10.0.0.3 * "``), so host, port and cuk are
+        read by position (third capture D3).  Of the trailing fields it
+        cuts the empty ones at the start and the end but keeps the
+        separator of an empty one in between, and it leaves out an extra
+        it does not show (``SHOWN_EXTRAS``): a shown extra is recognised
+        by value, then tag, inbound and outbound IP follow by position.
+        Only a member with neither a shown extra nor a tag but with an IP
+        reads that IP as its tag (this plugin always sets a tag).
         """
-        parts = [p for p in (entry or '').split(' ') if p]
-        if not parts:
+        fields = (entry or '').split(' ')
+        host = fields[0]
+        if not host:
             raise K2hr3ProtocolError('empty role host entry')
-        host = parts[0]
         port = 0
-        if len(parts) > 1:
-            if parts[1] == '*':
-                port = 0
-            elif parts[1].isdigit():
-                port = int(parts[1])
-            else:
+        if len(fields) > 1 and fields[1] != '*':
+            if not re.fullmatch(r'-?\d+', fields[1]):
                 raise K2hr3ProtocolError('bad port in role host entry')
-        rest = parts[2:]
-        at = next((i for i, p in enumerate(rest[:2]) if p in SHOWN_EXTRAS),
-                  None)
-        if at is None:
-            cuk, extra, after = (rest[0] if rest else ''), '', rest[1:]
-        else:
-            cuk, extra = (rest[0] if at else ''), rest[at]
-            after = rest[at + 1:]
-        after += [None] * (3 - len(after))
-        return cls(host=host, port=port, cuk=cuk, extra=extra,
-                   tag=after[0] or '', inboundip=after[1],
-                   outboundip=after[2])
+            port = int(fields[1])
+        cuk = fields[2] if len(fields) > 2 else ''
+        tail = fields[3:]
+        extra = tail.pop(0) if tail and tail[0] in SHOWN_EXTRAS else ''
+        tag, inbound, outbound = (tail + ['', '', ''])[:3]
+        return cls(host=host, port=port, cuk=cuk, extra=extra, tag=tag,
+                   inboundip=inbound or None, outboundip=outbound or None)
 
     def query(self) -> dict[str, str]:
         """Query parameters for add/remove; None fields are left out."""

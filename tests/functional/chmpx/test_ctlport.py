@@ -3,7 +3,8 @@
 The double is a test fixture for the socket layer only (not the chmpx
 stand-in): it accepts one connection at a time, records the bytes received
 up to the first newline, then replies as told: send the capture bytes and
-close (like chmpx), stay silent, or send and keep the connection open.
+close (like chmpx), stay silent, or send and keep the connection open;
+optionally only after ``delay`` seconds (a slow MERGE).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 
 import pytest
 
@@ -30,6 +32,7 @@ class ReplayServer:
         self.port = self.listener.getsockname()[1]
         self.reply = b''
         self.close_after_reply = True
+        self.delay = 0.0
         self.received: list[bytes] = []
         self._stop = threading.Event()
         self._open: list[socket.socket] = []
@@ -54,6 +57,7 @@ class ReplayServer:
                         break
                     data += chunk
                 self.received.append(data)
+                time.sleep(self.delay)
                 conn.sendall(self.reply)
             except OSError:
                 pass
@@ -189,7 +193,25 @@ def test_peer_that_never_closes_times_out(server):
     server.reply = b'SUCCEED\n'
     server.close_after_reply = False
     with pytest.raises(ControlPortTimeout):
-        _client(server, timeout=SHORT).merge()
+        _client(server, timeout=SHORT, command_timeout=SHORT).merge()
+
+
+def test_slow_command_reply_is_waited_for(server):
+    """Real chmpx answered MERGE on a purging node after more than 5 s:
+    a command reply slower than the status timeout is still a reply."""
+    server.reply = b'SUCCEED\n'
+    server.delay = 3 * SHORT
+    result = _client(server, timeout=SHORT, command_timeout=10).merge()
+    assert result.reply == 'SUCCEED'
+
+
+def test_status_queries_keep_the_short_timeout(server):
+    server.reply = b'whatever'
+    server.delay = 3 * SHORT
+    start = time.monotonic()
+    with pytest.raises(ControlPortTimeout):
+        _client(server, timeout=SHORT, command_timeout=10).self_status()
+    assert time.monotonic() - start < 2 * SHORT
 
 
 def test_silent_peer_times_out(server):

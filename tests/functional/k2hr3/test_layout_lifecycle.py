@@ -171,6 +171,23 @@ def test_teardown_after_objects_deleted_by_hand(
     assert 'refused' not in caplog.text
 
 
+def test_teardown_survives_members_our_model_refuses(backend, cluster,
+                                                    caplog):
+    """The project's user can add members K2HR3 accepts but the plugin's
+    model refuses (a port of 70000 is kept as it is): teardown still
+    removes everything and says nothing is left."""
+    cluster.provision()
+    role = cluster.names.child('server')
+    backend.client._t.request(
+        'PUT', '/v1/role/' + role,
+        token='U=' + backend.token.token,
+        params={'host': '10.9.9.9', 'port': '70000', 'cuk': 'x'})
+    caplog.set_level(logging.INFO)
+    cluster.teardown()
+    assert backend.has_none(cluster.names.name)
+    assert 'nothing is left' in caplog.text
+
+
 def test_teardown_when_a_role_goes_between_listing_and_revoking(
         backend, cluster):
     """K2HR3 deletes a role's tokens with the role and then answers 403
@@ -196,9 +213,13 @@ def test_teardown_when_a_role_goes_between_listing_and_revoking(
 
 
 def test_teardown_names_what_still_remains(backend, cluster):
-    """A delete K2HR3 answered but did not do: the end check finds the
-    policy and names it (and only it)."""
+    """A delete K2HR3 answered but did not do: the end check names
+    exactly what remains.  The policy stays, and so do the two resources
+    it lists, because K2HR3 refuses to delete a resource a policy lists
+    (third capture D1); the unlisted parent resource goes.  Once the
+    policy delete gets through, a second teardown removes the rest."""
     c = backend.client
+    n = cluster.names
     cluster.provision()
 
     class PolicyDeleteIgnored:
@@ -211,9 +232,13 @@ def test_teardown_names_what_still_remains(backend, cluster):
     cluster.client = PolicyDeleteIgnored()
     with pytest.raises(K2hr3LeftBehindError) as info:
         cluster.teardown()
-    assert info.value.objects == ('policy ' + cluster.names.name,)
-    assert backend.objects(cluster.names.name)['policy'] == [
-        cluster.names.name]
+    assert info.value.objects == ('policy ' + n.name,
+                                  'resource ' + n.child('server'),
+                                  'resource ' + n.child('slave'))
+    assert backend.objects(n.name)['policy'] == [n.name]
+    cluster.client = c
+    cluster.teardown()
+    assert backend.has_none(n.name)
 
 
 # -- stand-in only: failure injection and the stand-in's state ------------

@@ -11,6 +11,7 @@ k2hdkc (server) or for k2hdkclinetool (slave).
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import socketserver
@@ -21,6 +22,7 @@ import uuid
 
 from tests.standins.dataplane import common
 from tests.standins.dataplane import control
+from tests.standins.dataplane import faults
 from tests.standins.dataplane import ini
 from tests.standins.dataplane import peers
 from tests.standins.dataplane import ring as ringmod
@@ -33,6 +35,19 @@ REFRESH_TIMEOUT = 2.0
 SEEN_CMDS = 256
 #: Optional listen address (tests use 127.0.0.1); chmpx itself binds ANY.
 BIND_ENV = 'K2HDKC_STANDIN_BIND'
+#: chmpx 1.0.109 segfaults on SIGHUP within about 1 s of its last local
+#: client detaching (doc/ring-procedures.md §9): a thread still checking
+#: the detached client races with shutdown.  The stand-in's check lasts
+#: the whole window and ends by setting [Suspend], so waiting for
+#: [Suspend] (§9 step 2) avoids the crash here as it does on the real one.
+#: Always modelled; the variable only changes the window (seconds; 0 =
+#: no crash, [Suspend] at once).
+SIGHUP_CRASH_ENV = 'K2HDKC_STANDIN_SIGHUP_CRASH_WINDOW'
+SIGHUP_CRASH_WINDOW = 1.0
+
+
+def crash_window() -> float:
+    return float(os.environ.get(SIGHUP_CRASH_ENV) or SIGHUP_CRASH_WINDOW)
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -65,6 +80,10 @@ class Chmpx:
         self.names: dict[str, str] = {}
         self.servers: list = []
         self.done_cmds: dict[str, None] = {}  # insertion-ordered set
+        self.hung_gen: int | None = None  # merge waiting on a stuck peer
+        self.no_reattach = False  # a stubborn stuck k2hdkc was attached
+        self.last_detach: float | None = None  # monotonic, last client
+        self.clients: set[socket.socket] = set()  # line tools, slave side
 
     # -- helpers -----------------------------------------------------------
 
@@ -186,7 +205,11 @@ class Chmpx:
         if att is None or suspended:
             return {'err': 'no k2hdkc attached'}
         reply = att.call(req, timeout)
-        return reply if reply is not None else {'err': 'k2hdkc gone'}
+        if reply is None:
+            return {'err': 'k2hdkc gone'}
+        if reply.get('stubborn'):
+            self.no_reattach = True  # until chmpx restarts (faults.py)
+        return reply
 
     # -- ring-wide commands ------------------------------------------------
 
@@ -243,6 +266,8 @@ class Chmpx:
             pcount = len(ring.pending_list())
             exchange = bval != pval or bcount != pcount
             pull = me.action != 'DELETE' and pval != common.NOHASH
+            role = ('joining' if me.action == 'ADD' else
+                    'existing' if exchange else 'purging')
             if exchange:
                 sources = [n for n in self.others()
                            if ring.states[n.ident].up
@@ -252,24 +277,70 @@ class Chmpx:
                 near = set(ring.neighbours(ring.me))
                 sources = [n for n in self.others() if n.ident in near]
         if pull and pcount:
-            self.pull(sources, bval, bcount, pval, pcount, rep, gen)
+            req = {'op': 'getrange', 'from': ring.me,
+                   'target': (pval - rep) % pcount, 'count': rep + 1,
+                   'tmax': pcount,
+                   'old': -1 if bval == common.NOHASH
+                   else (bval - rep) % bcount,
+                   'omax': bcount}
+            if sources and self.injected_hang(role, sources[0], req, gen):
+                return
+            self.pull(sources, req, gen)
         with self.lock:
             if gen == self.merge_gen and self.my_state.operate == 'Doing':
                 self.my_state.operate = 'Done'
                 self.my_state.last = common.now_us()
 
-    def pull(self, sources, bval, bcount, pval, pcount, rep, gen) -> None:
+    def _who(self, node) -> dict:
+        return {'name': node.name, 'ctlport': node.ctlport, 'cuk': node.cuk}
+
+    def injected_hang(self, role: str, responder, req: dict,
+                      gen: int) -> bool:
+        """Apply a hang_merge fault (faults.py) to this merge; True if
+        the merge hung and was aborted."""
+        fault = faults.take(
+            'hang_merge', lambda f: f.get('role', 'any') in ('any', role),
+            {'role': role, 'requester': self._who(self.conf.self_node),
+             'responder': self._who(responder)})
+        if fault is None:
+            return False
+        common.log('CHMPX-ERR', 'injected fault: merge hangs on %s:%d'
+                   % (responder.name, responder.ctlport))
+        if fault.get('clears') == 'restart':
+            wedge = {'stubborn': bool(fault.get('stubborn'))}
+            self.call_peer(responder, {'op': 'data',
+                                       'req': dict(req, wedge=wedge)})
+        self.hang(gen)
+        return True
+
+    def hang(self, gen: int) -> None:
+        """Wait for a pull that never returns: only a new merge
+        generation (ABORTMERGE delivered by a peer) or exit ends it."""
+        with self.lock:
+            self.hung_gen = gen
+        while gen == self.merge_gen and not self.stop.wait(TICK):
+            pass
+        with self.lock:
+            if self.hung_gen == gen:
+                self.hung_gen = None
+
+    def hung(self) -> bool:
+        """Whether this node's own merge waits on a stuck responder."""
+        with self.lock:
+            return self.hung_gen is not None \
+                and self.hung_gen == self.merge_gen
+
+    def pull(self, sources, req: dict, gen: int) -> None:
         got = self.local_data({'op': 'last_update'})
-        startts = int(got.get('last_update', 0)) if 'err' not in got else 0
-        req = {'op': 'getrange',
-               'target': (pval - rep) % pcount, 'count': rep + 1,
-               'tmax': pcount,
-               'old': -1 if bval == common.NOHASH else (bval - rep) % bcount,
-               'omax': bcount, 'startts': startts}
+        req = dict(req, startts=int(got.get('last_update', 0))
+                   if 'err' not in got else 0)
         for node in sources:
             if gen != self.merge_gen:
                 return
             reply = self.call_peer(node, {'op': 'data', 'req': req}, 60.0)
+            if reply and reply.get('wedged'):
+                self.hang(gen)  # a stuck responder (faults.py)
+                return
             if not reply or 'err' in reply:
                 continue
             elems = reply.get('elements', [])
@@ -280,7 +351,7 @@ class Chmpx:
 
     def attached(self, att) -> bool:
         with self.lock:
-            if self.k2hdkc is not None:
+            if self.k2hdkc is not None or self.no_reattach:
                 return False
             self.k2hdkc = att
             if self.ring.is_server:
@@ -298,9 +369,19 @@ class Chmpx:
         with self.lock:
             if self.k2hdkc is att:
                 self.k2hdkc = None
+                self.client_left()
                 if self.ring.is_server:
-                    self.my_state.suspend = True
-                    self.my_state.last = common.now_us()
+                    check = threading.Timer(crash_window(),
+                                            self.detach_checked)
+                    check.daemon = True
+                    check.start()
+
+    def detach_checked(self) -> None:
+        """The end of the check of a detached k2hdkc: [Suspend]."""
+        with self.lock:
+            if self.k2hdkc is None and self.ring.is_server:
+                self.my_state.suspend = True
+                self.my_state.last = common.now_us()
 
     # -- periodic work -------------------------------------------------------
 
@@ -393,6 +474,36 @@ class Chmpx:
             last=common.now_us())
         self.ring.seen.add(self.ring.me)
 
+    def client_left(self) -> None:
+        """A local client (k2hdkc, or a line tool on a slave) detached."""
+        self.last_detach = time.monotonic()
+
+    def notice_detaches(self) -> None:
+        """Count a client that exited a moment ago but whose handler
+        thread has not seen it yet: a detach is when the socket closed."""
+        att = self.k2hdkc
+        if att is not None and att.closed():
+            self.detached(att)
+        with self.lock:
+            for sock in list(self.clients):
+                if control.at_eof(sock):
+                    self.clients.discard(sock)
+                    self.client_left()
+
+    def on_sighup(self) -> None:
+        """Stop; or crash like chmpx 1.0.109 when a client detached less
+        than the crash window ago: the parent sees SIGSEGV (-11, a shell
+        139) and the unix socket stays behind."""
+        self.notice_detaches()
+        since = self.last_detach
+        if since is not None and time.monotonic() - since < crash_window():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no litter
+            signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGSEGV)
+        self.stop.set()
+
     def shutdown(self, code: int) -> None:
         try:
             os.unlink(self.shm_path)
@@ -468,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
                          '"-d" option.\n')
         return 1
     proc = Chmpx(conf, ctlport)
-    signal.signal(signal.SIGHUP, lambda *_: proc.stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: proc.on_sighup())
     signal.signal(signal.SIGINT, lambda *_: proc.stop.set())
     proc.run()
     return 0

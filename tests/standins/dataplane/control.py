@@ -15,6 +15,7 @@ import threading
 import time
 
 from tests.standins.dataplane import common
+from tests.standins.dataplane import faults
 from tests.standins.dataplane import render
 from tests.standins.dataplane import status as st
 
@@ -143,6 +144,8 @@ def command(proc, line: str) -> str:
                 refused = proc.ring.any_member_down()
             if not refused:
                 proc.broadcast('merge')
+        elif upper == 'ABORTMERGE' and proc.hung():
+            pass  # the node hung in [Doing] ignores it (faults.py)
         else:
             proc.broadcast('compmerge' if upper == 'COMPMERGE' else 'abort')
         return SUCCEED + '\n'
@@ -172,6 +175,17 @@ def command(proc, line: str) -> str:
     return 'Unknown command(%s)\n' % cmd
 
 
+def slow_reply(proc, cmd: str) -> None:
+    """Hold the reply of ``cmd`` back if a slow_reply fault says so."""
+    node = proc.conf.self_node
+    fault = faults.take(
+        'slow_reply', lambda f: str(f.get('command', '')).upper() == cmd,
+        {'command': cmd, 'node': {'name': node.name,
+                                  'ctlport': node.ctlport, 'cuk': node.cuk}})
+    if fault is not None:
+        time.sleep(float(fault.get('seconds', 0)))
+
+
 class ControlHandler(socketserver.BaseRequestHandler):
     """One command per connection, then close (like chmpx)."""
 
@@ -195,6 +209,7 @@ class ControlHandler(socketserver.BaseRequestHandler):
             return
         line = data.split(b'\n', 1)[0].decode('utf-8', 'replace')
         reply = command(proc, line.rstrip('\r'))
+        slow_reply(proc, line.split(' ', 1)[0].strip().upper())
         try:
             sock.sendall(reply.encode())
         except OSError:
@@ -218,6 +233,16 @@ class PeerHandler(socketserver.BaseRequestHandler):
                 common.send_msg(self.request, proc.handle_peer(msg))
             except OSError:
                 return
+
+
+def at_eof(sock: socket.socket) -> bool:
+    """Whether the peer of ``sock`` has closed it (nothing is read)."""
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return not sock.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return True
 
 
 class Attached:
@@ -248,16 +273,8 @@ class Attached:
         if not self.lock.acquire(blocking=False):
             return False
         try:
-            if self.dead:
-                return True
-            ready, _, _ = select.select([self.sock], [], [], 0)
-            if ready:
-                try:
-                    data = self.sock.recv(1, socket.MSG_PEEK)
-                except OSError:
-                    data = b''
-                if not data:
-                    self.dead = True
+            if not self.dead and at_eof(self.sock):
+                self.dead = True
             return self.dead
         finally:
             self.lock.release()
@@ -282,15 +299,25 @@ class LocalHandler(socketserver.BaseRequestHandler):
                 common.send_msg(sock, {'err': 'cannot attach'})
                 return
             common.send_msg(sock, {'ok': True})
-            while not att.dead and not proc.stop.is_set():
-                time.sleep(0.2)
+            # notice the exit at once: it starts the SIGHUP crash window
+            while not att.closed() and not proc.stop.is_set():
+                if select.select([sock], [], [], 0.2)[0]:
+                    time.sleep(0.02)  # data for a call in flight
             proc.detached(att)
             return
         msg = first
         from tests.standins.dataplane import router
-        while msg is not None:
-            try:
-                common.send_msg(sock, router.route(proc, msg))
-                msg = reader.read()
-            except (OSError, ValueError):
-                return
+        with proc.lock:
+            proc.clients.add(sock)
+        try:
+            while msg is not None:
+                try:
+                    common.send_msg(sock, router.route(proc, msg))
+                    msg = reader.read()
+                except (OSError, ValueError):
+                    return
+        finally:
+            with proc.lock:
+                if sock in proc.clients:
+                    proc.clients.discard(sock)
+                    proc.client_left()

@@ -21,10 +21,12 @@ import subprocess
 import time
 
 from tests.standins.dataplane import common
+from tests.standins.dataplane import faults
 
 BIN_DIR = pathlib.Path(__file__).resolve().parent / 'bin'
 GROUP = 'mydkc'
 HEALTHY = 0x21
+SUSPEND = 0x10000
 
 
 def free_port() -> int:
@@ -138,6 +140,8 @@ class LocalRing:
                       'seed': 'mydkc-slave-1.example.net',
                       'ini': sdir / 'slave.ini', 'k2hfile': ''}
         self.procs: dict[tuple[str, str], subprocess.Popen] = {}
+        #: Every process of the ring reads its faults here (faults.py).
+        self.faults_path = self.dir / faults.FILE_NAME
         self.members: list[int] = []
 
     # -- config ------------------------------------------------------------
@@ -170,6 +174,7 @@ class LocalRing:
         env['PATH'] = str(BIN_DIR) + os.pathsep + env.get('PATH', '')
         env[common.SHMDIR_ENV] = str(node['dir'] / 'shm')
         env['K2HDKC_STANDIN_BIND'] = '127.0.0.1'
+        env[faults.ENV] = str(self.faults_path)
         return env
 
     def node(self, num: int | str) -> dict:
@@ -208,6 +213,14 @@ class LocalRing:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait(5)
+
+    def stop_node(self, num) -> int | None:
+        """k2hdkc, then chmpx once it shows [Suspend] (no SIGHUP crash,
+        doc/ring-procedures.md §9); chmpx's exit code."""
+        self.stop(num, 'k2hdkc')
+        wait_for(lambda: self.self_code(num) & SUSPEND, 10,
+                 'node %s [Suspend]' % num)
+        return self.stop(num, 'chmpx')
 
     def close(self) -> None:
         for key in list(self.procs):
@@ -272,16 +285,17 @@ class LocalRing:
         self.start_chmpx('slave')
         self.wait_all([HEALTHY] * count, via='slave')
 
-    def restart_k2hdkc(self, num: int, expect: int = 0x1021) -> None:
+    def restart_k2hdkc(self, num: int, expect: int = 0x1021,
+                       suspended: int = 0x10021) -> None:
         assert self.stop(num, 'k2hdkc') == 0
-        self.wait_self(num, 0x10021)
+        self.wait_self(num, suspended)
         self.start_k2hdkc(num)
         self.wait_self(num, expect)
 
     def merge(self, via: int, expected: dict[int, int]) -> None:
         """MERGE via ``via`` until each node of ``expected`` shows its
-        code. Not watched: the stand-ins never hang; a ring of real
-        programs overrides this with doc/ring-procedures.md §8
+        code. Not watched: a hung merge (``faults``) fails the wait; the
+        floor's ring recovers as doc/ring-procedures.md §8 says
         (tests/rig/floor.py)."""
         assert self.ctl(via, 'MERGE') == 'SUCCEED\n'
         for num, code in expected.items():
@@ -290,6 +304,15 @@ class LocalRing:
     def grow(self, new: int) -> None:
         """doc/ring-procedures.md §3 with AUTOMERGE=off: every node goes
         through Pending."""
+        old = self.prepare_grow(new)
+        expected = dict.fromkeys(old, 0x3021)
+        expected[new] = 0x3121
+        self.merge(old[0], expected)
+        assert self.ctl(old[0], 'COMPMERGE') == 'SUCCEED\n'
+        self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
+
+    def prepare_grow(self, new: int) -> list[int]:
+        """doc/ring-procedures.md §3 up to the MERGE; the old members."""
         old = list(self.members)
         self.write_configs(old + [new], automerge=False)
         self.wait_all([HEALTHY] * len(old) + [0x10], via=old[0])
@@ -299,45 +322,54 @@ class LocalRing:
         self.wait_self(new, 0x1121)
         for num in old:
             self.restart_k2hdkc(num)
-        expected = dict.fromkeys(old, 0x3021)
-        expected[new] = 0x3121
-        self.merge(old[0], expected)
-        assert self.ctl(old[0], 'COMPMERGE') == 'SUCCEED\n'
-        self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
+        return old
 
     def shrink(self, leaving: int) -> None:
         """doc/ring-procedures.md §4: SERVICEOUT, restarts, MERGE, COMPMERGE,
         stop, rewrite."""
-        rest = [n for n in self.members if n != leaving]
-        node = self.nodes[leaving - 1]
-        arg = '127.0.0.1:%d:%s' % (node['ctlport'], node['seed'])
-        assert self.ctl(rest[0], 'SERVICEOUT ' + arg) == 'SUCCEED\n'
-        self.wait_self(leaving, 0x1221)
-        for num in rest:
-            self.restart_k2hdkc(num)
+        rest = self.prepare_shrink(leaving)
         assert self.ctl(rest[0], 'MERGE') == 'SUCCEED\n'
         codes = [0x3221 if n == leaving else 0x3021 for n in self.members]
         self.wait_all(codes, via=rest[0])
         assert self.ctl(rest[0], 'COMPMERGE') == 'SUCCEED\n'
         codes = [0x11 if n == leaving else HEALTHY for n in self.members]
         self.wait_all(codes, via=rest[0])
-        self.stop(leaving, 'k2hdkc')
-        self.stop(leaving, 'chmpx')
+        self.stop_node(leaving)
         self.write_configs(rest)
         self.wait_all([HEALTHY] * len(rest), via='slave')
+
+    def serviceout(self, via: int, leaving: int) -> str:
+        node = self.nodes[leaving - 1]
+        return self.ctl(via, 'SERVICEOUT 127.0.0.1:%d:%s'
+                        % (node['ctlport'], node['seed']))
+
+    def prepare_shrink(self, leaving: int) -> list[int]:
+        """doc/ring-procedures.md §4 up to the MERGE; the remaining
+        members."""
+        rest = [n for n in self.members if n != leaving]
+        assert self.serviceout(rest[0], leaving) == 'SUCCEED\n'
+        self.wait_self(leaving, 0x1221)
+        for num in rest:
+            self.restart_k2hdkc(num)
+        return rest
 
     def purge(self) -> None:
         """doc/ring-procedures.md §5: refill every node from an empty file, one
         at a time."""
         for num in self.members:
-            assert self.stop(num, 'k2hdkc') == 0
-            self.wait_self(num, 0x10021)
-            os.unlink(self.nodes[num - 1]['k2hfile'])
-            self.start_k2hdkc(num)
-            self.wait_self(num, 0x1021)
+            self.empty_k2hdkc(num)
             self.merge(num, {num: 0x3021})
             self.ctl(num, 'COMPMERGE')
             self.wait_self(num, HEALTHY)
+
+    def empty_k2hdkc(self, num: int) -> None:
+        """doc/ring-procedures.md §5 up to the MERGE: k2hdkc restarted on
+        an empty file."""
+        assert self.stop(num, 'k2hdkc') == 0
+        self.wait_self(num, 0x10021)
+        os.unlink(self.nodes[num - 1]['k2hfile'])
+        self.start_k2hdkc(num)
+        self.wait_self(num, 0x1021)
 
     # -- clients --------------------------------------------------------------
 

@@ -28,7 +28,23 @@ def _cas_value(elem: dict) -> int:
     return int.from_bytes(common.s2b(elem.get('v') or ''), 'little')
 
 
-def execute(db: storemod.Store, req: dict) -> dict:
+def merge_pull(db: storemod.Store, req: dict,
+               wedged: dict[str, bool]) -> dict:
+    """Serve a merge pull, unless this k2hdkc is the requester's stuck
+    responder (faults.py): a pull carrying ``wedge`` makes it one, and it
+    stays one for that requester until this process ends."""
+    requester = req.get('from', '')
+    if isinstance(req.get('wedge'), dict):
+        wedged[requester] = bool(req['wedge'].get('stubborn'))
+    if requester in wedged:
+        return {'wedged': True, 'stubborn': wedged[requester]}
+    return {'elements': db.get_range(
+        int(req['target']), int(req['count']), int(req['tmax']),
+        int(req['old']), int(req['omax']), int(req['startts']))}
+
+
+def execute(db: storemod.Store, req: dict,
+            wedged: dict[str, bool] | None = None) -> dict:
     op = req.get('op')
     key = req.get('key', '')
     mtime = int(req.get('mtime') or time.time_ns())
@@ -36,9 +52,7 @@ def execute(db: storemod.Store, req: dict) -> dict:
         if op == 'last_update':
             return {'last_update': db.last_update}
         if op == 'getrange':
-            return {'elements': db.get_range(
-                int(req['target']), int(req['count']), int(req['tmax']),
-                int(req['old']), int(req['omax']), int(req['startts']))}
+            return merge_pull(db, req, {} if wedged is None else wedged)
         if op == 'setelements':
             return {'added': db.set_elements(req.get('elements', []))}
         elem = db.live(key)
@@ -127,10 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         'file', 'permanent', 'perm') else None
     db = storemod.Store(path, ini.to_bool(k2h.get('K2HINIT'), True))
     stop = threading.Event()
+    wedged: dict[str, bool] = {}
+
+    def on_sighup(*_) -> None:
+        # a stubborn stuck responder ignores SIGHUP (faults.py)
+        if not any(wedged.values()):
+            stop.set()
+
     if os.environ.get(IGNORE_SIGHUP_ENV):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     else:
-        signal.signal(signal.SIGHUP, lambda *_: stop.set())
+        signal.signal(signal.SIGHUP, on_sighup)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     rdv = common.rendezvous_path(conf.group, conf.self_node.ctlport)
@@ -162,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             if req is None:
                 return  # chmpx gone: stay orphaned like the real k2hdkc
             try:
-                reply = execute(db, req)
+                reply = execute(db, req, wedged)
             except Exception as exc:  # report, keep serving
                 reply = {'err': repr(exc)}
             try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.standins.k2hr3 import auth
 from tests.standins.k2hr3 import policies
+from tests.standins.k2hr3 import references
 from tests.standins.k2hr3 import yrn
 from tests.standins.k2hr3.http_types import ApiError
 from tests.standins.k2hr3.http_types import Reply
@@ -67,6 +68,7 @@ def create(state: State, req: Request) -> Reply:
     for field in ('action', 'resource', 'alias'):
         value = _strings(fields.get(field), field)
         new[field] = old[field] if value is None else value
+    references.policy_listed(state, old['resource'], new['resource'])
     data.policies[path] = new
     return created()
 
@@ -128,5 +130,7 @@ def delete(state: State, req: Request) -> Reply:
         raise ApiError(400, auth.NO_HEADER) if kind is None else \
             auth.not_existed(token)
     tenant, path = _target(state, req, token)
-    state.tenant(tenant).policies.pop(path, None)
+    gone = state.tenant(tenant).policies.pop(path, None)
+    if gone is not None:
+        references.policy_listed(state, gone['resource'], [])
     return no_content()

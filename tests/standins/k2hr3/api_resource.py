@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.standins.k2hr3 import auth
 from tests.standins.k2hr3 import policies
+from tests.standins.k2hr3 import references
 from tests.standins.k2hr3 import resources
 from tests.standins.k2hr3 import roles
 from tests.standins.k2hr3 import yrn
@@ -114,21 +115,12 @@ def read(state: State, req: Request) -> Reply:
     if parsed is None or parsed[1] != 'role':
         raise ApiError(400, NO_ROLE)
     role_tenant, role_path = parsed[0], yrn.normalise_path(parsed[2])
-    port = _port_arg(req)
+    port = parse_port(req.arg('port'))
     if not roles.is_member(state.tenant(role_tenant), role_path,
                            req.client_ip, port, req.arg('cuk')):
         raise ApiError(404, 'ip(%s) is not member of role(%s) in tenant(%s)'
                        % (req.client_ip, role_path, role_tenant))
     return _read_role(state, req, tenant, path, role_tenant, role_path)
-
-
-def _port_arg(req: Request) -> int | None:
-    if req.arg('port') is None:
-        return None
-    try:
-        return parse_port(req.arg('port'))
-    except ValueError as exc:
-        raise ApiError(400, 'port(%s) is wrong' % req.arg('port')) from exc
 
 
 def _full_yrn(target: str) -> tuple[str, str]:
@@ -152,7 +144,8 @@ def _read_user(state: State, req: Request, target: str,
         if node is None:
             raise _not_found(tenant, path)
         body = {'string': node['string'], 'object': node['object'],
-                'keys': dict(node['keys']), 'expire': None,
+                'keys': None if node['keys'] is None else dict(node['keys']),
+                'expire': None,
                 'aliases': list(node['aliases'])}
     else:
         result = _rendered(state, tenant, path)
@@ -180,7 +173,7 @@ def _read_role(state: State, req: Request, tenant: str, path: str,
         raise ApiError(400, 'GET request type(%s) is wrong.' % kind)
     result = _rendered(state, tenant, path)
     if kind == 'keys':
-        value = result['keys'].get(keyname)
+        value = (result['keys'] or {}).get(keyname)
         label = 'keys[%s]' % keyname
     else:
         value, label = result[kind], kind
@@ -206,17 +199,24 @@ def delete(state: State, req: Request) -> Reply:
     store = state.tenant(tenant).resources
     part = req.arg('type')
     if part is None:
+        if references.is_referenced(store.get(path)):
+            raise ApiError(404, 'could not remove resource(%s) with type=('
+                                'null), keynames=(null), aliases=(null) for '
+                                'user=%s, tenant=%s' % (
+                                    compact(path), compact(user.user),
+                                    compact(tenant)), body_on_delete=True)
         store.delete(path)
         return no_content()
     node = store.get(path)
     if node is None:
         return no_content()
-    node = dict(node, keys=dict(node['keys']))
+    node = dict(node, keys=None if node['keys'] is None
+                else dict(node['keys']))
     if part in ('anytype', 'string'):
         node['string'] = ''
     if part in ('anytype', 'object'):
         node['object'] = None
-    if part == 'keys':
+    if part == 'keys' and node['keys'] is not None:
         for name in as_list(json_arg(req.arg('keynames'))) or []:
             node['keys'].pop(name, None)
     if part == 'aliases':

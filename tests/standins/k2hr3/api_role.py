@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.standins.k2hr3 import auth
 from tests.standins.k2hr3 import hosts as hostlib
 from tests.standins.k2hr3 import roles
@@ -69,15 +67,6 @@ def _yrn_target(req: Request) -> tuple[str, str]:
     return parsed[0], yrn.normalise_path(parsed[2])
 
 
-def _port(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        return hostlib.parse_port(value)
-    except (TypeError, ValueError) as exc:
-        raise ApiError(400, 'port(%s) is wrong' % (value,)) from exc
-
-
 def get(state: State, req: Request) -> Reply:
     """GET /v1/role/<path>: expand=true gives only merged policies."""
     kind, token = auth.token_header(req)
@@ -112,8 +101,9 @@ def head(state: State, req: Request) -> Reply:
         _yrn_target(req)
         return no_content()
     tenant, path = _yrn_target(req)
-    if not roles.is_member(state.tenant(tenant), path, req.client_ip,
-                           _port(req.arg('port')), req.arg('cuk')):
+    port = hostlib.parse_port(req.arg('port'))
+    if not roles.is_member(state.tenant(tenant), path, req.client_ip, port,
+                           req.arg('cuk')):
         raise ApiError(403, 'not a member')
     return no_content()
 
@@ -144,8 +134,9 @@ def _make_host(req: Request, spec: dict, source_ip: str | None) -> dict:
                                 'ignore ip address string: %s'
                            % (req.method, label, compact(value)))
     host = source_ip or spec.get('host') or req.client_ip
-    return hostlib.make(str(host).lower(), _port(spec.get('port')) or 0,
-                        spec.get('cuk'), spec.get('extra'), spec.get('tag'),
+    port = hostlib.parse_port(spec.get('port')) or 0
+    return hostlib.make(str(host).lower(), port, spec.get('cuk'),
+                        spec.get('extra'), spec.get('tag'),
                         spec.get('inboundip'), spec.get('outboundip'))
 
 
@@ -174,7 +165,7 @@ def add_hosts(state: State, req: Request) -> Reply:
 def delete(state: State, req: Request) -> Reply:
     """DELETE /v1/role/<path>: a role, members, or (R=) a role token."""
     kind, token = auth.token_header(req)
-    port, cuk = _port(req.arg('port')), req.arg('cuk')
+    port, cuk = hostlib.parse_port(req.arg('port')), req.arg('cuk')
     if kind == 'U':
         tenant, path = _user_target(state, req, token)
         data = state.tenant(tenant)

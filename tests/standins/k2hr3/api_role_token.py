@@ -69,11 +69,7 @@ def issue(state: State, req: Request) -> Reply:
     if kind == 'R':
         return _reissue(state, req, auth.role(state, token), now)
     tenant, path = _target(state, req, target, None)
-    port = req.arg('port')
-    try:
-        port_value = None if port is None else hostlib.parse_port(port)
-    except ValueError as exc:
-        raise ApiError(400, 'port(%s) is wrong' % port) from exc
+    port_value = hostlib.parse_port(req.arg('port'))
     found = roles.find_member(state.tenant(tenant), path, req.client_ip,
                               port_value, req.arg('cuk'))
     if found is None:

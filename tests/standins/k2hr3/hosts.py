@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from typing import Any
 
 
@@ -14,16 +16,31 @@ def is_ip(text: str) -> bool:
     return True
 
 
-def parse_port(value: Any) -> int:
-    """Port 0, empty or missing means "any"; raises ValueError."""
-    if value is None or value == '':
-        return 0
-    if isinstance(value, bool):
-        raise ValueError(value)
-    port = int(value)
-    if not 0 <= port <= 65535:
-        raise ValueError(value)
-    return port
+#: What the real server takes for a number (k2hr3apiutil ``isSafeNumeric``).
+_NUMERIC = re.compile(r'[+-]?(?:\d+|\d*\.\d+)(?:[eE][+-]?\d+)?$')
+
+Port = int | float
+
+
+def parse_port(value: Any) -> Port | None:
+    """The port a request names, or None (taken as "any").
+
+    The 2.0.3 server never rejects a port: anything that is not a number
+    (``abc``, empty, a boolean) counts as not given, which stores a member
+    as "any" (third capture D2), and any number is kept as it is, range
+    unchecked (70000 and -1 are listed as such).
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return value if math.isfinite(value) else None
+    text = str(value).strip()
+    if not _NUMERIC.match(text):
+        return None
+    number = float(text)
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 #: The only ``extra`` values the 2.0.3 server shows; any other stored
@@ -60,10 +77,18 @@ def key(host: dict) -> str:
 
 
 def host_string(host: dict) -> str:
-    """``"<ip|name> <port|*> <cuk> <extra> <tag> ..."``, empty fields
-    dropped and unshown extras hidden (so positional parsing is ambiguous,
-    as in the real API)."""
+    """``"<ip|name> <port|*> <cuk>"`` plus, after a space, the trailing
+    fields ``<extra> <tag> <inboundip> <outboundip>``, as 2.0.3 builds it
+    (third capture D3): the cuk slot is always there, so a member without
+    a cuk ends in a space (``"10.0.0.3 * "``); in the trailing part the
+    empty fields at the end and at the start are cut, but an empty field
+    between two set ones leaves its separator (``"t6  10.2.2.2"``).
+    Unshown extras count as empty."""
     port = '*' if host['port'] == 0 else str(host['port'])
-    fields = [host['host'], port, host['cuk'], shown_extra(host), host['tag'],
-              host['inboundip'], host['outboundip']]
-    return ' '.join(str(f) for f in fields if f not in (None, ''))
+    tail = ''
+    for field in (host['outboundip'], host['inboundip'], host['tag'],
+                  shown_extra(host)):
+        tail = (field or '') + ' ' + tail.rstrip()
+    tail = tail.strip()
+    head = '%s %s %s' % (host['host'], port, host['cuk'] or '')
+    return head + ' ' + tail if tail else head

@@ -12,10 +12,14 @@ DEBUG_VALUES = ('on', '1', 'debug', 'dbg', 'ok')
 class ApiError(Exception):
     """An error reply: JSON ``{"result":false,"message":...}``."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *,
+                 body_on_delete: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        #: DELETE errors have no body unless the real handler passes its
+        #: message on (as the resource delete does, third capture D1).
+        self.body_on_delete = body_on_delete
 
 
 @dataclasses.dataclass

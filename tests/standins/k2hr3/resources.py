@@ -24,8 +24,9 @@ def upsert(state: State, tenant: str, path: str, kind: str,
            data: Any, keys: dict | None, aliases: list | None) -> None:
     """Create or update; None leaves a field unchanged."""
     store = state.tenant(tenant).resources
-    node = store.get(path) or {'string': '', 'object': None, 'keys': {},
-                               'expire': None, 'aliases': []}
+    node = store.get(path) or {'string': '', 'object': None, 'keys': None,
+                               'expire': None, 'aliases': [],
+                               'reference': 0}
     node = dict(node)
     if data is not None:
         if kind == 'object':
@@ -40,11 +41,12 @@ def upsert(state: State, tenant: str, path: str, kind: str,
 
 
 def expand(state: State, tenant: str, path: str) -> dict | None:
-    """Merged {'string', 'object', 'keys'} or None when unreadable."""
+    """Merged {'string', 'object', 'keys'} or None when unreadable; keys
+    stay None while no part has any (third capture D4)."""
     store = state.tenant(tenant).resources
     string: str | None = None
     obj: Any = None
-    keys: dict = {}
+    keys: dict | None = None
     for ancestor in store.ancestors(path):
         node = store.get(ancestor)
         if node is None:
@@ -57,7 +59,8 @@ def expand(state: State, tenant: str, path: str) -> dict | None:
                 obj = {**obj, **part['object']}
             elif part['object'] is not None:
                 obj = part['object']
-            keys.update(part['keys'])
+            if part['keys'] is not None:
+                keys = {**(keys or {}), **part['keys']}
     return {'string': string, 'object': obj, 'keys': keys}
 
 
@@ -73,16 +76,18 @@ def render(state: State, tenant: str, path: str) -> dict | None:
     """Expanded and rendered resource, keys incl. template variables.
 
     Raises k2hr3template.TemplateError when the engine rejects the data.
+    Not modelled: a string resource with no keys anywhere fails to expand
+    on the real server (404 "failed to expand"), here it renders with {}.
     """
     merged = expand(state, tenant, path)
     if merged is None or merged['string'] is None:
         return merged
+    given = merged['keys'] or {}
 
     def builtins(name: str) -> tuple[bool, Any]:
-        return _builtin(state, tenant, path, merged['keys'], name)
+        return _builtin(state, tenant, path, given, name)
 
-    text, keys = k2hr3template.render(merged['string'], merged['keys'],
-                                      builtins)
+    text, keys = k2hr3template.render(merged['string'], given, builtins)
     return {'string': text, 'object': merged['object'], 'keys': keys}
 
 
@@ -110,7 +115,7 @@ def _builtin(state: State, tenant: str, path: str, keys: dict,
         if target == path:
             return True, keys.get(match.group(2))
         node = data.resources.get(target)
-        return True, (node or {}).get('keys', {}).get(match.group(2))
+        return True, ((node or {}).get('keys') or {}).get(match.group(2))
     node = data.resources.get(yrn.normalise_path(rest))
     if node is None:
         return True, None

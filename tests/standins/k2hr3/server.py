@@ -138,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, req: Request, exc: ApiError) -> None:
         body = {'result': False, 'message': exc.message}
-        empty = req.method in ('HEAD', 'DELETE')
+        empty = req.method == 'HEAD' or (req.method == 'DELETE'
+                                         and not exc.body_on_delete)
         self.send_response(exc.status)
         self.send_header('content-type', CONTENT_TYPE)
         if req.debug:

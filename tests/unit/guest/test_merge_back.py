@@ -191,7 +191,7 @@ def app_on(ring, runtime, tmp_path):
 def test_rejoin_aborts_a_hung_merge_via_a_peer(tmp_path, monkeypatch):
     ring = Ring(hangs=1)
     monkeypatch.setattr(rejoin.ctl, 'ControlPortClient',
-                        lambda host, port, timeout: PeerPort(ring, host,
+                        lambda host, port, **limits: PeerPort(ring, host,
                                                              port))
     app = app_on(ring, Runtime(), tmp_path)
     assert app.rejoin() == {'self': 0x21}
@@ -248,7 +248,7 @@ def test_purge_node_runs_the_watched_merge_itself(tmp_path, monkeypatch):
     ring, runtime, app = healthy_app(tmp_path)
     ring.hangs = 1
     monkeypatch.setattr(rejoin.ctl, 'ControlPortClient',
-                        lambda host, port, timeout: PeerPort(ring, host,
+                        lambda host, port, **limits: PeerPort(ring, host,
                                                              port))
     (tmp_path / 'k2hdkc.k2h').write_text('old copies')
     assert app.purge_node() == {'self': 0x21}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import pytest
 
 from trove_k2hdkc.exceptions import K2hdkcError
@@ -63,8 +66,8 @@ def test_errors_are_in_the_plugin_tree():
                      '', 'a0000000-0000-4000-8000-000000000001')),
     ('10.0.0.1 1 c t 10.1.1.1',
      models.RoleHost('10.0.0.1', 1, 'c', '', 't', '10.1.1.1')),
-    # No cuk: the shown extra comes first.
-    ('10.0.0.1 * openstack-auto-v1 t',
+    # No cuk: its slot stays, empty (the server's format, third capture).
+    ('10.0.0.1 *  openstack-auto-v1 t',
      models.RoleHost('10.0.0.1', 0, '', 'openstack-auto-v1', 't')),
     ('127.0.0.1 * ', models.RoleHost('127.0.0.1', 0)),
     ('10.0.0.1 1 c k8s-auto-v1 t 10.1.1.1 10.2.2.2',
@@ -73,6 +76,40 @@ def test_errors_are_in_the_plugin_tree():
 ])
 def test_role_host_parse(entry, expected):
     assert models.RoleHost.parse(entry) == expected
+
+
+# Strings read from the real K2HR3 API 2.0.3 (third capture D2, D3) and
+# the members they were written from.
+REAL_STRINGS = [
+    ('10.0.0.3 * ', models.RoleHost('10.0.0.3', 0)),
+    ('10.0.0.4 *  t4', models.RoleHost('10.0.0.4', 0, '', '', 't4')),
+    ('10.0.0.2 * c3', models.RoleHost('10.0.0.2', 0, 'c3')),
+    ('10.0.0.9 -1 c9', models.RoleHost('10.0.0.9', -1, 'c9')),
+    ('10.0.0.8 70000 c8', models.RoleHost('10.0.0.8', 70000, 'c8')),
+    ('10.0.0.5 8020 c5 openstack-auto-v1  10.1.1.1',
+     models.RoleHost('10.0.0.5', 8020, 'c5', 'openstack-auto-v1', '',
+                     '10.1.1.1')),
+    # extra "custom" is not shown; the empty inbound IP keeps its slot.
+    ('10.0.0.6 8020 c6 t6  10.2.2.2',
+     models.RoleHost('10.0.0.6', 8020, 'c6', '', 't6', None, '10.2.2.2')),
+    ('10.0.0.7 * c7 openstack-auto-v1   10.2.2.2',
+     models.RoleHost('10.0.0.7', 0, 'c7', 'openstack-auto-v1', '', None,
+                     '10.2.2.2')),
+]
+
+
+@pytest.mark.parametrize('entry,expected', REAL_STRINGS)
+def test_role_host_parse_real_strings(entry, expected):
+    assert models.RoleHost.parse(entry) == expected
+
+
+def test_real_strings_are_the_captured_ones():
+    data = json.loads((pathlib.Path(__file__).resolve().parents[2] / 'data'
+                       / 'k2hr3' / 'third_capture.json').read_text())
+    listed = next(e for e in data['exchanges']
+                  if e['name'] == 'member_strings')
+    assert sorted(e for e, _ in REAL_STRINGS) == sorted(
+        listed['body']['role']['hosts']['ips'])
 
 
 def test_role_host_query_leaves_out_empty_fields():

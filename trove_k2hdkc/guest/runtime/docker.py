@@ -3,7 +3,12 @@
 The container runs an entrypoint shell script (``ENTRYPOINT_SCRIPT``) that
 starts chmpx, waits for its control port, starts k2hdkc, restarts k2hdkc
 when it exits (unless held), and on SIGHUP -- the container's stop signal,
-because chmpx ignores SIGTERM -- stops k2hdkc first, then chmpx.  The
+because chmpx ignores SIGTERM -- stops k2hdkc first, then chmpx once
+chmpx reports ``[Suspend]`` (or after ``detach_wait`` seconds): chmpx
+1.0.109 can crash with SIGSEGV on a SIGHUP that follows its last client's
+detach too closely, and such a crash counts as stopped
+(doc/ring-procedures.md §9).  Every chmpx stop of this runtime (stop,
+upgrade, restart_chmpx) is a container stop, so all take that path.  The
 HEALTHCHECK asks chmpx's control port for SELFSTATUS and passes only on
 0x21.  The Docker client is created lazily through ``client_factory`` so
 nothing touches Docker until the node is actually managed.
@@ -36,10 +41,22 @@ RUN={run}; INI={ini}; PORT={port}; mkdir -p "$RUN"
 stopping=0; kpid=""
 ctl() {{ exec 3<>/dev/tcp/127.0.0.1/$PORT && printf '%s\n' "$1" >&3 &&
         cat <&3; exec 3>&- 3<&-; }}
+suspended() {{
+  {{ exec 4<>/dev/tcp/127.0.0.1/$PORT; }} 2>/dev/null || return 1
+  printf 'SELFSTATUS\n' >&4; r=1
+  while IFS= read -r -t 1 l <&4; do
+    case "$l" in *'Server Status'*'[Suspend]'*) r=0;; esac; done
+  exec 4>&- 4<&-; return $r
+}}
 shutdown() {{
   stopping=1
   [ -n "$kpid" ] && kill -HUP "$kpid" 2>/dev/null && wait "$kpid"
-  kill -HUP "$cpid" 2>/dev/null; wait "$cpid"; exit 0
+  t=0; until [ $t -ge {detach_ticks} ] || suspended; do
+    sleep 0.2; t=$((t+1)); done
+  kill -HUP "$cpid" 2>/dev/null; wait "$cpid"; rc=$?
+  [ $rc -eq 139 ] && echo "chmpx crashed (SIGSEGV) while stopping;" \
+    "it is stopped" >&2
+  exit 0
 }}
 trap shutdown HUP INT TERM
 chmpx -conf "$INI" -ctlport "$PORT" -d err & cpid=$!
@@ -61,10 +78,12 @@ HEALTHCHECK_SCRIPT = (
     "grep -q 'Server Status = 0x21(' <&3")
 
 
-def entrypoint(ini_path: str, ctlport: int) -> list[str]:
+def entrypoint(ini_path: str, ctlport: int, detach_wait: float = 2.0,
+               run_dir: str = RUN_DIR) -> list[str]:
     script = ENTRYPOINT_SCRIPT.format(
-        run=shlex.quote(RUN_DIR), ini=shlex.quote(ini_path), port=ctlport,
-        hold=shlex.quote(HOLD_FILE))
+        run=shlex.quote(run_dir), ini=shlex.quote(ini_path), port=ctlport,
+        hold=shlex.quote(run_dir + '/k2hdkc.hold'),
+        detach_ticks=max(1, round(detach_wait / 0.2)))
     return ['/bin/bash', '-c', script]
 
 
@@ -96,12 +115,14 @@ class DockerRuntime:
                  ini_path: str, conf_dir: str, data_dir: str, ctlport: int,
                  user: str = '', stop_timeout: int = 30,
                  version: str | None = None,
-                 k2hdkc_stop_timeout: float = 10.0) -> None:
+                 k2hdkc_stop_timeout: float = 10.0,
+                 detach_wait: float = 2.0) -> None:
         self._factory = client_factory
         self._client = None
         self.image = image
         self.version = version
         self.k2hdkc_stop_timeout = k2hdkc_stop_timeout
+        self.detach_wait = detach_wait
         self.ini_path = ini_path
         self.conf_dir = conf_dir
         self.data_dir = data_dir
@@ -132,7 +153,8 @@ class DockerRuntime:
                     network_mode='host', ipc_mode='host', volumes=volumes,
                     user=self.user, stop_signal='SIGHUP',
                     healthcheck=healthcheck(self.ctlport),
-                    entrypoint=entrypoint(self.ini_path, self.ctlport))
+                    entrypoint=entrypoint(self.ini_path, self.ctlport,
+                                          self.detach_wait))
 
     def image_ref(self) -> str:
         if not self.version:

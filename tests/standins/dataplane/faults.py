@@ -1,0 +1,166 @@
+"""Faults of the real chmpx/k2hdkc that the stand-ins reproduce on demand.
+
+Why: real chmpx 1.0.109 / k2hdkc 1.0.16 merges hang in ``[Doing]`` and
+answer MERGE slowly (doc/ring-procedures.md §8), and the product must
+survive both; a test can only prove that if the stand-ins fail the same
+way when it asks them to.  (The chmpx SIGHUP crash of §9 is not a fault:
+the chmpx stand-in always models it, see ``chmpx_main``.)
+
+Where the faults live
+---------------------
+A JSON file named by ``$K2HDKC_STANDIN_FAULTS``; chmpx reads it at each
+merge start and each control-port command, so a test may write, change
+or remove it at any time (no file, or no variable: no fault).  One file
+may serve a whole ring: ``times`` is counted down under ``flock`` across
+processes.
+
+* ``harness.LocalRing`` points every node at ``ring.faults_path``.
+* The rig's VMs (tests/rig/vm.py ``guest_env``) get
+  ``<state_dir>/k2hdkc-standin-faults.json``: a rig test writes
+  ``faults.write(rig.state_dir / faults.FILE_NAME, ...)``.  The state dir
+  is outside /tmp, so every VM (a mount namespace) sees the same file.
+
+Schema (every key optional)::
+
+    {"hang_merge": {"role": "joining|existing|purging|any",
+                    "times": 1, "clears": "abort|restart",
+                    "stubborn": false},
+     "slow_reply": {"command": "MERGE", "seconds": 7, "times": 1},
+     "events": [...]}
+
+``times`` (default 1) is how often the fault fires; the entry is removed
+when it reaches 0.  ``events`` is appended by the stand-ins: one record
+per firing, e.g. ``{"fault": "hang_merge", "role": "joining",
+"requester": {"name", "ctlport", "cuk"}, "responder": {...}}``.
+
+hang_merge: the stand-in's meaning of "stuck responder"
+-------------------------------------------------------
+A merging node pulls its new range from other nodes (its *responders*).
+The fault fires on the merge of a node whose role matches:
+
+* ``joining``: the node is ``[ADD]`` (a grow's new node);
+* ``existing``: the node is ``[n/a]`` and the ring's membership changes
+  (the old members of a grow or shrink);
+* ``purging``: the node is ``[n/a]`` and membership does not change (a
+  node refilling itself, doc/ring-procedures.md §5);
+* ``any``: any of these.  A ``[DELETE]`` node pulls nothing and never
+  hangs; nor does a merge with no responder up.
+
+The node's first responder (first source in SVRNODE order) becomes the
+*stuck responder*: the pull sent to it never returns, so the requester
+stays ``[Doing]`` (0x2121 joining, 0x2021 otherwise) for ever while every
+other node finishes (0x3021 / 0x3121), as on the real ring.  Then:
+
+* ABORTMERGE sent to the hung requester's own control port replies
+  ``SUCCEED`` and changes nothing;
+* ABORTMERGE via any other node returns every node to ``[Pending]``
+  (``[DELETE][Pending]`` becomes ``[n/a][Pending]``), which ends the hang;
+* ``clears: "abort"`` (default): only that merge hangs; the next MERGE
+  (if ``times`` is spent) completes.
+* ``clears: "restart"``: the stuck responder's k2hdkc stays wedged for
+  that requester: every later merge of the requester hangs on it again,
+  until that k2hdkc is restarted; after an ABORTMERGE via another node
+  and the restart, the next MERGE completes with every key.
+* ``stubborn: true`` (with ``restart``): the wedged k2hdkc also ignores
+  SIGHUP (only SIGKILL stops it) and its chmpx accepts no new k2hdkc
+  until chmpx itself is restarted (doc/ring-procedures.md §8).
+
+slow_reply
+----------
+The named control-port command (case-insensitive) takes effect at once,
+but its reply is written only ``seconds`` later (the real purge MERGE
+took more than 5 s to answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterator
+import contextlib
+import fcntl
+import json
+import os
+import pathlib
+
+ENV = 'K2HDKC_STANDIN_FAULTS'
+FILE_NAME = 'k2hdkc-standin-faults.json'
+ROLES = ('joining', 'existing', 'purging', 'any')
+CLEARS = ('abort', 'restart')
+
+
+def hang_merge(role: str = 'any', times: int = 1, clears: str = 'abort',
+               stubborn: bool = False) -> dict:
+    if role not in ROLES or clears not in CLEARS or times < 1:
+        raise ValueError('bad hang_merge fault')
+    if stubborn and clears != 'restart':
+        raise ValueError('stubborn needs clears="restart"')
+    return {'role': role, 'times': times, 'clears': clears,
+            'stubborn': stubborn}
+
+
+def slow_reply(command: str = 'MERGE', seconds: float = 7.0,
+               times: int = 1) -> dict:
+    if seconds < 0 or times < 1:
+        raise ValueError('bad slow_reply fault')
+    return {'command': command.upper(), 'seconds': seconds, 'times': times}
+
+
+@contextlib.contextmanager
+def _locked(path: pathlib.Path) -> Iterator[dict]:
+    """The file's content, written back when the block ends."""
+    with open(str(path) + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {}
+        before = json.dumps(data, sort_keys=True)
+        yield data
+        if json.dumps(data, sort_keys=True) != before:
+            tmp = path.with_name(path.name + '.tmp')
+            tmp.write_text(json.dumps(data, indent=1))
+            os.replace(tmp, path)
+
+
+def write(path: os.PathLike, **faults: dict) -> None:
+    """Replace the faults in ``path`` (events are kept), e.g.
+    ``write(p, hang_merge=hang_merge('joining'))``; no faults clears."""
+    path = pathlib.Path(path)
+    with _locked(path) as data:
+        for kind in ('hang_merge', 'slow_reply'):
+            data.pop(kind, None)
+        data.update(faults)
+
+
+def events(path: os.PathLike) -> list[dict]:
+    try:
+        return json.loads(pathlib.Path(path).read_text()).get('events', [])
+    except (OSError, ValueError):
+        return []
+
+
+def configured() -> pathlib.Path | None:
+    """The faults file of this stand-in process, if any."""
+    value = os.environ.get(ENV)
+    return pathlib.Path(value) if value else None
+
+
+def take(kind: str, applies: Callable[[dict], bool],
+         event: dict | None = None) -> dict | None:
+    """Fire fault ``kind`` once if it is configured and ``applies``:
+    count its ``times`` down, record ``event``; return the fault."""
+    path = configured()
+    if path is None or not path.exists():
+        return None
+    with _locked(path) as data:
+        fault = data.get(kind)
+        if not isinstance(fault, dict) or not applies(fault):
+            return None
+        left = int(fault.get('times', 1)) - 1
+        if left > 0:
+            fault['times'] = left
+        else:
+            del data[kind]
+        data.setdefault('events', []).append(
+            dict(event or {}, fault=kind))
+        return dict(fault)

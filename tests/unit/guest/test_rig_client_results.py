@@ -1,0 +1,146 @@
+"""The rig client's reading of k2hdkclinetool results (tests/rig/dataset.py):
+parsed against captures of the real tool, and the retry of writes and
+re-read of keys against fake runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rig import dataset
+
+NORES = '[ERR] RESULT CODE(DKC_RES_NORESTYPE - DKC_RES_SUBCODE_NORESTYPE)'
+
+
+def _capture(reference_dir, name):
+    return (reference_dir / 'k2hdkc' / name).read_text()
+
+
+def test_found_and_absent_values_of_the_real_tool(reference_dir):
+    out = _capture(reference_dir, 'k2hdkclinetool_basic.out')
+    reads = dataset.parse_print(out, ['renkey-dst', 'renkey-src',
+                                      'key with space', 'never-printed'])
+    assert reads.values == {'renkey-dst': 'renval',
+                            'key with space': 'value with space'}
+    assert reads.absent == {'renkey-src'}
+    assert reads.failed == {'never-printed'}
+
+
+def test_later_print_of_a_key_wins(reference_dir):
+    # key1 is printed with a value, then removed and printed not found.
+    out = _capture(reference_dir, 'k2hdkclinetool_basic.out')
+    assert dataset.parse_print(out, ['key1']).absent == {'key1'}
+
+
+def test_failed_reads_print_no_result_line(reference_dir):
+    """k2hdkc stopped on a node: every print printed only [ERR] lines
+    (stdout and stderr captured together here)."""
+    out = _capture(reference_dir,
+                   'k2hdkclinetool_while_node3_k2hdkc_stopped.out')
+    reads = dataset.parse_print(out, ['suspkey1', 'key-a', 'key-b'])
+    assert reads.values == {} and reads.absent == frozenset()
+    assert reads.failed == {'suspkey1', 'key-a', 'key-b'}
+
+
+def test_keys_of_a_node_that_is_down_read_as_absent(reference_dir):
+    out = _capture(reference_dir, 'k2hdkclinetool_while_node3_chmpx_down.out')
+    reads = dataset.parse_print(out, ['tkey-0', 'tkey-1', 'downkey1'])
+    assert reads.values == {'tkey-0': 'tval', 'downkey1': 'dv1'}
+    assert reads.absent == {'tkey-1'}
+
+
+class FakeTool:
+    """A linetool run over a dict; the keys in ``failing`` fail their
+    next ``times`` sets (nothing stored, [ERR] on stderr)."""
+
+    def __init__(self, failing=(), times=1):
+        self.store = {}
+        self.failing = dict.fromkeys(failing, times)
+        self.scripts = []
+
+    def __call__(self, commands):
+        self.scripts.append(list(commands))
+        out, err = [], []
+        for line in commands:
+            word, key, *rest = line.split()
+            if word == 'set' and self.failing.get(key):
+                self.failing[key] -= 1
+                err.append(NORES)
+            elif word == 'set':
+                self.store[key] = rest[0]
+            elif word == 'rm':
+                self.store.pop(key, None)
+            elif key in self.store:
+                out.append('"%s" => "%s"' % (key, self.store[key]))
+            else:
+                out.append('"%s" => value is not found' % key)
+        return '\n'.join(out), '\n'.join(err)
+
+
+def test_a_failed_write_is_retried_until_it_reads_back():
+    tool = FakeTool(failing=['key-00003'], times=2)
+    data = dataset.DataSet.make(20)
+    retries = dataset.write(tool, data.load_commands(), sleep=lambda s: None)
+    assert retries == 2
+    assert tool.store == {k: v for k, v in data.expected().items() if v}
+    retry = ['set key-00003 value-00003', 'print key-00003']
+    assert tool.scripts.count(retry) == 2
+
+
+def test_a_write_that_keeps_failing_fails_loudly():
+    tool = FakeTool(failing=['key-00003'], times=9)
+    with pytest.raises(dataset.WriteFailed, match='key-00003') as info:
+        dataset.write(tool, ['set key-00003 v', 'set key-00004 v'],
+                      sleep=lambda s: None)
+    assert info.value.commands == ['set key-00003 v']
+    assert NORES in str(info.value)
+
+
+def test_a_set_and_a_later_rm_of_one_key_are_checked_apart():
+    tool = FakeTool()
+    dataset.write(tool, ['set a 1', 'set b 2', 'rm a'],
+                  sleep=lambda s: None)
+    assert tool.store == {'b': '2'}
+    assert len(tool.scripts) == 2
+
+
+def _reader(answers):
+    """A reader that answers the n-th read of a key with answers[key][n]
+    (the last answer repeats): a value, 'absent' or 'failed'."""
+    seen = {}
+
+    def read(keys):
+        values, absent, failed = {}, set(), set()
+        for key in keys:
+            plan = answers.get(key, ['value-' + key.split('-')[1]])
+            got = plan[min(seen.get(key, 0), len(plan) - 1)]
+            seen[key] = seen.get(key, 0) + 1
+            {'absent': absent, 'failed': failed}.get(got, set()).add(key)
+            if got not in ('absent', 'failed'):
+                values[key] = got
+        return dataset.Reads(values, frozenset(absent), frozenset(failed))
+    return read
+
+
+def test_reader_tells_lost_keys_from_transient_read_errors():
+    data = dataset.DataSet.make(30)
+    report = dataset.check(data, _reader({
+        'key-00001': ['failed', 'value-00001'],     # transient read error
+        'key-00002': ['absent', 'value-00002'],     # read late
+        'key-00003': ['absent'],                    # lost
+        'key-00004': ['failed'],                    # never readable
+        'key-00010': ['failed', 'absent'],          # deleted, read late
+    }), sleep=lambda s: None)
+    assert report.missing == ('key-00003',)
+    assert report.unreadable == ('key-00004',)
+    assert report.transient == ('key-00001', 'key-00002', 'key-00010')
+    assert not report.ok
+    assert '1 lost' in str(report) and '3 needed a re-read' in str(report)
+
+
+def test_reader_rereads_a_bounded_number_of_times():
+    calls = []
+    read = _reader({'key-00003': ['absent']})
+    dataset.check(dataset.DataSet.make(10),
+                  lambda keys: calls.append(list(keys)) or read(keys),
+                  rereads=3, sleep=lambda s: None)
+    assert calls[1:] == [['key-00003']] * 3
