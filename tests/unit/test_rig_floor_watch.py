@@ -31,6 +31,12 @@ def _operate(code: int) -> int:
 def _quick(monkeypatch):
     monkeypatch.setattr(floor, 'POLL', 0.01)
     monkeypatch.setattr(floor, 'ABORT_SETTLE', 0.5)
+    # a ScriptedRing's control port is its status table
+    real = floor.harness.LocalRing.ctl
+    monkeypatch.setattr(
+        floor.harness.LocalRing, 'ctl',
+        lambda self, num, command: self.answer(num, command)
+        if isinstance(self, ScriptedRing) else real(self, num, command))
 
 
 class ScriptedRing(floor.Ring):
@@ -63,7 +69,7 @@ class ScriptedRing(floor.Ring):
 
     # -- the control port -------------------------------------------------
 
-    def ctl(self, num, command: str) -> str:
+    def answer(self, num, command: str) -> str:
         cmd = command.split()[0]
         self.sent.append((num, cmd))
         self._progress()
@@ -270,3 +276,32 @@ def test_the_floor_grows_a_stand_in_ring_through_a_hung_merge(
         assert ring.readable(keys) == len(keys)
         now = [ring.procs[(str(n), 'chmpx')].pid for n in (1, 2, 3)]
         assert (now != chmpx) == chmpx_restarted
+
+
+@pytest.mark.parametrize('command', ['SERVICEIN', 'COMPMERGE'])
+def test_a_command_whose_reply_never_came_is_judged_by_status(
+        tmp_path, command):
+    """Real chmpx left a SERVICEIN (bootstrap) and a COMPMERGE (purge)
+    unanswered for 5 s although they took effect."""
+    class Silent(ScriptedRing):
+        def answer(self, num, cmd):
+            reply = super().answer(num, cmd)
+            if cmd == command and cmd not in self.silent:
+                self.silent.add(cmd)
+                raise TimeoutError('timed out')
+            return reply
+    ring = Silent(tmp_path)
+    ring.silent = set()
+    ring.grow(4)
+    assert ring.code == {1: 0x21, 2: 0x21, 3: 0x21, 4: 0x21}
+    assert ring.silent == {command}
+
+
+def test_an_unanswered_merge_command_of_another_kind_still_fails(tmp_path):
+    class Silent(ScriptedRing):
+        def answer(self, num, cmd):
+            if cmd.startswith('SERVICEOUT'):
+                raise TimeoutError('timed out')
+            return super().answer(num, cmd)
+    with pytest.raises(TimeoutError):
+        Silent(tmp_path).ctl(1, 'SERVICEOUT x')
