@@ -132,24 +132,42 @@ def ratio(product: float | None, floor_secs: float) -> str:
     return '%.1fx' % (product / floor_secs)
 
 
+def _floor_rows(load: float, ring: float, read: float, purge: float
+                ) -> list[tuple[str, str, float]]:
+    """(step, Trove's key, floor seconds since the grow started)."""
+    return [('keys loaded (before grow)', 'load', load),
+            ('ring converged (4 x 0x21)', 'ring', ring),
+            ('all keys readable', 'read', ring + read),
+            ('purge done / ACTIVE', 'active', ring + read + purge)]
+
+
+def _print_rows(trove: dict[str, Any] | None,
+                rows: list[tuple[str, str, float]], note: str) -> None:
+    for what, key, low in rows:
+        product = trove[key] if trove else None
+        high = '-' if product is None else '%.1f' % product
+        print('%-46s %9s %9.1f %12s' % (what + note, high, low,
+                                      ratio(product, low)))
+
+
 def show_grow(keys: int, trove: dict[str, Any] | None,
               hand: floor.Floor) -> None:
     """Trove next to the floor and their ratio: the load, then seconds
     since the grow started (the floor's read and purge run one after the
-    other)."""
-    rows = [('keys loaded (before grow)', 'load', hand.load),
-            ('ring converged (4 x 0x21)', 'ring', hand.ring),
-            ('all keys readable', 'read', hand.ring + hand.read),
-            ('purge done / ACTIVE', 'active',
-             hand.ring + hand.read + hand.purge)]
+    other). When the floor hit merge hangs its figures include their
+    recovery, and a second set without the time they cost follows."""
     print('\ngrow 3 -> 4 with %d keys; seconds (after the load: since the '
           'grow started)' % keys)
-    print('%-28s %9s %9s %12s' % ('step', 'trove', 'floor', 'trove/floor'))
-    for what, key, low in rows:
-        product = trove[key] if trove else None
-        high = '-' if product is None else '%.1f' % product
-        print('%-28s %9s %9.1f %12s' % (what, high, low,
-                                      ratio(product, low)))
+    print('%-46s %9s %9s %12s' % ('step', 'trove', 'floor', 'trove/floor'))
+    _print_rows(trove, _floor_rows(hand.load, hand.ring, hand.read,
+                                   hand.purge),
+                ' (floor with recovery)' if hand.hung else '')
+    if hand.hung:
+        clean = _floor_rows(hand.load, hand.clean_ring, hand.read,
+                            hand.clean_purge)
+        _print_rows(trove, clean[1:], ' (floor hangs removed)')
+        print('floor grow: %s' % hand.ring_hangs)
+        print('floor purge: %s' % hand.purge_hangs)
     if trove:
         print('trove read-back: %s' % trove['report'])
     print('floor read-back: %s' % hand.report, flush=True)

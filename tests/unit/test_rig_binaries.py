@@ -95,3 +95,24 @@ def test_floor_ring_resends_a_reset_control_command(tmp_path, monkeypatch):
     ring = floor.Ring(tmp_path / 'ring', '/bin', servers=1)
     assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
     assert sent == ['MERGE', 'MERGE']
+
+
+@pytest.mark.parametrize('command, tries', [('SELFSTATUS', 2), ('MERGE', 1)])
+def test_floor_ring_asks_an_unanswered_status_query_again(
+        tmp_path, monkeypatch, command, tries):
+    sent = []
+
+    def ctl(self, num, command):
+        sent.append(command)
+        if len(sent) == 1:
+            raise TimeoutError('timed out')
+        return 'SUCCEED\n'
+    monkeypatch.setattr(floor.harness.LocalRing, 'ctl', ctl)
+    monkeypatch.setattr(floor.time, 'sleep', lambda s: None)
+    ring = floor.Ring(tmp_path / 'ring', '/bin', servers=1)
+    if tries == 1:
+        with pytest.raises(TimeoutError):
+            ring.ctl(1, command)
+    else:
+        assert ring.ctl(1, command) == 'SUCCEED\n'
+    assert sent == [command] * tries

@@ -292,12 +292,22 @@ class LocalRing:
         self.start_k2hdkc(num)
         self.wait_self(num, expect)
 
+    def merge(self, via: int, expected: dict[int, int]) -> None:
+        """MERGE via ``via`` until each node of ``expected`` shows its
+        code. Not watched: a hung merge (``faults``) fails the wait; the
+        floor's ring recovers as doc/ring-procedures.md §8 says
+        (tests/rig/floor.py)."""
+        assert self.ctl(via, 'MERGE') == 'SUCCEED\n'
+        for num, code in expected.items():
+            self.wait_self(num, code)
+
     def grow(self, new: int) -> None:
         """doc/ring-procedures.md §3 with AUTOMERGE=off: every node goes
         through Pending."""
         old = self.prepare_grow(new)
-        assert self.ctl(old[0], 'MERGE') == 'SUCCEED\n'
-        self.wait_all([0x3021] * len(old) + [0x3121], via=old[0])
+        expected = dict.fromkeys(old, 0x3021)
+        expected[new] = 0x3121
+        self.merge(old[0], expected)
         assert self.ctl(old[0], 'COMPMERGE') == 'SUCCEED\n'
         self.wait_all([HEALTHY] * (len(old) + 1), via='slave')
 
@@ -348,8 +358,7 @@ class LocalRing:
         at a time."""
         for num in self.members:
             self.empty_k2hdkc(num)
-            self.ctl(num, 'MERGE')
-            self.wait_self(num, 0x3021)
+            self.merge(num, {num: 0x3021})
             self.ctl(num, 'COMPMERGE')
             self.wait_self(num, HEALTHY)
 
