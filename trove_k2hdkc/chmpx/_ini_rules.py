@@ -301,14 +301,20 @@ def _value_trust_problem(key: str, value: str, ssl_on: bool,
     return None
 
 
-def _section_trust_problems(where: str, keys: dict[str, str],
-                            ssl_on: bool,
+def _where(section: str, key: str, line: int | None = None) -> str:
+    """``[SECTION] KEY``, and which node entry for repeated sections."""
+    entry = f' (entry at line {line})' if line else ''
+    return f'[{section}] {key}{entry}'
+
+
+def _section_trust_problems(section: str, line: int | None,
+                            keys: dict[str, str], ssl_on: bool,
                             trust: TrustedValues) -> list[str]:
     problems = []
     for key, value in keys.items():
         problem = _value_trust_problem(key, value, ssl_on, trust)
         if problem:
-            problems.append(f'{where} {key}: {problem}')
+            problems.append(f'{_where(section, key, line)}: {problem}')
     return problems
 
 
@@ -321,14 +327,14 @@ def _own_port_problems(config: ChmpxConfig, identity: NodeIdentity,
         problems.append('[GLOBAL] SELFCTLPORT: not this node\'s control '
                         f'port {trust.ctlport}')
     for entry in config.self_entries(identity):
-        where = f'[{entry.section}] at line {entry.line}'
         if trust.ctlport is not None and entry.ctlport != trust.ctlport:
-            problems.append(f'{where} CTLPORT: not this node\'s control '
-                            f'port {trust.ctlport}')
+            problems.append(f'{_where(entry.section, "CTLPORT", entry.line)}'
+                            f': not this node\'s control port '
+                            f'{trust.ctlport}')
         if (trust.port is not None and entry.section == 'SVRNODE'
                 and entry.port != trust.port):
-            problems.append(f'{where} PORT: not this node\'s port '
-                            f'{trust.port}')
+            problems.append(f'{_where(entry.section, "PORT", entry.line)}: '
+                            f'not this node\'s port {trust.port}')
     return problems
 
 
@@ -343,15 +349,16 @@ def trust_problems(config: ChmpxConfig, identity: NodeIdentity,
         problems.append(f'[GLOBAL] GROUP: not this cluster\'s group '
                         f'{trust.group}')
     global_ssl = as_bool(glob.get('SSL')) is True
-    problems += _section_trust_problems('[GLOBAL]', glob, global_ssl, trust)
+    problems += _section_trust_problems('GLOBAL', None, glob, global_ssl,
+                                        trust)
     for entry in config.servers + config.slaves:
         ssl = as_bool(entry.keys.get('SSL'))
         problems += _section_trust_problems(
-            f'[{entry.section}] at line {entry.line}', entry.keys,
+            entry.section, entry.line, entry.keys,
             global_ssl if ssl is None else ssl, trust)
-    problems += _section_trust_problems('[K2HDKC]', config.k2hdkc, False,
-                                        trust)
+    problems += _section_trust_problems('K2HDKC', None, config.k2hdkc,
+                                        False, trust)
     for key, values in config.k2hdkc_lists.items():
         problems += _section_trust_problems(
-            '[K2HDKC]', {key: values[0]}, False, trust)
+            'K2HDKC', None, {key: values[0]}, False, trust)
     return problems + _own_port_problems(config, identity, trust)
