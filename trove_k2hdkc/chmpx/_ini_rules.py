@@ -7,12 +7,14 @@ tests/data/reference/ini/*-explicit, and tests/data/reference/ini/errors/*
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from trove_k2hdkc.chmpx.ini import ChmpxConfig
     from trove_k2hdkc.chmpx.ini import NodeEntry
     from trove_k2hdkc.chmpx.ini import NodeIdentity
+    from trove_k2hdkc.chmpx.ini import TrustedValues
 
 _SSL_NODE_KEYS = {'SSL', 'SSL_VERIFY_PEER', 'CAPATH', 'SERVER_CERT',
                   'SERVER_PRIKEY', 'SLAVE_CERT', 'SLAVE_PRIKEY'}
@@ -44,6 +46,38 @@ KNOWN_KEYS: dict[str, set[str]] = {
 REPEATABLE_K2HDKC_KEYS = {'PASSPHRASES', 'ATTRPLUGIN'}
 
 _PORT_KEYS = {'PORT', 'CTLPORT', 'SELFCTLPORT'}
+#: chmpx keeps ports in a signed 16-bit field: a larger one wraps.
+MAX_PORT = 32767
+#: chmpx and k2hdkc read numbers into a C ``int``.
+_INT_MAX = 2 ** 31 - 1
+#: Upper bounds chmpx/k2hdkc enforce or where they misbehave (huge
+#: thread or queue counts exhaust the host); default ``_INT_MAX``.
+#: Sources: k2hdkc-chmpx operations notes, the [k2hdkc] option limits.
+_INT_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
+    ('GLOBAL', 'MAXCHMPX'): (1, 32768),
+    ('GLOBAL', 'MAXMQSERVER'): (1, 128),
+    ('GLOBAL', 'MAXMQCLIENT'): (1, 32640),
+    ('GLOBAL', 'MQPERATTACH'): (1, 128),
+    ('GLOBAL', 'MAXQPERSERVERMQ'): (1, 128),
+    ('GLOBAL', 'MAXQPERCLIENTMQ'): (1, 128),
+    ('GLOBAL', 'MAXMQPERCLIENT'): (1, 128),
+    ('GLOBAL', 'MAXHISTLOG'): (0, 32768),
+    ('GLOBAL', 'REPLICA'): (0, 32768),
+    ('GLOBAL', 'SOCKTHREADCNT'): (0, 1024),
+    ('GLOBAL', 'MQTHREADCNT'): (0, 1024),
+    ('GLOBAL', 'MAXSOCKPOOL'): (1, 1024),
+    ('GLOBAL', 'K2HMASKBIT'): (2, 28),
+    ('GLOBAL', 'K2HCMASKBIT'): (1, 28),
+    ('GLOBAL', 'K2HMAXELE'): (1, _INT_MAX),
+    ('K2HDKC', 'RCVTIMEOUT'): (1, _INT_MAX),
+    ('K2HDKC', 'DTORTHREADCNT'): (0, 64),
+    ('K2HDKC', 'K2HMASKBIT'): (2, 28),
+    ('K2HDKC', 'K2HCMASKBIT'): (1, 28),
+    ('K2HDKC', 'K2HMAXELE'): (1, _INT_MAX),
+    ('K2HDKC', 'K2HPAGESIZE'): (1, _INT_MAX),
+    ('K2HDKC', 'MINTHREAD'): (1, 1024),
+    ('K2HDKC', 'MAXTHREAD'): (1, 1024),
+}
 _INT_KEYS = {
     'GLOBAL': {'FILEVERSION', 'MAXCHMPX', 'REPLICA', 'MAXMQSERVER',
                'MAXMQCLIENT', 'MQPERATTACH', 'MAXQPERSERVERMQ',
@@ -72,11 +106,17 @@ REQUIRED_GLOBAL = ('FILEVERSION', 'GROUP', 'MODE', 'DELIVERMODE',
                    'CHMPXIDTYPE', 'MQACK')
 
 
+def _is_number(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes '²', which ``int``
+    refuses)."""
+    return value.isascii() and value.isdigit()
+
+
 def as_port(value: str | None) -> int | None:
-    if value is None or not value.isdigit():
+    if value is None or not _is_number(value):
         return None
     number = int(value)
-    return number if 0 < number < 65536 else None
+    return number if 0 < number <= MAX_PORT else None
 
 
 def as_bool(value: str | None) -> bool | None:
@@ -87,10 +127,13 @@ def value_error(section: str, key: str, value: str) -> str | None:
     """Why ``value`` is not valid for ``key``, or ``None``."""
     if key in _PORT_KEYS and section != 'K2HDKC':
         if as_port(value) is None:
-            return f'must be a port number (1-65535), not {value!r}'
+            return f'must be a port number (1-{MAX_PORT}), not {value!r}'
     elif key in _INT_KEYS.get(section, ()):
-        if not value.isdigit():
+        if not _is_number(value):
             return f'must be a non-negative integer, not {value!r}'
+        low, high = _INT_BOUNDS.get((section, key), (0, _INT_MAX))
+        if not low <= int(value) <= high:
+            return f'must be within {low}-{high}, not {value}'
     elif key in _BOOL_KEYS:
         if as_bool(value) is None:
             return f'must be on/off/yes/no, not {value!r}'
@@ -208,3 +251,114 @@ def semantic_problems(config: ChmpxConfig,
     """Every ring/self problem of a syntactically parsed config."""
     return (_global_problems(config, identity) + _node_problems(config)
             + _self_problems(config, identity))
+
+
+# -- trust: values the guest acts on (doc/k2hr3-layout.md §5) -----
+
+#: Keys that make k2hdkc load a library or another configuration: the
+#: product never renders them, so their presence means a tampered INI.
+_CODE_KEYS = {
+    'ATTRPLUGIN': 'an attribute plugin library',
+    'DTORCTP': 'a transaction plugin library',
+    'REPLCLUSTERINI': 'a transaction plugin configuration',
+    'SVRNODEINI': 'another chmpx configuration',
+}
+_SSL_PATH_KEYS = {'CAPATH', 'NSSDB_DIR', 'SERVER_CERT', 'SERVER_PRIKEY',
+                  'SLAVE_CERT', 'SLAVE_PRIKEY'}
+
+
+def _is_path_key(key: str) -> bool:
+    return key.endswith(('FILE', 'PATH', 'DIR'))
+
+
+def _under(value: str, directory: str | None) -> bool:
+    """``value`` names something strictly below ``directory`` once
+    symlinks and ``..`` are resolved."""
+    if directory is None or not os.path.isabs(value):
+        return False
+    try:
+        real = os.path.realpath(value)
+        base = os.path.realpath(directory)
+    except ValueError:          # an embedded NUL byte
+        return False
+    return real != base and os.path.commonpath([real, base]) == base
+
+
+def _value_trust_problem(key: str, value: str, ssl_on: bool,
+                         trust: TrustedValues) -> str | None:
+    """Why this guest will not act on ``key = value`` (the value itself
+    is never echoed), or ``None``."""
+    if key in _CODE_KEYS:
+        return f'{_CODE_KEYS[key]} (loads code the guest does not vouch for)'
+    if key in _SSL_PATH_KEYS:
+        if not ssl_on:
+            return 'an SSL path while SSL is off'
+        if not _under(value, trust.ssl_dir):
+            return 'an SSL path outside the allowed SSL directory'
+        return None
+    if _is_path_key(key) and not _under(value, trust.data_dir):
+        return 'a path outside the data directory'
+    return None
+
+
+def _where(section: str, key: str, line: int | None = None) -> str:
+    """``[SECTION] KEY``, and which node entry for repeated sections."""
+    entry = f' (entry at line {line})' if line else ''
+    return f'[{section}] {key}{entry}'
+
+
+def _section_trust_problems(section: str, line: int | None,
+                            keys: dict[str, str], ssl_on: bool,
+                            trust: TrustedValues) -> list[str]:
+    problems = []
+    for key, value in keys.items():
+        problem = _value_trust_problem(key, value, ssl_on, trust)
+        if problem:
+            problems.append(f'{_where(section, key, line)}: {problem}')
+    return problems
+
+
+def _own_port_problems(config: ChmpxConfig, identity: NodeIdentity,
+                       trust: TrustedValues) -> list[str]:
+    problems = []
+    selfctlport = config.global_section.get('SELFCTLPORT')
+    if trust.ctlport is not None and selfctlport is not None \
+            and as_port(selfctlport) != trust.ctlport:
+        problems.append('[GLOBAL] SELFCTLPORT: not this node\'s control '
+                        f'port {trust.ctlport}')
+    for entry in config.self_entries(identity):
+        if trust.ctlport is not None and entry.ctlport != trust.ctlport:
+            problems.append(f'{_where(entry.section, "CTLPORT", entry.line)}'
+                            f': not this node\'s control port '
+                            f'{trust.ctlport}')
+        if (trust.port is not None and entry.section == 'SVRNODE'
+                and entry.port != trust.port):
+            problems.append(f'{_where(entry.section, "PORT", entry.line)}: '
+                            f'not this node\'s port {trust.port}')
+    return problems
+
+
+def trust_problems(config: ChmpxConfig, identity: NodeIdentity,
+                   trust: TrustedValues) -> list[str]:
+    """Every value the guest would act on that its own configuration
+    and the cluster id do not vouch for; each names the key and the
+    kind of value, never the value."""
+    glob = config.global_section
+    problems = []
+    if config.group != trust.group:
+        problems.append(f'[GLOBAL] GROUP: not this cluster\'s group '
+                        f'{trust.group}')
+    global_ssl = as_bool(glob.get('SSL')) is True
+    problems += _section_trust_problems('GLOBAL', None, glob, global_ssl,
+                                        trust)
+    for entry in config.servers + config.slaves:
+        ssl = as_bool(entry.keys.get('SSL'))
+        problems += _section_trust_problems(
+            entry.section, entry.line, entry.keys,
+            global_ssl if ssl is None else ssl, trust)
+    problems += _section_trust_problems('K2HDKC', None, config.k2hdkc,
+                                        False, trust)
+    for key, values in config.k2hdkc_lists.items():
+        problems += _section_trust_problems(
+            'K2HDKC', None, {key: values[0]}, False, trust)
+    return problems + _own_port_problems(config, identity, trust)

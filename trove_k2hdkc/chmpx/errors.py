@@ -10,6 +10,9 @@
     │   │                           ``Unknown command(...)``
     │   └── UnexpectedReply         a reply our parsers do not understand
     └── InvalidIniError             a CHMPX/K2HDKC INI that must not be written
+        └── UntrustedIniError       ... because a value is not one this
+                                    guest vouches for (path, group, port,
+                                    plugin)
 
 Callers branch on meaning: a guest polling its own node treats
 ``ControlPortUnavailable`` as "chmpx not running", a procedure treats
@@ -82,3 +85,9 @@ class InvalidIniError(K2hdkcError, ValueError):
         plural = '' if count == 1 else 's'
         super().__init__(f'invalid CHMPX INI ({count} problem{plural}): '
                          + '; '.join(self.problems))
+
+
+class UntrustedIniError(InvalidIniError):
+    """An INI whose values the guest will not act on: a file outside its
+    data directory, another GROUP, a foreign port, a plugin key
+    (doc/k2hr3-layout.md §5).  ``problems`` name keys, never values."""

@@ -23,6 +23,7 @@ import re
 
 from trove_k2hdkc.chmpx import _ini_rules as rules
 from trove_k2hdkc.chmpx.errors import InvalidIniError
+from trove_k2hdkc.chmpx.errors import UntrustedIniError
 
 SELF_INSTANCE_ID_PLACEHOLDER = '__SELF_INSTANCE_ID__'
 
@@ -71,6 +72,25 @@ class NodeIdentity:
             ('cuk', self.cuk), ('custom_id_seed', self.custom_id_seed),
             ('name', self.name), ('ctlport', self.ctlport)) if v]
         return ', '.join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustedValues:
+    """What this node's own configuration and cluster id dictate.
+
+    The INI comes from a K2HR3 resource the cluster's user can rewrite
+    (doc/k2hr3-layout.md §5), so every value the guest (as root) or
+    chmpx/k2hdkc act on is held against these: GROUP must be ``group``,
+    file values must resolve below ``data_dir``, SSL paths below
+    ``ssl_dir`` (``None``: none allowed), and the own entry must use
+    ``port``/``ctlport`` where given.
+    """
+
+    group: str
+    data_dir: str
+    port: int | None = None
+    ctlport: int | None = None
+    ssl_dir: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,16 +293,23 @@ def parse_ini(text: str) -> ChmpxConfig:
     return config
 
 
-def check_ini(text: str, identity: NodeIdentity) -> ChmpxConfig:
-    """Parse and validate an INI for the node ``identity``.
+def check_ini(text: str, identity: NodeIdentity,
+              trust: TrustedValues | None = None) -> ChmpxConfig:
+    """Parse and validate an INI for the node ``identity``; with
+    ``trust``, also every value against it.
 
     Reports syntax problems and ring/self problems together, so one
-    error lists everything to fix.  Raises ``InvalidIniError``.
+    error lists everything to fix.  Raises ``UntrustedIniError`` if any
+    value breaks ``trust``, else ``InvalidIniError``.
     """
     config, problems = _parse(text)
     if SELF_INSTANCE_ID_PLACEHOLDER in text:
         problems.append(f'{SELF_INSTANCE_ID_PLACEHOLDER} is not filled in')
     problems.extend(rules.semantic_problems(config, identity))
+    untrusted = ([] if trust is None
+                 else rules.trust_problems(config, identity, trust))
+    if untrusted:
+        raise UntrustedIniError(untrusted + problems)
     if problems:
         raise InvalidIniError(problems)
     return config

@@ -26,6 +26,13 @@ class ConfigRefusedError(GuestNodeError):
     """The rendered INI failed validation; the live INI was kept."""
 
 
+class UntrustedConfigError(ConfigRefusedError):
+    """The INI holds a value this guest does not vouch for (a file outside
+    its data directory, another cluster's GROUP, a foreign port, a plugin
+    library): refused before anything was renamed, written or started
+    (doc/k2hr3-layout.md §5)."""
+
+
 class RuntimeStartError(GuestNodeError):
     """chmpx or k2hdkc did not start or did not reach the wanted state."""
 

@@ -46,7 +46,11 @@ class Manager(trove_manager.Manager):
         self._docker = opts.node_runtime == 'docker'
         ctlport = opts.chmpx_server_ctlport
         ini_path = os.path.join(opts.conf_dir, INI_NAME)
-        node_config = NodeConfig(ini_path, CONF.guest_id, ctlport)
+        # The INI is checked against the guest's own options, never
+        # against itself (doc/k2hr3-layout.md §5).
+        node_config = NodeConfig(ini_path, CONF.guest_id, ctlport,
+                                 data_dir=opts.data_dir,
+                                 port=opts.chmpx_server_port)
         runtime = self._build_runtime(opts, ini_path, ctlport)
         k2hr3_opts = {'verify': tls_verify_from_opts(opts),
                       'timeout': opts.k2hr3_timeout,

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from trove_k2hdkc.chmpx import ini
 from trove_k2hdkc.chmpx.errors import InvalidIniError
+from trove_k2hdkc.chmpx.errors import UntrustedIniError
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.fileutil import atomic_write
 from trove_k2hdkc.k2hr3 import models
@@ -24,6 +25,8 @@ from trove_k2hdkc.k2hr3.client import K2hr3Client
 from trove_k2hdkc.k2hr3.errors import K2hr3Error
 from trove_k2hdkc.k2hr3.layout import MEMBER_EXTRA
 from trove_k2hdkc.k2hr3.layout import MEMBER_PORT
+from trove_k2hdkc.k2hr3.layout import NAME_PREFIX
+from trove_k2hdkc.k2hr3.layout import check_cluster_id
 from trove_k2hdkc.k2hr3.transport import ClientSettings
 from trove_k2hdkc.k2hr3.transport import Transport
 
@@ -105,14 +108,49 @@ def _scrub(text: str, secret: str) -> str:
     return text.replace(secret, '***') if secret else text
 
 
+def cluster_group(access: NodeAccess) -> str:
+    """The GROUP this node's ring must have: ``k2hdkc-<cluster id>``, the
+    first part of the resource the control plane told the node to read
+    (doc/k2hr3-layout.md §1, §5).  The access comes over Trove's RPC, not
+    from K2HR3, so the cluster's user cannot change it."""
+    try:
+        path = models.Yrn.parse(access.resource_yrn).path
+        name = path.split('/', 1)[0]
+        if not name.startswith(NAME_PREFIX):
+            raise K2hr3Error('not a cluster resource')
+        check_cluster_id(name[len(NAME_PREFIX):])
+    except K2hr3Error:
+        raise errors.ConfigRefusedError(
+            'the K2HR3 resource %s of this node is not a cluster resource '
+            '(%s<cluster id>), so its INI cannot be checked; the node '
+            'keeps its current INI' % (access.resource_yrn, NAME_PREFIX)
+        ) from None
+    return name
+
+
 class NodeConfig:
-    """The live INI file of this node and how it is replaced."""
+    """The live INI file of this node and how it is replaced.
+
+    ``data_dir`` (every file value must lie below it), ``port`` (the own
+    SVRNODE PORT) and ``ssl_dir`` (where SSL files may be) come from the
+    guest's own configuration: the INI itself is not trusted
+    (doc/k2hr3-layout.md §5)."""
 
     def __init__(self, ini_path: str | os.PathLike, instance_id: str | None,
-                 ctlport: int) -> None:
+                 ctlport: int, *, data_dir: str | os.PathLike,
+                 port: int | None = None,
+                 ssl_dir: str | os.PathLike | None = None) -> None:
         self.path = pathlib.Path(ini_path)
         self.instance_id = instance_id
         self.ctlport = ctlport
+        self.data_dir = str(data_dir)
+        self.port = port
+        self.ssl_dir = None if ssl_dir is None else str(ssl_dir)
+
+    def trust(self, access: NodeAccess) -> ini.TrustedValues:
+        return ini.TrustedValues(
+            group=cluster_group(access), data_dir=self.data_dir,
+            port=self.port, ctlport=self.ctlport, ssl_dir=self.ssl_dir)
 
     @property
     def identity(self) -> ini.NodeIdentity:
@@ -134,22 +172,40 @@ class NodeConfig:
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def prepare(self, rendered: str) -> tuple[str, ini.ChmpxConfig]:
-        """Fill SELFCUK and validate; raises ``ConfigRefusedError``."""
+    def _check(self, text: str, access: NodeAccess,
+               what: str) -> ini.ChmpxConfig:
+        """``check_ini`` with this node's identity and trust; refusals
+        become ``ConfigRefusedError``/``UntrustedConfigError``."""
         try:
-            identity = self.identity
+            return ini.check_ini(text, self.identity, self.trust(access))
+        except UntrustedIniError as exc:
+            raise errors.UntrustedConfigError(
+                'refused %s: it holds values this guest does not vouch '
+                'for (%s); nothing was changed and the running node keeps '
+                'its current INI' % (what, exc)) from None
+        except InvalidIniError as exc:
+            raise errors.ConfigRefusedError(
+                'refused %s (%s); the running node keeps its current INI'
+                % (what, exc)) from None
+
+    def prepare(self, rendered: str,
+                access: NodeAccess) -> tuple[str, ini.ChmpxConfig]:
+        """Fill SELFCUK and validate against this node's identity and
+        trust; raises ``ConfigRefusedError``."""
+        try:
             text = ini.fill_self_instance_id(rendered, self.instance_id)
-            config = ini.check_ini(text, identity)
         except (InvalidIniError, ValueError) as exc:
             raise errors.ConfigRefusedError(
                 'refused the INI rendered by K2HR3 for this node (%s); the '
                 'running node keeps its current INI' % exc) from None
-        return text, config
+        return text, self._check(
+            text, access, 'the INI rendered by K2HR3 for this node')
 
-    def install(self, rendered: str) -> tuple[bool, ini.ChmpxConfig]:
+    def install(self, rendered: str,
+                access: NodeAccess) -> tuple[bool, ini.ChmpxConfig]:
         """Validate and atomically install; ``changed`` is False when the
         live file already holds the same bytes (no needless reload)."""
-        text, config = self.prepare(rendered)
+        text, config = self.prepare(rendered, access)
         if self.current() == text:
             return False, config
         atomic_write(self.path, text.encode(), mode=0o644)
@@ -157,12 +213,21 @@ class NodeConfig:
                  len(config.servers))
         return True, config
 
-    def parsed(self) -> ini.ChmpxConfig:
+    def _live_text(self) -> str:
         text = self.current()
         if text is None:
             raise errors.NotConfiguredError(
                 'no node INI at %s: call configure_node first' % self.path)
-        return ini.parse_ini(text)
+        return text
+
+    def parsed(self) -> ini.ChmpxConfig:
+        return ini.parse_ini(self._live_text())
+
+    def checked(self, access: NodeAccess) -> ini.ChmpxConfig:
+        """The live INI, checked again before the guest acts on its
+        values (K2HFILE, GROUP): an INI written before these checks
+        existed must not steer a purge either."""
+        return self._check(self._live_text(), access, 'the live node INI')
 
     def self_name(self) -> str | None:
         """NAME of the own SVRNODE entry (chmpx accepts control commands

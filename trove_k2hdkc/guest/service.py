@@ -22,6 +22,7 @@ from oslo_log import log as logging
 from trove_k2hdkc.chmpx import ctlport as ctl
 from trove_k2hdkc.chmpx import status as chst
 from trove_k2hdkc.chmpx.errors import ControlPortError
+from trove_k2hdkc.chmpx.ini import ChmpxConfig
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import rejoin as rejoin_rule
 from trove_k2hdkc.guest.access import AccessStore
@@ -133,13 +134,14 @@ class K2hdkcApp:
         fetch that failed now (K2HR3 outage)."""
         self.access_store.save(access)
         LOG.info('Stored K2HR3 access for resource %s.', access.resource_yrn)
-        self.node_config.install(self.fetcher(access))
+        self.node_config.install(self.fetcher(access), access)
         return self.node_status()
 
     @_exclusive
     def refresh_config(self) -> dict[str, Any]:
         access = self.access_store.load()
-        changed, config = self.node_config.install(self.fetcher(access))
+        changed, config = self.node_config.install(self.fetcher(access),
+                                                   access)
         return {'changed': changed, 'servers': server_list(config)}
 
     def is_configured(self) -> bool:
@@ -326,9 +328,14 @@ class K2hdkcApp:
         self._merge_until_healthy()
         return self.purge_finish()
 
+    def _live_config(self) -> ChmpxConfig:
+        """The live INI, its values checked again before the guest acts
+        on them (doc/k2hr3-layout.md §5); ``UntrustedConfigError``."""
+        return self.node_config.checked(self.access_store.load())
+
     def _purge_files(self) -> tuple[str, str]:
         """The K2HFILE and where its old contents wait during a purge."""
-        k2hfile = self.node_config.parsed().k2hdkc.get('K2HFILE')
+        k2hfile = self._live_config().k2hdkc.get('K2HFILE')
         if not k2hfile:
             raise errors.GuestNodeError('the INI has no [K2HDKC] K2HFILE; '
                                         'nothing to purge')
@@ -362,7 +369,7 @@ class K2hdkcApp:
         return self.node_status()
 
     def shm_path(self) -> str:
-        group = self.node_config.parsed().group or ''
+        group = self._live_config().group or ''
         return os.path.join(self.shm_dir,
                             '%s-%d.chmpx' % (group, self.client.port))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import shutil
 import signal
+import tempfile
 
 import pytest
 from trove.instance import service_status
@@ -27,7 +29,9 @@ from trove_k2hdkc.k2hr3 import RoleHost
 from trove_k2hdkc.k2hr3 import Yrn
 from trove_k2hdkc.k2hr3.layout import MEMBER_EXTRA
 
-NAME = 'trove-k2hdkc-c1-server'
+#: The node's resource is named as the layout names a cluster's
+#: (doc/k2hr3-layout.md §1): the guest takes its GROUP from it.
+NAME = 'k2hdkc-5d2e8c1a-7b3f-4a6e-9c0d-1e2f3a4b5c6d'
 GUEST = '3f0a5e2c-1b7d-4e8a-9c6b-2d4f8a1e7c90'
 S = service_status.ServiceStatuses
 
@@ -82,7 +86,7 @@ def rendered_ini(ctlport: int, port: int, tmp_path, with_self=True) -> str:
              'seed': 'slave-seed'}
     servers = [me] if with_self else [other]
     return harness.render_ini(
-        'mydkc', servers, slave, {'cuk': SELF_INSTANCE_ID_PLACEHOLDER},
+        NAME, servers, slave, {'cuk': SELF_INSTANCE_ID_PLACEHOLDER},
         automerge=False, k2hfile=str(tmp_path / 'data' / 'k2hdkc.k2h'))
 
 
@@ -92,10 +96,12 @@ def node(guest_conf, tmp_path, monkeypatch, caplog,  # noqa: F811
     caplog.set_level(logging.DEBUG)
     ctlport, port = harness.free_port(), harness.free_port()
     guest_conf('chmpx_server_ctlport', ctlport)
-    (tmp_path / 'shm').mkdir()
+    guest_conf('chmpx_server_port', port)
+    # short: the stand-in's shm is a unix socket named after the GROUP
+    shm = tempfile.mkdtemp(prefix='guest-shm-')
     monkeypatch.setenv('PATH', str(harness.BIN_DIR) + os.pathsep
                        + os.environ.get('PATH', ''))
-    monkeypatch.setenv(common.SHMDIR_ENV, str(tmp_path / 'shm'))
+    monkeypatch.setenv(common.SHMDIR_ENV, shm)
     monkeypatch.setenv('K2HDKC_STANDIN_BIND', '127.0.0.1')
     monkeypatch.setattr(k2manager.Manager, 'GUEST_LOG_BASE_DIR',
                         str(tmp_path / 'log'))
@@ -106,7 +112,7 @@ def node(guest_conf, tmp_path, monkeypatch, caplog,  # noqa: F811
     def new_manager():
         mgr = k2manager.Manager()
         mgr.resume_thread.join(30)      # what a restarted agent resumed
-        mgr.app.shm_dir = str(tmp_path / 'shm')
+        mgr.app.shm_dir = shm
         mgr.app.runtime.interval = 0.2
         managers.append(mgr)
         return mgr
@@ -116,6 +122,7 @@ def node(guest_conf, tmp_path, monkeypatch, caplog,  # noqa: F811
         mgr.app.runtime.close()
         mgr.app.runtime.stop()
     k2hr3.close()
+    shutil.rmtree(shm, ignore_errors=True)
     assert k2hr3.token not in caplog.text
 
 

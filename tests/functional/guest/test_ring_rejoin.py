@@ -13,6 +13,7 @@ import types
 import pytest
 
 from tests.functional.guest.test_node_lifecycle import GUEST
+from tests.functional.guest.test_node_lifecycle import NAME
 from tests.functional.guest.test_node_lifecycle import S
 from tests.functional.guest.test_node_lifecycle import configure
 from tests.functional.guest.test_node_lifecycle import node  # noqa: F401
@@ -48,16 +49,17 @@ def heartbeats_until_healthy(mgr, timeout=60.0):
 def trio(node, tmp_path):  # noqa: F811
     """Servers 1, 2 and the slave from LocalRing; server 3 is the guest."""
     new_manager, k2hr3 = node
-    with harness.LocalRing(tmp_path / 'ring', servers=3) as ring:
+    with harness.LocalRing(tmp_path / 'ring', servers=3,
+                           group=NAME) as ring:
         mgr = new_manager()
         mgr.healer.min_gap = 1.0
         guest = ring.nodes[2]
-        guest.update(cuk=GUEST, seed=GUEST,
+        guest.update(cuk=GUEST, seed=GUEST, port=mgr.app.node_config.port,
                      ctlport=mgr.app.node_config.ctlport,
                      k2hfile=tmp_path / 'data' / 'k2hdkc.k2h')
         ring.write_configs([1, 2, 3], nodes=[1, 2])
         k2hr3.publish(harness.render_ini(
-            harness.GROUP, ring.nodes, ring.slave,
+            NAME, ring.nodes, ring.slave,
             {'cuk': SELF_INSTANCE_ID_PLACEHOLDER}, automerge=False,
             k2hfile=str(guest['k2hfile'])))
         ring.start_node(1)

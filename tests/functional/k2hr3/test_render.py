@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.functional.k2hr3 import ini_check
@@ -97,25 +99,33 @@ def test_member_port_gives_ports_for_one_host_rigs(cluster):
         ('28020', '28021'), ('28022', '28023')]
 
 
-def test_rendered_inis_pass_the_guest_validator(cluster):
+@pytest.mark.parametrize('count', [1, 3, 4, 32])
+def test_rendered_inis_pass_the_guest_validator(cluster, count):
     # What K2HR3 renders from our template is exactly what the guest's
-    # strict check (run before every write) must accept, for each member.
+    # strict check (run before every write) must accept, for each member,
+    # values included: GROUP, K2HFILE under the data dir, own ports
+    # (doc/k2hr3-layout.md §5).
     obj, tokens = cluster
-    members = {'10.0.0.%d' % i: 'inst-%d' % i for i in (1, 2, 3)}
+    members = {'10.0.%d.%d' % (i // 200, i % 200 + 1): 'inst-%d' % i
+               for i in range(count)}
     for ip, cuk in members.items():
         obj.add_member('server', ip, cuk, tag=cuk)
     obj.add_member('slave', '10.9.0.1', 'slave-1', tag='slave-1')
     server_text = _render(obj, tokens, 'server')
+    trust = chmpx_ini.TrustedValues(group=obj.names.name,
+                                    data_dir='/data/k2hdkc', port=8020,
+                                    ctlport=8021)
     for ip, cuk in members.items():
         config = chmpx_ini.check_ini(
             chmpx_ini.fill_self_instance_id(server_text, cuk),
             chmpx_ini.NodeIdentity(mode='SERVER', cuk=cuk,
                                    custom_id_seed=cuk, name=ip,
-                                   ctlport=8021))
-        assert len(config.servers) == 3
+                                   ctlport=8021, cli_ctlport=True), trust)
+        assert len(config.servers) == count
     slave = chmpx_ini.check_ini(
         chmpx_ini.fill_self_instance_id(_render(obj, tokens, 'slave'),
                                         'slave-1'),
         chmpx_ini.NodeIdentity(mode='SLAVE', cuk='slave-1', name='10.9.0.1',
-                               ctlport=8031))
+                               ctlport=8031),
+        dataclasses.replace(trust, port=None, ctlport=8031))
     assert slave.mode == 'SLAVE'

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 import pathlib
+import random
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 from tests.standins.dataplane import common
@@ -29,10 +32,21 @@ HEALTHY = 0x21
 SUSPEND = 0x10000
 
 
+#: Real chmpx keeps ports in a signed 16-bit field and the guest refuses
+#: larger ones, while the kernel's ephemeral range starts above it.
+_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    """A port below 32768 that is free on 127.0.0.1 right now."""
+    for port in random.sample(_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
+    raise OSError('no free port below 32768 on 127.0.0.1')
 
 
 def ctl(port: int, command: str, timeout: float = 5.0) -> str:
@@ -119,23 +133,31 @@ class LocalRing:
     """Up to ``servers`` server nodes plus one slave, all on 127.0.0.1."""
 
     def __init__(self, workdir, servers: int = 4, automerge: bool = False,
-                 replica: int = 1) -> None:
+                 replica: int = 1, group: str = GROUP) -> None:
         self.dir = pathlib.Path(workdir)
+        self.group = group
+        #: The stand-in's shm file is a unix socket, whose path must stay
+        #: short (108 bytes) even with a k2hdkc-<uuid> GROUP in its name.
+        self.shm_root = pathlib.Path(tempfile.mkdtemp(prefix='ring-shm-'))
         self.automerge = automerge
         self.replica = replica
         self.nodes = []
         for i in range(1, servers + 1):
             ndir = self.dir / ('node%d' % i)
-            (ndir / 'shm').mkdir(parents=True, exist_ok=True)
+            ndir.mkdir(parents=True, exist_ok=True)
+            (self.shm_root / ('node%d' % i)).mkdir()
             self.nodes.append({
                 'name': 'node%d' % i, 'dir': ndir,
+                'shm': self.shm_root / ('node%d' % i),
                 'port': free_port(), 'ctlport': free_port(),
                 'cuk': '6f1c2a4e-0b1d-4c55-9a53-6d1f0e2b7a%02d' % i,
                 'seed': 'mydkc-server-%d.example.net' % i,
                 'ini': ndir / 'k2hdkc.ini', 'k2hfile': ndir / 'data.k2h'})
         sdir = self.dir / 'slave'
-        (sdir / 'shm').mkdir(parents=True, exist_ok=True)
+        sdir.mkdir(parents=True, exist_ok=True)
+        (self.shm_root / 'slave').mkdir()
         self.slave = {'name': 'slave', 'dir': sdir, 'ctlport': free_port(),
+                      'shm': self.shm_root / 'slave',
                       'cuk': '9b8d7c6e-5f4a-4b3c-8d2e-1f0a9b8c7d01',
                       'seed': 'mydkc-slave-1.example.net',
                       'ini': sdir / 'slave.ini', 'k2hfile': ''}
@@ -159,7 +181,7 @@ class LocalRing:
         servers = [self.nodes[i - 1] for i in members]
         targets = [self.nodes[i - 1] for i in (nodes or members)]
         for node in targets + [self.slave]:
-            text = render_ini(GROUP, servers, self.slave,
+            text = render_ini(self.group, servers, self.slave,
                               node if node is not self.slave else None,
                               self.automerge, self.replica,
                               str(node['k2hfile']))
@@ -172,7 +194,7 @@ class LocalRing:
     def env(self, node: dict) -> dict:
         env = dict(os.environ)
         env['PATH'] = str(BIN_DIR) + os.pathsep + env.get('PATH', '')
-        env[common.SHMDIR_ENV] = str(node['dir'] / 'shm')
+        env[common.SHMDIR_ENV] = str(node['shm'])
         env['K2HDKC_STANDIN_BIND'] = '127.0.0.1'
         env[faults.ENV] = str(self.faults_path)
         return env
@@ -232,6 +254,7 @@ class LocalRing:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+        shutil.rmtree(self.shm_root, ignore_errors=True)
 
     def __enter__(self) -> LocalRing:
         return self

@@ -161,6 +161,10 @@ def test_peers_come_from_allstatus_without_this_node():
 
 # -- through K2hdkcApp ------------------------------------------------------
 
+#: The stored K2HR3 access (these fake NodeConfigs ignore it).
+NO_ACCESS = types.SimpleNamespace(load=lambda: None)
+
+
 class NodeConfig:
     ctlport = 8023
 
@@ -173,14 +177,14 @@ class NodeConfig:
     def exists(self):
         return True
 
-    def parsed(self):
+    def checked(self, access):
         return types.SimpleNamespace(group='mydkc',
                                      k2hdkc={'K2HFILE': self.k2hfile})
 
 
 def app_on(ring, runtime, tmp_path):
-    app = K2hdkcApp(runtime, NodeConfig(tmp_path / 'k2hdkc.k2h'), None,
-                    None, conf_dir=tmp_path, data_dir=tmp_path,
+    app = K2hdkcApp(runtime, NodeConfig(tmp_path / 'k2hdkc.k2h'),
+                    NO_ACCESS, None, conf_dir=tmp_path, data_dir=tmp_path,
                     start_timeout=0.5, poll_interval=0.01,
                     attach_timeout=0.3, merge_timeout=0.2)
     app._client = OwnPort(ring, runtime)

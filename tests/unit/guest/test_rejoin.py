@@ -133,18 +133,23 @@ class Client:
         return types.SimpleNamespace(status=parse_node_status(TEXT[code]))
 
 
+#: The stored K2HR3 access (these fake NodeConfigs ignore it).
+NO_ACCESS = types.SimpleNamespace(load=lambda: None)
+
+
 class NodeConfig:
     ctlport = 8021
 
     def self_name(self):
         return None
 
-    def parsed(self):
+    def checked(self, access):
         return types.SimpleNamespace(group='mydkc', k2hdkc={})
 
 
 def app_with(runtime, tmp_path):
-    app = K2hdkcApp(runtime, NodeConfig(), None, None, conf_dir=tmp_path,
+    app = K2hdkcApp(runtime, NodeConfig(), NO_ACCESS, None,
+                    conf_dir=tmp_path,
                     data_dir=tmp_path, start_timeout=5.0,
                     poll_interval=0.01, attach_timeout=0.3)
     app._client = Client(runtime)
