@@ -3,12 +3,14 @@
 Every request problem the user can fix is a ``BadRequest`` (HTTP 400)
 whose text says what to change; Trove's own cluster helpers raise plain
 ``TroveError`` subclasses for these, so they are re-raised as 400 here.
-A failed hand-off to the taskmanager resets the cluster task and
-re-raises (the galera_common pattern).
+Every operation on an existing cluster first claims the cluster task
+atomically (``claim``): while one runs, the others answer 409 naming it.
+A failed hand-off to the taskmanager gives the task back and re-raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
@@ -30,6 +32,7 @@ from trove.instance.models import Instance
 from trove.quota.quota import check_quotas
 from trove.taskmanager import api as task_api
 
+from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import ringview
 
 # Registers the merge-window task codes this process must be able to show.
@@ -180,74 +183,92 @@ class K2hdkcCluster(cluster_models.Cluster):
     def _members(self) -> list[Any]:
         return DBInstance.find_all(cluster_id=self.id, deleted=False).all()
 
+    @contextlib.contextmanager
+    def _claimed(self, task: Any, expected: Iterable[Any] = (
+            ClusterTasks.NONE,)) -> Iterator[None]:
+        """Hold ``task`` for the block; give it back if the block fails
+        (a request refused or a hand-off that did not happen)."""
+        claim.claim(self.db_info, task, expected)
+        try:
+            yield
+        except BaseException:
+            claim.release(self.db_info, task)
+            raise
+
+    def _taskmanager(self) -> Any:
+        return task_api.load(self.context, self.ds_version.manager)
+
+    def _again(self) -> K2hdkcCluster:
+        return self.__class__(self.context, self.db_info, self.ds,
+                              self.ds_version)
+
     def grow(self, instances: list[dict],
              image_id: str | None = None) -> K2hdkcCluster:
         """Refused while another task runs; new members must match the
         existing flavor and volume size."""
-        self.validate_cluster_available()
-        opts = _opts(self.ds_version)
-        existing = self._members()
-        if not instances:
-            raise bad_request('Name at least one instance to add.')
-        self._check_types(instances)
-        self._check_count(len(existing) + len(instances), opts)
-        flavor = str(existing[0].flavor_id) if existing else None
-        volume = existing[0].volume_size if (
-            existing and opts.volume_support) else None
-        for inst in instances:
-            inst['flavor_id'] = str(inst['flavor_id'])
-        self._validate_members(self.context, instances, opts, flavor, volume)
-        self.db_info.update(task_status=ClusterTasks.GROWING_CLUSTER)
-        try:
+        with self._claimed(ClusterTasks.GROWING_CLUSTER):
+            opts = _opts(self.ds_version)
+            existing = self._members()
+            if not instances:
+                raise bad_request('Name at least one instance to add.')
+            self._check_types(instances)
+            self._check_count(len(existing) + len(instances), opts)
+            flavor = str(existing[0].flavor_id) if existing else None
+            volume = existing[0].volume_size if (
+                existing and opts.volume_support) else None
+            for inst in instances:
+                inst['flavor_id'] = str(inst['flavor_id'])
+            self._validate_members(self.context, instances, opts, flavor,
+                                   volume)
             locality = srv_grp.ServerGroup.convert_to_hint(self.server_group)
             new = self._create_instances(
                 self.context, self.db_info, self.ds, self.ds_version,
                 instances, locality, self.db_info.configuration_id, image_id)
-            task_api.load(self.context, self.ds_version.manager
-                          ).grow_cluster(self.id, [i.id for i in new])
-        except Exception:
-            self.db_info.update(task_status=ClusterTasks.NONE)
-            raise
-        return self.__class__(self.context, self.db_info, self.ds,
-                              self.ds_version)
+            self._taskmanager().grow_cluster(self.id, [i.id for i in new])
+        return self._again()
 
     def shrink(self, instance_ids: list[str]) -> K2hdkcCluster:
         """At most max(1, REPLICA) members leave at once (the leavers are
         merge sources, and REPLICA neighbours cover them), never below
         the minimum, only known members."""
-        self.validate_cluster_available()
-        opts = _opts(self.ds_version)
-        ids = list(instance_ids)
-        known = {db.id for db in self._members()}
-        if not ids:
-            raise bad_request('Name at least one member to remove.')
-        if len(set(ids)) != len(ids):
-            raise bad_request('Each member may be named once.')
-        unknown = sorted(set(ids) - known)
-        if unknown:
-            raise bad_request('Not members of cluster %s: %s.'
-                              % (self.id, ', '.join(unknown)))
-        limit = max(1, opts.replica)
-        if len(ids) > limit:
-            raise bad_request('Remove at most %d member(s) per shrink '
-                              '(REPLICA = %d); split the request.'
-                              % (limit, opts.replica))
-        self._check_count(len(known) - len(ids), opts)
-        self.db_info.update(task_status=ClusterTasks.SHRINKING_CLUSTER)
-        try:
-            task_api.load(self.context, self.ds_version.manager
-                          ).shrink_cluster(self.id, ids)
-        except Exception:
-            self.db_info.update(task_status=ClusterTasks.NONE)
-            raise
-        return self.__class__(self.context, self.db_info, self.ds,
-                              self.ds_version)
+        with self._claimed(ClusterTasks.SHRINKING_CLUSTER):
+            opts = _opts(self.ds_version)
+            ids = list(instance_ids)
+            known = {db.id for db in self._members()}
+            if not ids:
+                raise bad_request('Name at least one member to remove.')
+            if len(set(ids)) != len(ids):
+                raise bad_request('Each member may be named once.')
+            unknown = sorted(set(ids) - known)
+            if unknown:
+                raise bad_request('Not members of cluster %s: %s.'
+                                  % (self.id, ', '.join(unknown)))
+            limit = max(1, opts.replica)
+            if len(ids) > limit:
+                raise bad_request('Remove at most %d member(s) per shrink '
+                                  '(REPLICA = %d); split the request.'
+                                  % (limit, opts.replica))
+            self._check_count(len(known) - len(ids), opts)
+            self._taskmanager().shrink_cluster(self.id, ids)
+        return self._again()
 
-    def restart(self) -> Any:
-        return self.rolling_restart()
+    def restart(self) -> K2hdkcCluster:
+        with self._claimed(ClusterTasks.RESTARTING_CLUSTER):
+            self._taskmanager().restart_cluster(self.id)
+        return self._again()
 
-    def upgrade(self, datastore_version: Any) -> Any:
-        return self.rolling_upgrade(datastore_version)
+    def upgrade(self, datastore_version: Any) -> K2hdkcCluster:
+        with self._claimed(ClusterTasks.UPGRADING_CLUSTER):
+            self._taskmanager().upgrade_cluster(self.id,
+                                                datastore_version.id)
+        return self._again()
+
+    def delete(self) -> None:
+        """A repeated delete retries the running one (as in Trove); any
+        other running task makes it wait."""
+        claim.claim(self.db_info, ClusterTasks.DELETING,
+                    (ClusterTasks.NONE, ClusterTasks.DELETING))
+        super().delete()
 
 
 def _with_ring_states(view: ClusterView) -> tuple[list, list]:

@@ -21,6 +21,8 @@ from typing import Any
 from eventlet.timeout import Timeout
 from oslo_log import log as logging
 from oslo_utils import timeutils
+from trove.cluster.tasks import ClusterTask
+from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
 from trove.common import exception as trove_exc
 from trove.common import utils
@@ -33,6 +35,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
@@ -72,8 +75,23 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         reg.registry_from_conf)
     fleet_factory: Callable[..., Any] = GuestFleet
     procedures_class: type[Procedures] = Procedures
+    # cluster id -> the task the database holds now.
+    current_task: Callable[[str], ClusterTask | None] = staticmethod(
+        claim.current_task)
 
     # -- glue helpers ----------------------------------------------------
+
+    def _cast_for(self, cluster_id: str, task: ClusterTask) -> bool:
+        """The API claimed ``task`` before casting; if the cluster holds
+        another task now (reset by an admin, or a stray message), running
+        would collide with whoever holds it, so nothing is done."""
+        running = self.current_task(cluster_id)
+        if running is not None and running.code == task.code:
+            return True
+        LOG.error('Cluster %s: not running the operation cast for task '
+                  '%s: the cluster task is now %s', cluster_id, task.name,
+                  running.name if running else 'gone (deleted)')
+        return False
 
     def _members(self, context: Any, ids: Sequence[str]
                  ) -> tuple[list[Member], dict[str, Any]]:
@@ -216,6 +234,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         failure is undone: the new members leave K2HR3 and are deleted,
         the old ones stay as they were. After that the members get
         GROWING_ERROR."""
+        if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
+            return
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
                  list(new_instance_ids))
         new_ids = list(new_instance_ids)
@@ -252,6 +272,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def shrink_cluster(self, context: Any, cluster_id: str,
                        instance_ids: Sequence[str]) -> None:
+        if not self._cast_for(cluster_id, ClusterTasks.SHRINKING_CLUSTER):
+            return
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
@@ -295,6 +317,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     def restart_cluster(self, context: Any, cluster_id: str) -> None:
         """One member at a time, each back in a healthy ring before the
         next (Trove's ``rolling_restart_cluster`` does not wait)."""
+        if not self._cast_for(cluster_id, ClusterTasks.RESTARTING_CLUSTER):
+            return
         LOG.info('Cluster %s: rolling restart begins', cluster_id)
 
         def body() -> None:
@@ -314,6 +338,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                         datastore_version: Any) -> None:
         """Rolling, like ``restart_cluster``; each member as Trove's
         ``BuiltInstanceTasks.upgrade`` does it."""
+        if not self._cast_for(cluster_id, ClusterTasks.UPGRADING_CLUSTER):
+            return
         LOG.info('Cluster %s: rolling upgrade to %s begins', cluster_id,
                  datastore_version.version)
 
