@@ -7,12 +7,8 @@ check and the write are one statement::
     UPDATE clusters SET task_id=<new> WHERE id=<id> AND task_id IN (<from>)
 
 and the database serialises it: exactly one caller sees a row changed.
-The loser gets ``ClusterBusy`` (HTTP 409) naming the task that runs.
-
-``ClusterBusy`` is a webob ``HTTPConflict``: Trove's resource maps a
-``TroveError`` to an HTTP code by exact type, and none of its own 409
-errors means "busy", while a webob HTTP error passes through its fault
-wrapper with its own code and text.
+The loser gets ``faults.ClusterBusy`` (HTTP 409) naming the task that
+runs.
 """
 
 from __future__ import annotations
@@ -25,20 +21,8 @@ from trove.cluster.tasks import ClusterTask
 from trove.cluster.tasks import ClusterTasks
 from trove.common import exception
 from trove.common import timeutils
-import webob.exc
 
-
-class ClusterBusy(webob.exc.HTTPConflict):
-    """Another task holds the cluster; the text names it."""
-
-    def __init__(self, cluster_id: str, wanted: ClusterTask,
-                 running: ClusterTask | None) -> None:
-        self.running = running
-        running_name = running.name if running is not None else 'unknown'
-        super().__init__(detail=(
-            'Cluster %s is busy with task %s; %s can start only when no '
-            'task runs. Wait for the cluster task to end and retry.'
-            % (cluster_id, running_name, wanted.name)))
+from trove_k2hdkc.cluster.faults import ClusterBusy
 
 
 def _swap(cluster_id: str, new: ClusterTask,
@@ -77,3 +61,9 @@ def release(db_info: Any, task: ClusterTask) -> None:
     failed hand-off must not end a task someone else holds."""
     _swap(db_info.id, ClusterTasks.NONE, [task])
     db_info.task_status = ClusterTasks.NONE
+
+
+def switch(cluster_id: str, held: ClusterTask, to: ClusterTask) -> bool:
+    """The holder of ``held`` moves on to ``to``; False if it no longer
+    held it."""
+    return _swap(cluster_id, to, [held]) == 1

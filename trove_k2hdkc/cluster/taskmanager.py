@@ -61,10 +61,26 @@ class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
     def task_manager_cluster_tasks_class(self) -> type:
         return K2hdkcClusterTasks
 
+    @property
+    def task_manager_manager_actions(self) -> dict[str, Callable]:
+        return {'discard_members': _manager_discard_members}
+
+
+def _manager_discard_members(context: Any, cluster_id: str,
+                             instance_ids: Sequence[str]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    tasks.discard_members(context, cluster_id, instance_ids)
+
 
 class K2hdkcTaskManagerAPI(task_api.API):
-    """Base casts suffice today; extra actions must cast
-    ``k2hdkc_<action>`` (Manager.__getattr__ splits at the first '_')."""
+    """Extra actions cast ``k2hdkc_<action>`` (Manager.__getattr__ splits
+    at the first '_' and finds the action in the strategy)."""
+
+    def discard_members(self, cluster_id: str,
+                        instance_ids: Sequence[str]) -> None:
+        self._cast('k2hdkc_discard_members', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, instance_ids=list(instance_ids))
 
 
 class K2hdkcClusterTasks(task_models.ClusterTasks):
@@ -302,6 +318,29 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         if self._run('shrink', cluster_id, body,
                      InstanceTasks.SHRINKING_ERROR, recover):
             LOG.info('Cluster %s: shrunk', cluster_id)
+
+    def discard_members(self, context: Any, cluster_id: str,
+                        instance_ids: Sequence[str]) -> None:
+        """Grow's API created these members, then failed to create the
+        rest; none joined the ring or K2HR3. Once their builds end they
+        are deleted. Trove deletes cluster members only while the task is
+        SHRINKING_CLUSTER or DELETING, so the task moves to SHRINKING."""
+        if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
+            return
+        ids = list(instance_ids)
+        try:
+            # Ready or failed: either way the build is over.
+            self._all_instances_ready(ids, cluster_id)
+            claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
+                         ClusterTasks.SHRINKING_CLUSTER)
+            self._delete_instances(context, cluster_id, ids)
+            LOG.info('Cluster %s: deleted %s, the members of a failed grow',
+                     cluster_id, ids)
+        except Exception:
+            LOG.exception('Cluster %s: could not delete %s, the members of '
+                          'a failed grow; shrink them away', cluster_id, ids)
+        finally:
+            self.reset_task()
 
     def delete_cluster(self, context: Any, cluster_id: str) -> None:
         """K2HR3 first (members may be gone already), then Trove's wait

@@ -12,9 +12,10 @@ from trove.common import exception
 
 from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import api
-from trove_k2hdkc.cluster import claim
+from trove_k2hdkc.cluster import faults
 
 CONF = cfg.CONF
+NOWHERE = api.placement.Placement(frozenset(), None, frozenset())
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,11 @@ def opts():
                for name in ('validate_instance_flavors',
                             'validate_instance_nics')]
     patches.append(mock.patch.object(api, 'check_quotas'))
+    # Nova and Neutron know nothing of these members (test_placement).
+    patches.append(mock.patch.object(api.placement, 'of_members',
+                                     return_value=NOWHERE))
+    patches.append(mock.patch.object(api.placement, 'server_group',
+                                     return_value=None))
     for p in patches:
         p.start()
     yield
@@ -127,7 +133,7 @@ def _db(trove_db):
 
 def test_grow_refused_while_busy():
     c = cluster(ClusterTasks.SHRINKING_CLUSTER)
-    with pytest.raises(claim.ClusterBusy) as err:
+    with pytest.raises(faults.ClusterBusy) as err:
         c.grow(spec(1))
     assert err.value.code == 409
     assert 'SHRINKING_CLUSTER' in err.value.detail
@@ -195,3 +201,62 @@ def test_strategy_names_classes():
     assert s.cluster_class is api.K2hdkcCluster
     assert s.cluster_view_class is api.K2hdkcClusterView
     assert s.mgmt_cluster_view_class is api.K2hdkcMgmtClusterView
+
+
+HERE = api.placement.Placement(frozenset({'net-a'}), 'RegionOne',
+                               frozenset({'az1'}))
+
+
+@pytest.mark.parametrize('extra, text', [
+    ({'nics': [{'network_id': 'net-b'}]}, 'expected net-a'),
+    ({'availability_zone': 'az9'}, 'availability_zone: got az9, '
+     'expected az1'),
+])
+@mock.patch.object(api.Instance, 'create')
+def test_grow_elsewhere_is_400_and_changes_nothing(inst_create, extra, text):
+    c = cluster()
+    with mock.patch.object(api.placement, 'of_members', return_value=HERE):
+        with pytest.raises(exception.BadRequest) as err:
+            c.grow([dict(spec(1)[0], **extra)])
+    assert text in str(err.value)
+    inst_create.assert_not_called()
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
+@mock.patch.object(api.task_api, 'load')
+@mock.patch.object(api.Instance, 'create')
+def test_grow_joins_the_cluster_server_group_where_the_cluster_is(
+        inst_create, tm_load):
+    inst_create.return_value = mock.Mock(id='new')
+    c = cluster(members=2)
+    group = mock.Mock(id='sg-1')
+    with mock.patch.object(api.placement, 'of_members', return_value=HERE), \
+            mock.patch.object(api.placement, 'server_group',
+                              return_value=group):
+        c.grow(spec(2))
+    for call in inst_create.call_args_list:
+        assert call.kwargs['locality'] == {'group': 'sg-1'}
+        assert call.kwargs['availability_zone'] == 'az1'
+        assert call.kwargs['nics'] == [{'network_id': 'net-a'}]
+        assert call.kwargs['region_name'] == 'RegionOne'
+
+
+def test_placement_unknown_is_503_and_changes_nothing():
+    c = cluster()
+    with mock.patch.object(api.placement, 'of_members',
+                           side_effect=RuntimeError('nova down')):
+        with pytest.raises(faults.GrowFailed) as err:
+            c.grow(spec(1))
+    assert err.value.code == 503 and 'nova down' in err.value.detail
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
+def test_cluster_server_group_is_found_by_its_members():
+    """Trove's own lookup (by member id) never finds it, so delete left
+    the group behind and grow used none."""
+    c = cluster()
+    group = mock.Mock(id='sg-1')
+    with mock.patch.object(api.placement, 'server_group',
+                           return_value=group) as find:
+        assert c.server_group is group
+    assert find.call_args.args[1] == c._members()

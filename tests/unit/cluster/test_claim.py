@@ -21,6 +21,7 @@ from tests.unit.cluster.test_api import spec
 from tests.unit.cluster.test_api import task_in_db
 from trove_k2hdkc.cluster import api
 from trove_k2hdkc.cluster import claim
+from trove_k2hdkc.cluster import faults
 from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 
 
@@ -65,7 +66,7 @@ def test_two_requests_that_read_together_one_wins(handoff, first, second):
     row = db_row()
     winner, loser = cluster(row=row), cluster(row=row)   # both read NONE
     OPERATIONS[first](winner)
-    with pytest.raises(claim.ClusterBusy) as err:
+    with pytest.raises(faults.ClusterBusy) as err:
         OPERATIONS[second](loser)
     assert err.value.code == 409
     assert TASK_OF[first].name in err.value.detail
@@ -83,7 +84,7 @@ def test_concurrent_claims_exactly_one_wins():
         try:
             claim.claim(db_info, task)
             won.append(task)
-        except claim.ClusterBusy as exc:
+        except faults.ClusterBusy as exc:
             busy.append(exc)
 
     tasks = list(TASK_OF.values()) + [ClusterTasks.GROWING_CLUSTER]
@@ -122,7 +123,7 @@ def test_delete_may_repeat_while_deleting(handoff):
 
 
 def test_busy_names_unknown_when_cluster_vanished():
-    exc = claim.ClusterBusy('cid', ClusterTasks.GROWING_CLUSTER, None)
+    exc = faults.ClusterBusy('cid', ClusterTasks.GROWING_CLUSTER, None)
     assert exc.code == 409 and 'unknown' in exc.detail
 
 
