@@ -323,17 +323,14 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                         instance_ids: Sequence[str]) -> None:
         """Grow's API created these members, then failed to create the
         rest; none joined the ring or K2HR3. Once their builds end they
-        are deleted. Trove deletes cluster members only while the task is
-        SHRINKING_CLUSTER or DELETING, so the task moves to SHRINKING."""
+        are deleted."""
         if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
             return
         ids = list(instance_ids)
         try:
             # Ready or failed: either way the build is over.
             self._all_instances_ready(ids, cluster_id)
-            claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
-                         ClusterTasks.SHRINKING_CLUSTER)
-            self._delete_instances(context, cluster_id, ids)
+            self._delete_new_members(context, cluster_id, ids)
             LOG.info('Cluster %s: deleted %s, the members of a failed grow',
                      cluster_id, ids)
         except Exception:
@@ -416,12 +413,21 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 LOG.error('Cluster %s: K2HR3 still lists %s; remove them '
                           'by hand: %s', cluster_id, list(new_ids), exc)
         try:
-            self._delete_instances(context, cluster_id, new_ids)
+            self._delete_new_members(context, cluster_id, new_ids)
         except Exception:
             LOG.exception('Cluster %s: could not delete the new members '
                           '%s', cluster_id, list(new_ids))
             return False
         return True
+
+    def _delete_new_members(self, context: Any, cluster_id: str,
+                            ids: Sequence[str]) -> None:
+        """Trove deletes cluster members only while the cluster task is
+        SHRINKING_CLUSTER or DELETING (``is_cluster_deleting``), so the
+        grow's task moves on to SHRINKING first."""
+        claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
+                     ClusterTasks.SHRINKING_CLUSTER)
+        self._delete_instances(context, cluster_id, ids)
 
     def _teardown(self, cluster_id: str,
                   registry: reg.ClusterRegistry) -> None:

@@ -126,3 +126,26 @@ def test_members_that_cannot_be_handed_off_are_named(tm):
 def test_discard_is_a_taskmanager_action():
     actions = K2hdkcTaskManagerStrategy().task_manager_manager_actions
     assert 'discard_members' in actions
+
+
+def test_taskmanager_undo_deletes_members_while_shrinking():
+    """A grow undone before the ring is touched deletes its members; Trove
+    refuses to delete a member of a cluster that is GROWING."""
+    c = grow_cluster()
+    new = member_row(c.id, 'new-1')
+    c.db_info.update(task_status=ClusterTasks.GROWING_CLUSTER)
+    tasks = K2hdkcClusterTasks(mock.Mock(), c.db_info, mock.Mock(),
+                               mock.Mock())
+    registry = mock.Mock()
+    registry.provision.side_effect = RuntimeError('K2HR3 down')
+    tasks.registry_factory = lambda conf, ctx, cid: registry
+    tasks._wait_ready = mock.Mock()
+    tasks._members = lambda ctx, ids: ([], {})
+    tasks._procedures = mock.Mock(return_value=(mock.Mock(), mock.Mock()))
+    tasks._record_fault = mock.Mock()
+    seen = []
+    tasks._delete_instances = lambda ctx, cid, ids: seen.append(
+        (task_in_db(cid), list(ids)))
+    tasks.grow_cluster(mock.Mock(), c.id, [new.id])
+    assert seen == [(ClusterTasks.SHRINKING_CLUSTER, [new.id])]
+    assert task_in_db(c.id) == ClusterTasks.NONE
