@@ -3,12 +3,14 @@
 Every request problem the user can fix is a ``BadRequest`` (HTTP 400)
 whose text says what to change; Trove's own cluster helpers raise plain
 ``TroveError`` subclasses for these, so they are re-raised as 400 here.
-A failed hand-off to the taskmanager resets the cluster task and
-re-raises (the galera_common pattern).
+Every operation on an existing cluster first claims the cluster task
+atomically (``claim``): while one runs, the others answer 409 naming it.
+A failed hand-off to the taskmanager gives the task back and re-raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
@@ -29,7 +31,11 @@ from trove.instance.models import DBInstance
 from trove.instance.models import Instance
 from trove.quota.quota import check_quotas
 from trove.taskmanager import api as task_api
+import webob.exc
 
+from trove_k2hdkc.cluster import claim
+from trove_k2hdkc.cluster import faults
+from trove_k2hdkc.cluster import placement
 from trove_k2hdkc.cluster import ringview
 
 # Registers the merge-window task codes this process must be able to show.
@@ -127,10 +133,13 @@ class K2hdkcCluster(cluster_models.Cluster):
     def _create_instances(context: Any, db_info: Any, datastore: Any,
                           datastore_version: Any, instances: Sequence[dict],
                           locality: Any, configuration_id: Any,
-                          image_id: str | None) -> list[Any]:
+                          image_id: str | None,
+                          created: list[Any] | None = None) -> list[Any]:
+        """Each member in turn; ``created`` (if given) holds the ones
+        made so far when a later one fails."""
         member_config = {'id': db_info.id, 'instance_type': MEMBER}
         index = int(time.time())
-        created = []
+        created = [] if created is None else created
         for inst in instances:
             name = inst.get('name') or '%s-member-%d' % (db_info.name, index)
             index += 1
@@ -180,74 +189,166 @@ class K2hdkcCluster(cluster_models.Cluster):
     def _members(self) -> list[Any]:
         return DBInstance.find_all(cluster_id=self.id, deleted=False).all()
 
+    @contextlib.contextmanager
+    def _claimed(self, task: Any, expected: Iterable[Any] = (
+            ClusterTasks.NONE,)) -> Iterator[dict]:
+        """Hold ``task`` for the block; give it back if the block fails
+        (a request refused or a hand-off that did not happen), unless
+        the block set ``handed_off``: then the taskmanager ends it."""
+        claim.claim(self.db_info, task, expected)
+        state = {'handed_off': False}
+        try:
+            yield state
+        except BaseException:
+            if not state['handed_off']:
+                claim.release(self.db_info, task)
+            raise
+
+    def _taskmanager(self) -> Any:
+        return task_api.load(self.context, self.ds_version.manager)
+
+    def _again(self) -> K2hdkcCluster:
+        return self.__class__(self.context, self.db_info, self.ds,
+                              self.ds_version)
+
+    @property
+    def server_group(self) -> Any:
+        """The cluster's own group (Trove's lookup never finds it, see
+        ``placement``); None if Nova cannot say, as in Trove."""
+        if not self._server_group_loaded:
+            try:
+                self._server_group = placement.server_group(
+                    self.context, self._members())
+            except Exception:
+                LOG.exception('Cluster %s: could not load its server group',
+                              self.id)
+                self._server_group = None
+            self._server_group_loaded = True
+        return self._server_group
+
+    def _placement(self, existing: Sequence[Any]
+                   ) -> tuple[placement.Placement, Any]:
+        """Where the members are and their server group; without both,
+        grow could break locality, so it stops."""
+        try:
+            return (placement.of_members(self.context, existing),
+                    placement.server_group(self.context, existing))
+        except Exception as exc:
+            raise faults.GrowFailed(
+                'Could not read where the members of cluster %s run (Nova/'
+                'Neutron): %s. Nothing was changed; retry later.'
+                % (self.id, exc)) from exc
+
     def grow(self, instances: list[dict],
              image_id: str | None = None) -> K2hdkcCluster:
         """Refused while another task runs; new members must match the
-        existing flavor and volume size."""
-        self.validate_cluster_available()
-        opts = _opts(self.ds_version)
-        existing = self._members()
-        if not instances:
-            raise bad_request('Name at least one instance to add.')
-        self._check_types(instances)
-        self._check_count(len(existing) + len(instances), opts)
-        flavor = str(existing[0].flavor_id) if existing else None
-        volume = existing[0].volume_size if (
-            existing and opts.volume_support) else None
-        for inst in instances:
-            inst['flavor_id'] = str(inst['flavor_id'])
-        self._validate_members(self.context, instances, opts, flavor, volume)
-        self.db_info.update(task_status=ClusterTasks.GROWING_CLUSTER)
-        try:
-            locality = srv_grp.ServerGroup.convert_to_hint(self.server_group)
-            new = self._create_instances(
-                self.context, self.db_info, self.ds, self.ds_version,
-                instances, locality, self.db_info.configuration_id, image_id)
-            task_api.load(self.context, self.ds_version.manager
-                          ).grow_cluster(self.id, [i.id for i in new])
-        except Exception:
-            self.db_info.update(task_status=ClusterTasks.NONE)
-            raise
-        return self.__class__(self.context, self.db_info, self.ds,
-                              self.ds_version)
+        existing flavor, volume size, network, region and availability
+        zone, and join the cluster's server group."""
+        with self._claimed(ClusterTasks.GROWING_CLUSTER) as state:
+            opts = _opts(self.ds_version)
+            existing = self._members()
+            if not instances:
+                raise bad_request('Name at least one instance to add.')
+            self._check_types(instances)
+            self._check_count(len(existing) + len(instances), opts)
+            flavor = str(existing[0].flavor_id) if existing else None
+            volume = existing[0].volume_size if (
+                existing and opts.volume_support) else None
+            for inst in instances:
+                inst['flavor_id'] = str(inst['flavor_id'])
+            where, group = self._placement(existing)
+            placement.fit(instances, where)
+            self._validate_members(self.context, instances, opts, flavor,
+                                   volume)
+            locality = srv_grp.ServerGroup.convert_to_hint(group)
+            created: list[Any] = []
+            try:
+                self._create_instances(
+                    self.context, self.db_info, self.ds, self.ds_version,
+                    instances, locality, self.db_info.configuration_id,
+                    image_id, created)
+            except Exception as exc:
+                raise self._abandon_grow(
+                    {db.id for db in existing}, created, exc, state
+                ) from exc
+            self._taskmanager().grow_cluster(self.id, [i.id for i in created])
+        return self._again()
+
+    def _abandon_grow(self, before: set[str], created: Sequence[Any],
+                      exc: Exception, state: dict) -> Exception:
+        """Creating the new members failed part way; none is in the ring.
+        A row that never reached the taskmanager is dropped here; members
+        the taskmanager is building are handed to it to delete once
+        built, and it ends the task. Returns the error to answer."""
+        building = [inst.id for inst in created]
+        for db in self._members():
+            if db.id not in before and db.id not in building:
+                LOG.warning('Cluster %s: dropping member %s, whose creation '
+                            'failed', self.id, db.id)
+                db.delete()
+        left = ''
+        if building:
+            try:
+                self._taskmanager().discard_members(self.id, building)
+                state['handed_off'] = True
+                left = (' The %d member(s) already created (%s) are being '
+                        'deleted; the cluster task ends when they are gone.'
+                        % (len(building), ', '.join(building)))
+            except Exception:
+                LOG.exception('Cluster %s: could not hand %s to the '
+                              'taskmanager for deletion', self.id, building)
+                left = (' The member(s) %s were created but could not be '
+                        'removed; shrink them away.' % ', '.join(building))
+        LOG.error('Cluster %s: grow failed creating members: %s.%s',
+                  self.id, exc, left)
+        if isinstance(exc, (exception.TroveError, webob.exc.HTTPError)):
+            return exc
+        return faults.GrowFailed(
+            'Growing cluster %s failed while creating its new members: %s. '
+            'The ring was not touched.%s' % (self.id, exc, left))
 
     def shrink(self, instance_ids: list[str]) -> K2hdkcCluster:
         """At most max(1, REPLICA) members leave at once (the leavers are
         merge sources, and REPLICA neighbours cover them), never below
         the minimum, only known members."""
-        self.validate_cluster_available()
-        opts = _opts(self.ds_version)
-        ids = list(instance_ids)
-        known = {db.id for db in self._members()}
-        if not ids:
-            raise bad_request('Name at least one member to remove.')
-        if len(set(ids)) != len(ids):
-            raise bad_request('Each member may be named once.')
-        unknown = sorted(set(ids) - known)
-        if unknown:
-            raise bad_request('Not members of cluster %s: %s.'
-                              % (self.id, ', '.join(unknown)))
-        limit = max(1, opts.replica)
-        if len(ids) > limit:
-            raise bad_request('Remove at most %d member(s) per shrink '
-                              '(REPLICA = %d); split the request.'
-                              % (limit, opts.replica))
-        self._check_count(len(known) - len(ids), opts)
-        self.db_info.update(task_status=ClusterTasks.SHRINKING_CLUSTER)
-        try:
-            task_api.load(self.context, self.ds_version.manager
-                          ).shrink_cluster(self.id, ids)
-        except Exception:
-            self.db_info.update(task_status=ClusterTasks.NONE)
-            raise
-        return self.__class__(self.context, self.db_info, self.ds,
-                              self.ds_version)
+        with self._claimed(ClusterTasks.SHRINKING_CLUSTER):
+            opts = _opts(self.ds_version)
+            ids = list(instance_ids)
+            known = {db.id for db in self._members()}
+            if not ids:
+                raise bad_request('Name at least one member to remove.')
+            if len(set(ids)) != len(ids):
+                raise bad_request('Each member may be named once.')
+            unknown = sorted(set(ids) - known)
+            if unknown:
+                raise bad_request('Not members of cluster %s: %s.'
+                                  % (self.id, ', '.join(unknown)))
+            limit = max(1, opts.replica)
+            if len(ids) > limit:
+                raise bad_request('Remove at most %d member(s) per shrink '
+                                  '(REPLICA = %d); split the request.'
+                                  % (limit, opts.replica))
+            self._check_count(len(known) - len(ids), opts)
+            self._taskmanager().shrink_cluster(self.id, ids)
+        return self._again()
 
-    def restart(self) -> Any:
-        return self.rolling_restart()
+    def restart(self) -> K2hdkcCluster:
+        with self._claimed(ClusterTasks.RESTARTING_CLUSTER):
+            self._taskmanager().restart_cluster(self.id)
+        return self._again()
 
-    def upgrade(self, datastore_version: Any) -> Any:
-        return self.rolling_upgrade(datastore_version)
+    def upgrade(self, datastore_version: Any) -> K2hdkcCluster:
+        with self._claimed(ClusterTasks.UPGRADING_CLUSTER):
+            self._taskmanager().upgrade_cluster(self.id,
+                                                datastore_version.id)
+        return self._again()
+
+    def delete(self) -> None:
+        """A repeated delete retries the running one (as in Trove); any
+        other running task makes it wait."""
+        claim.claim(self.db_info, ClusterTasks.DELETING,
+                    (ClusterTasks.NONE, ClusterTasks.DELETING))
+        super().delete()
 
 
 def _with_ring_states(view: ClusterView) -> tuple[list, list]:

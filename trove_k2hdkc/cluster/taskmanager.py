@@ -21,6 +21,8 @@ from typing import Any
 from eventlet.timeout import Timeout
 from oslo_log import log as logging
 from oslo_utils import timeutils
+from trove.cluster.tasks import ClusterTask
+from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
 from trove.common import exception as trove_exc
 from trove.common import utils
@@ -33,6 +35,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
@@ -58,10 +61,26 @@ class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
     def task_manager_cluster_tasks_class(self) -> type:
         return K2hdkcClusterTasks
 
+    @property
+    def task_manager_manager_actions(self) -> dict[str, Callable]:
+        return {'discard_members': _manager_discard_members}
+
+
+def _manager_discard_members(context: Any, cluster_id: str,
+                             instance_ids: Sequence[str]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    tasks.discard_members(context, cluster_id, instance_ids)
+
 
 class K2hdkcTaskManagerAPI(task_api.API):
-    """Base casts suffice today; extra actions must cast
-    ``k2hdkc_<action>`` (Manager.__getattr__ splits at the first '_')."""
+    """Extra actions cast ``k2hdkc_<action>`` (Manager.__getattr__ splits
+    at the first '_' and finds the action in the strategy)."""
+
+    def discard_members(self, cluster_id: str,
+                        instance_ids: Sequence[str]) -> None:
+        self._cast('k2hdkc_discard_members', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, instance_ids=list(instance_ids))
 
 
 class K2hdkcClusterTasks(task_models.ClusterTasks):
@@ -72,8 +91,23 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         reg.registry_from_conf)
     fleet_factory: Callable[..., Any] = GuestFleet
     procedures_class: type[Procedures] = Procedures
+    # cluster id -> the task the database holds now.
+    current_task: Callable[[str], ClusterTask | None] = staticmethod(
+        claim.current_task)
 
     # -- glue helpers ----------------------------------------------------
+
+    def _cast_for(self, cluster_id: str, task: ClusterTask) -> bool:
+        """The API claimed ``task`` before casting; if the cluster holds
+        another task now (reset by an admin, or a stray message), running
+        would collide with whoever holds it, so nothing is done."""
+        running = self.current_task(cluster_id)
+        if running is not None and running.code == task.code:
+            return True
+        LOG.error('Cluster %s: not running the operation cast for task '
+                  '%s: the cluster task is now %s', cluster_id, task.name,
+                  running.name if running else 'gone (deleted)')
+        return False
 
     def _members(self, context: Any, ids: Sequence[str]
                  ) -> tuple[list[Member], dict[str, Any]]:
@@ -216,6 +250,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         failure is undone: the new members leave K2HR3 and are deleted,
         the old ones stay as they were. After that the members get
         GROWING_ERROR."""
+        if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
+            return
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
                  list(new_instance_ids))
         new_ids = list(new_instance_ids)
@@ -252,6 +288,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def shrink_cluster(self, context: Any, cluster_id: str,
                        instance_ids: Sequence[str]) -> None:
+        if not self._cast_for(cluster_id, ClusterTasks.SHRINKING_CLUSTER):
+            return
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
@@ -281,6 +319,26 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                      InstanceTasks.SHRINKING_ERROR, recover):
             LOG.info('Cluster %s: shrunk', cluster_id)
 
+    def discard_members(self, context: Any, cluster_id: str,
+                        instance_ids: Sequence[str]) -> None:
+        """Grow's API created these members, then failed to create the
+        rest; none joined the ring or K2HR3. Once their builds end they
+        are deleted."""
+        if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
+            return
+        ids = list(instance_ids)
+        try:
+            # Ready or failed: either way the build is over.
+            self._all_instances_ready(ids, cluster_id)
+            self._delete_new_members(context, cluster_id, ids)
+            LOG.info('Cluster %s: deleted %s, the members of a failed grow',
+                     cluster_id, ids)
+        except Exception:
+            LOG.exception('Cluster %s: could not delete %s, the members of '
+                          'a failed grow; shrink them away', cluster_id, ids)
+        finally:
+            self.reset_task()
+
     def delete_cluster(self, context: Any, cluster_id: str) -> None:
         """K2HR3 first (members may be gone already), then Trove's wait
         for the instances; K2HR3 trouble never blocks the delete."""
@@ -295,6 +353,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     def restart_cluster(self, context: Any, cluster_id: str) -> None:
         """One member at a time, each back in a healthy ring before the
         next (Trove's ``rolling_restart_cluster`` does not wait)."""
+        if not self._cast_for(cluster_id, ClusterTasks.RESTARTING_CLUSTER):
+            return
         LOG.info('Cluster %s: rolling restart begins', cluster_id)
 
         def body() -> None:
@@ -314,6 +374,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                         datastore_version: Any) -> None:
         """Rolling, like ``restart_cluster``; each member as Trove's
         ``BuiltInstanceTasks.upgrade`` does it."""
+        if not self._cast_for(cluster_id, ClusterTasks.UPGRADING_CLUSTER):
+            return
         LOG.info('Cluster %s: rolling upgrade to %s begins', cluster_id,
                  datastore_version.version)
 
@@ -351,12 +413,21 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 LOG.error('Cluster %s: K2HR3 still lists %s; remove them '
                           'by hand: %s', cluster_id, list(new_ids), exc)
         try:
-            self._delete_instances(context, cluster_id, new_ids)
+            self._delete_new_members(context, cluster_id, new_ids)
         except Exception:
             LOG.exception('Cluster %s: could not delete the new members '
                           '%s', cluster_id, list(new_ids))
             return False
         return True
+
+    def _delete_new_members(self, context: Any, cluster_id: str,
+                            ids: Sequence[str]) -> None:
+        """Trove deletes cluster members only while the cluster task is
+        SHRINKING_CLUSTER or DELETING (``is_cluster_deleting``), so the
+        grow's task moves on to SHRINKING first."""
+        claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
+                     ClusterTasks.SHRINKING_CLUSTER)
+        self._delete_instances(context, cluster_id, ids)
 
     def _teardown(self, cluster_id: str,
                   registry: reg.ClusterRegistry) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from trove.cluster.models import DBCluster
 from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
 from trove.common import exception
 
 from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import api
+from trove_k2hdkc.cluster import faults
 
 CONF = cfg.CONF
+NOWHERE = api.placement.Placement(frozenset(), None, frozenset())
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +28,11 @@ def opts():
                for name in ('validate_instance_flavors',
                             'validate_instance_nics')]
     patches.append(mock.patch.object(api, 'check_quotas'))
+    # Nova and Neutron know nothing of these members (test_placement).
+    patches.append(mock.patch.object(api.placement, 'of_members',
+                                     return_value=NOWHERE))
+    patches.append(mock.patch.object(api.placement, 'server_group',
+                                     return_value=None))
     for p in patches:
         p.start()
     yield
@@ -96,19 +104,40 @@ def test_create_cast_failure_resets_task(db_create, inst_create, tm_load):
         task_status=ClusterTasks.NONE)
 
 
-def cluster(task=ClusterTasks.NONE, members=3):
-    db_info = mock.Mock(id='cid', task_status=task, configuration_id=None)
-    c = api.K2hdkcCluster(mock.Mock(project_id='p'), db_info, mock.Mock(),
-                          dsv())
+def db_row(task=ClusterTasks.NONE):
+    return DBCluster.create(name='c1', tenant_id='p',
+                            datastore_version_id='dsv', task_status=task,
+                            configuration_id=None)
+
+
+def task_in_db(cluster_id):
+    return DBCluster.find_by(id=cluster_id).task_status
+
+
+def cluster(task=ClusterTasks.NONE, members=3, row=None):
+    """A cluster over a real ``clusters`` row (the claim is SQL); its
+    members are plain mocks."""
+    row = row or db_row(task)
+    c = api.K2hdkcCluster(mock.Mock(project_id='p'),
+                          DBCluster.find_by(id=row.id), mock.Mock(), dsv())
     dbs = [mock.Mock(id='i%d' % i, flavor_id='7', volume_size=2)
            for i in range(members)]
     c._members = lambda: dbs
     return c
 
 
+@pytest.fixture(autouse=True)
+def _db(trove_db):
+    """Every test here may touch the ``clusters`` table."""
+
+
 def test_grow_refused_while_busy():
-    with pytest.raises(exception.UnprocessableEntity):
-        cluster(ClusterTasks.SHRINKING_CLUSTER).grow(spec(1))
+    c = cluster(ClusterTasks.SHRINKING_CLUSTER)
+    with pytest.raises(faults.ClusterBusy) as err:
+        c.grow(spec(1))
+    assert err.value.code == 409
+    assert 'SHRINKING_CLUSTER' in err.value.detail
+    assert task_in_db(c.id) == ClusterTasks.SHRINKING_CLUSTER
 
 
 @pytest.mark.parametrize('instances, text', [
@@ -123,7 +152,7 @@ def test_grow_refusals_are_400(instances, text):
     with pytest.raises(exception.BadRequest) as err:
         c.grow(instances)
     assert text in str(err.value)
-    c.db_info.update.assert_not_called()
+    assert task_in_db(c.id) == ClusterTasks.NONE
 
 
 @mock.patch.object(api.srv_grp.ServerGroup, 'convert_to_hint')
@@ -134,9 +163,8 @@ def test_grow_casts_new_ids(inst_create, tm_load, hint):
     c = cluster()
     with mock.patch.object(api.K2hdkcCluster, 'server_group', None):
         c.grow(spec(1), image_id='img-2')
-    tm_load.return_value.grow_cluster.assert_called_once_with('cid', ['new'])
-    c.db_info.update.assert_called_once_with(
-        task_status=ClusterTasks.GROWING_CLUSTER)
+    tm_load.return_value.grow_cluster.assert_called_once_with(c.id, ['new'])
+    assert task_in_db(c.id) == ClusterTasks.GROWING_CLUSTER
 
 
 @pytest.mark.parametrize('ids, text', [
@@ -165,8 +193,7 @@ def test_shrink_cast_failure_resets_task(tm_load):
     c = cluster()
     with pytest.raises(RuntimeError):
         c.shrink(['i2'])
-    assert c.db_info.update.call_args_list[-1] == mock.call(
-        task_status=ClusterTasks.NONE)
+    assert task_in_db(c.id) == ClusterTasks.NONE
 
 
 def test_strategy_names_classes():
@@ -174,3 +201,62 @@ def test_strategy_names_classes():
     assert s.cluster_class is api.K2hdkcCluster
     assert s.cluster_view_class is api.K2hdkcClusterView
     assert s.mgmt_cluster_view_class is api.K2hdkcMgmtClusterView
+
+
+HERE = api.placement.Placement(frozenset({'net-a'}), 'RegionOne',
+                               frozenset({'az1'}))
+
+
+@pytest.mark.parametrize('extra, text', [
+    ({'nics': [{'network_id': 'net-b'}]}, 'expected net-a'),
+    ({'availability_zone': 'az9'}, 'availability_zone: got az9, '
+     'expected az1'),
+])
+@mock.patch.object(api.Instance, 'create')
+def test_grow_elsewhere_is_400_and_changes_nothing(inst_create, extra, text):
+    c = cluster()
+    with mock.patch.object(api.placement, 'of_members', return_value=HERE):
+        with pytest.raises(exception.BadRequest) as err:
+            c.grow([dict(spec(1)[0], **extra)])
+    assert text in str(err.value)
+    inst_create.assert_not_called()
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
+@mock.patch.object(api.task_api, 'load')
+@mock.patch.object(api.Instance, 'create')
+def test_grow_joins_the_cluster_server_group_where_the_cluster_is(
+        inst_create, tm_load):
+    inst_create.return_value = mock.Mock(id='new')
+    c = cluster(members=2)
+    group = mock.Mock(id='sg-1')
+    with mock.patch.object(api.placement, 'of_members', return_value=HERE), \
+            mock.patch.object(api.placement, 'server_group',
+                              return_value=group):
+        c.grow(spec(2))
+    for call in inst_create.call_args_list:
+        assert call.kwargs['locality'] == {'group': 'sg-1'}
+        assert call.kwargs['availability_zone'] == 'az1'
+        assert call.kwargs['nics'] == [{'network_id': 'net-a'}]
+        assert call.kwargs['region_name'] == 'RegionOne'
+
+
+def test_placement_unknown_is_503_and_changes_nothing():
+    c = cluster()
+    with mock.patch.object(api.placement, 'of_members',
+                           side_effect=RuntimeError('nova down')):
+        with pytest.raises(faults.GrowFailed) as err:
+            c.grow(spec(1))
+    assert err.value.code == 503 and 'nova down' in err.value.detail
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
+def test_cluster_server_group_is_found_by_its_members():
+    """Trove's own lookup (by member id) never finds it, so delete left
+    the group behind and grow used none."""
+    c = cluster()
+    group = mock.Mock(id='sg-1')
+    with mock.patch.object(api.placement, 'server_group',
+                           return_value=group) as find:
+        assert c.server_group is group
+    assert find.call_args.args[1] == c._members()

@@ -98,6 +98,7 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks = K2hdkcClusterTasks(mock.Mock(), mock.Mock(id=CLUSTER),
                                mock.Mock(), mock.Mock())
     tasks.registry_factory = lambda conf, ctx, cid: registry
+    tasks._cast_for = lambda cluster_id, task: True   # see test_claim
     tasks.fleet_factory = lambda guests: FakeFleet(ring)
     tasks._ids = lambda cluster_id: list(ids)
     tasks._members = lambda ctx, want: (
