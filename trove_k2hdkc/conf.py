@@ -115,6 +115,14 @@ k2hr3_opts = [
     cfg.StrOpt('k2hr3_ca_file',
                help='CA bundle that verifies the K2HR3 API certificate. '
                     'Unset uses the system trust store.'),
+    cfg.BoolOpt('k2hr3_allow_insecure_http', default=False,
+                help='Accept a plain http:// k2hr3_api_url or '
+                     'k2hr3_guest_api_url. Off, such a URL is refused '
+                     'when a K2HR3 client is built (control plane) and '
+                     'in the access a guest receives, because every '
+                     "K2HR3 request carries the requester's Keystone "
+                     "token or a node's role token, readable by anyone on "
+                     'the path without TLS. For test beds only.'),
     cfg.BoolOpt('k2hr3_insecure', default=False,
                 help='Skip TLS certificate verification of the K2HR3 API. '
                      'For test beds only.'),

@@ -113,6 +113,13 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
     }
 
 
+def allow_insecure_http(info: dict[str, Any]) -> bool | None:
+    """``[k2hdkc] k2hr3_allow_insecure_http`` for the rig's processes:
+    True when its K2HR3 (the stand-in by default) is plain http, else
+    unset so the product's refusal stays in force."""
+    return True if info['k2hr3_api_url'].startswith('http://') else None
+
+
 def _ini(sections: dict[str, dict[str, Any]]) -> str:
     out = []
     for section, values in sections.items():
@@ -157,6 +164,7 @@ def trove_conf(info: dict[str, Any]) -> str:
         'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 60},
         'k2hdkc': {
             'k2hr3_api_url': info['k2hr3_api_url'],
+            'k2hr3_allow_insecure_http': allow_insecure_http(info),
             # The taskmanager renders K2HFILE from data_dir: it must be
             # the guests' data dir.
             'mount_point': info['guest_paths']['mount_point'],
@@ -191,6 +199,7 @@ def guest_conf(info: dict[str, Any]) -> str:
             'guestagent_dir': vm.GUESTAGENT_DIR,
             'node_start_timeout': 60,
             'k2hr3_api_url': info['k2hr3_api_url'],
+            'k2hr3_allow_insecure_http': allow_insecure_http(info),
         },
     })
 

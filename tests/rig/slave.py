@@ -25,6 +25,7 @@ import time
 import types
 from typing import Any
 
+from tests.rig import config
 from tests.rig import dataset
 from tests.rig import netns
 from tests.rig import procs
@@ -58,7 +59,8 @@ def slave_ip(info: dict[str, Any]) -> str:
 
 def _client(info: dict[str, Any]) -> K2hr3Client:
     return K2hr3Client(Transport(ClientSettings(
-        base_url=info['k2hr3_api_url'])))
+        base_url=info['k2hr3_api_url'],
+        allow_http=bool(config.allow_insecure_http(info)))))
 
 
 def _user_token(client: K2hr3Client, info: dict[str, Any]) -> Any:

@@ -130,13 +130,16 @@ def registry_from_conf(conf: Any, context: Any,
         raise RegistryError('the request context carries no Keystone token')
     try:
         client = k2hr3.client_from_conf(conf)
+        # Guests may reach K2HR3 through another address than the
+        # controller.
+        guest_url = k2hr3.guest_api_url_from_conf(conf)
+    except k2hr3.K2hr3Error as exc:
+        raise RegistryError('K2HR3 is not usable as configured: %s'
+                            % exc) from exc
+    try:
         user = scoped_user_token(client, token, context)
         objects = layout.ClusterK2hr3(
             client, user, cluster_id, k2hr3.cluster_settings_from_conf(conf))
     except k2hr3.K2hr3Error as exc:
         raise RegistryError('K2HR3 login failed: %s' % exc) from exc
-    opts = conf.get('k2hdkc')
-    # Guests may reach K2HR3 through another address than the controller.
-    return K2hr3Registry(objects=objects,
-                         api_url=opts.k2hr3_guest_api_url or
-                         opts.k2hr3_api_url)
+    return K2hr3Registry(objects=objects, api_url=guest_url)

@@ -16,20 +16,26 @@ from typing import Any
 
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.fileutil import atomic_write
-from trove_k2hdkc.k2hr3.access import InvalidAccessError
 from trove_k2hdkc.k2hr3.access import NodeAccess
+from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
+from trove_k2hdkc.k2hr3.transport import check_url
 
 ACCESS_FILE = 'k2hr3-access.json'
 
 
-def node_access(fields: Mapping[str, Any], what: str) -> NodeAccess:
+def node_access(fields: Mapping[str, Any], what: str, *,
+                allow_http: bool = False) -> NodeAccess:
     """``fields`` as access; ``GuestNodeError`` naming ``what`` (where
-    the fields came from) if they are malformed."""
+    the fields came from) if they are malformed or name a plain-http
+    K2HR3 this guest's own ``[k2hdkc] k2hr3_allow_insecure_http`` does
+    not allow: the role token would travel unencrypted."""
     try:
-        return NodeAccess.from_rpc(**fields)
-    except (InvalidAccessError, TypeError) as exc:
+        access = NodeAccess.from_rpc(**fields)
+        check_url(access.k2hr3_url, allow_http)
+    except (K2hr3ValueError, TypeError) as exc:
         # TypeError: a key that is not a string; the text names no value.
         raise errors.GuestNodeError('%s: %s' % (what, exc)) from None
+    return access
 
 
 class AccessStore:

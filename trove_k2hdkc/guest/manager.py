@@ -55,7 +55,9 @@ class Manager(trove_manager.Manager):
         k2hr3_opts = {'verify': tls_verify_from_opts(opts),
                       'timeout': opts.k2hr3_timeout,
                       'retries': opts.k2hr3_retries,
-                      'backoff': opts.k2hr3_retry_backoff}
+                      'backoff': opts.k2hr3_retry_backoff,
+                      'allow_http': opts.k2hr3_allow_insecure_http}
+        self._allow_http = opts.k2hr3_allow_insecure_http
         fetcher = K2hr3Fetcher(**k2hr3_opts)
         self.registrar = K2hr3Registrar(**k2hr3_opts)
         self.app = K2hdkcApp(
@@ -156,7 +158,8 @@ class Manager(trove_manager.Manager):
                 'K2HR3 access in overrides[%r] (is the taskmanager '
                 'configured with trove_k2hdkc.taskmanager.Manager?)'
                 % ACCESS_KEY)
-        access = node_access(raw, 'overrides[%r]' % ACCESS_KEY)
+        access = node_access(raw, 'overrides[%r]' % ACCESS_KEY,
+                             allow_http=self._allow_http)
         self.registrar(access, self.app.node_config.identity.cuk)
         self.app.configure_node(access)
         self.app.start_node()
@@ -195,7 +198,7 @@ class Manager(trove_manager.Manager):
         return self.app.configure_node(node_access(
             {'k2hr3_url': k2hr3_url, 'resource_yrn': resource_yrn,
              'role_yrn': role_yrn, 'role_token': role_token},
-            'configure_node'))
+            'configure_node', allow_http=self._allow_http))
 
     def start_node(self, context):
         return self.app.start_node()

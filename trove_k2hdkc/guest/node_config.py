@@ -38,23 +38,26 @@ Fetcher = Callable[[NodeAccess], str]
 
 class _K2hr3Access:
     """Calls K2HR3 as the node (role token); ``verify``/``timeout``/
-    ``retries``/``backoff`` come from the ``[k2hdkc] k2hr3_*`` options;
+    ``retries``/``backoff``/``allow_http`` come from the ``[k2hdkc]
+    k2hr3_*`` options;
     the URL comes with the access because the control plane decides
     which K2HR3 the node lives in."""
 
     def __init__(self, *, verify: bool | str = True, timeout: float = 10.0,
-                 retries: int = 3, backoff: float = 0.5) -> None:
+                 retries: int = 3, backoff: float = 0.5,
+                 allow_http: bool = False) -> None:
         self.verify = verify
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.allow_http = allow_http
 
     def _call(self, access: NodeAccess,
               call: Callable[[K2hr3Client], str]) -> str:
         settings = ClientSettings(
             base_url=access.k2hr3_url, verify=self.verify,
             timeout=self.timeout, retries=self.retries,
-            backoff=self.backoff)
+            backoff=self.backoff, allow_http=self.allow_http)
         with K2hr3Client(Transport(settings)) as client:
             return call(client)
 

@@ -23,6 +23,7 @@ from trove_k2hdkc.k2hr3.models import UserToken
 from trove_k2hdkc.k2hr3.models import Yrn
 from trove_k2hdkc.k2hr3.settings import ClusterSettings
 from trove_k2hdkc.k2hr3.settings import cluster_settings_from_conf
+from trove_k2hdkc.k2hr3.settings import guest_api_url_from_conf
 from trove_k2hdkc.k2hr3.template import SELF_INSTANCE_ID
 from trove_k2hdkc.k2hr3.transport import ClientSettings
 
@@ -33,5 +34,5 @@ __all__ = [
     'K2hr3ValueError', 'Policy',
     'Resource', 'RoleHost', 'RoleInfo', 'RoleToken', 'SELF_INSTANCE_ID',
     'UserToken', 'Yrn', 'build_client', 'client_from_conf',
-    'cluster_settings_from_conf',
+    'cluster_settings_from_conf', 'guest_api_url_from_conf',
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 from trove_k2hdkc.k2hr3.transport import ClientSettings
+from trove_k2hdkc.k2hr3.transport import check_url
 
 _PATH_RE = re.compile(r'/[A-Za-z0-9._/-]{1,4095}')
 
@@ -98,7 +99,17 @@ def client_settings_from_conf(conf: Any) -> ClientSettings:
                           verify=tls_verify_from_opts(opts),
                           timeout=opts.k2hr3_timeout,
                           retries=opts.k2hr3_retries,
-                          backoff=opts.k2hr3_retry_backoff)
+                          backoff=opts.k2hr3_retry_backoff,
+                          allow_http=opts.k2hr3_allow_insecure_http)
+
+
+def guest_api_url_from_conf(conf: Any) -> str:
+    """The K2HR3 URL handed to guests (``k2hr3_guest_api_url``, else
+    ``k2hr3_api_url``), refused over plain http like the controller's."""
+    opts = _group(conf)
+    url = opts.k2hr3_guest_api_url or opts.k2hr3_api_url
+    check_url(url, opts.k2hr3_allow_insecure_http)
+    return url
 
 
 def cluster_settings_from_conf(conf: Any) -> ClusterSettings:

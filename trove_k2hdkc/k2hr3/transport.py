@@ -31,6 +31,24 @@ LOG = logging.getLogger(__name__)
 
 # Characters K2HR3 paths (names and YRNs) may carry unescaped.
 _PATH_SAFE = '/:'
+#: The option that lets a plain-http K2HR3 URL through (named in errors).
+ALLOW_HTTP_OPTION = '[k2hdkc] k2hr3_allow_insecure_http'
+
+
+def check_url(url: str, allow_http: bool) -> None:
+    """Refuse a URL that is not http(s), and http unless ``allow_http``:
+    the requester's Keystone token and the nodes' role tokens travel in
+    every K2HR3 request, readable by anyone on the path over plain http
+    (doc/k2hr3-layout.md §3)."""
+    if not isinstance(url, str) or not url.startswith(('http://',
+                                                       'https://')):
+        raise errors.K2hr3ValueError(
+            'K2HR3 API URL must start with http:// or https://')
+    if url.startswith('http://') and not allow_http:
+        raise errors.K2hr3ValueError(
+            'refusing the plain-http K2HR3 API URL %s: tokens would travel '
+            'unencrypted; use https, or set %s = true where that is '
+            'acceptable (test beds)' % (url, ALLOW_HTTP_OPTION))
 
 
 class Retry(enum.Enum):
@@ -40,19 +58,18 @@ class Retry(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class ClientSettings:
-    """Connection settings; ``verify`` is True, False or a CA bundle path."""
+    """Connection settings; ``verify`` is True, False or a CA bundle path;
+    a plain-http ``base_url`` needs ``allow_http`` (``check_url``)."""
 
     base_url: str
     verify: bool | str = True
     timeout: float = 10.0
     retries: int = 3
     backoff: float = 0.5
+    allow_http: bool = False
 
     def __post_init__(self) -> None:
-        url = self.base_url or ''
-        if not url.startswith(('http://', 'https://')):
-            raise errors.K2hr3ValueError(
-                'K2HR3 API URL must start with http:// or https://')
+        check_url(self.base_url, self.allow_http)
         if self.timeout <= 0 or self.retries < 0 or self.backoff < 0:
             raise errors.K2hr3ValueError(
                 'K2HR3 timeout must be > 0, retries and backoff >= 0')

@@ -11,7 +11,9 @@ CLUSTER_ID = '6f1c2a4e-0b1d-4c55-9a53-6d1f0e2b7a01'
 
 
 def make_client(standin, **overrides):
-    kwargs = {'timeout': 5.0, 'retries': 3, 'backoff': 0.0}
+    # The stand-in (and a real test K2HR3) listens on plain http.
+    kwargs = {'timeout': 5.0, 'retries': 3, 'backoff': 0.0,
+              'allow_http': True}
     kwargs.update(overrides)
     if 'base_url' not in kwargs:
         kwargs['base_url'] = standin.url

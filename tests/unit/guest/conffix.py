@@ -41,6 +41,8 @@ def guest_conf(tmp_path):
     setopt('node_start_timeout', 20.0)
     setopt('k2hr3_retries', 0)
     setopt('k2hr3_timeout', 2.0)
+    # The K2HR3 stand-ins of these tests listen on plain http.
+    setopt('k2hr3_allow_insecure_http', True)
     yield setopt
     for name, group in overrides:
         CONF.clear_override(name, group=group)

@@ -23,6 +23,20 @@ def test_malformed_access_is_a_guest_node_error(fields):
     assert TOKEN not in str(info.value)
 
 
+def test_plain_http_access_is_refused_unless_allowed():
+    """The control plane's word is not enough: the guest's own option
+    decides whether its role token may travel over plain http."""
+    fields = dict(FIELDS, k2hr3_url='http://k2hr3.example.net:18080')
+    with pytest.raises(errors.GuestNodeError,
+                       match=r'\[k2hdkc\] k2hr3_allow_insecure_http') as info:
+        node_access(fields, 'configure_node')
+    assert TOKEN not in str(info.value)
+    assert node_access(fields, 'configure_node',
+                       allow_http=True).k2hr3_url == fields['k2hr3_url']
+    assert node_access(FIELDS, 'configure_node').k2hr3_url.startswith(
+        'https://')
+
+
 def test_store_round_trips_in_a_0600_file(tmp_path):
     store = AccessStore(tmp_path)
     access = node_access(FIELDS, 'configure_node')

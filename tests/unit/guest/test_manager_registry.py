@@ -9,6 +9,7 @@ from trove.guestagent.datastore import manager as trove_manager
 
 from tests.unit.guest.conffix import CONF
 from tests.unit.guest.conffix import guest_conf  # noqa: F401
+from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest import manager as k2manager
 from trove_k2hdkc.guest.runtime.process import ProcessRuntime
 
@@ -86,3 +87,26 @@ def test_pre_upgrade_carries_nothing(guest_conf, tmp_path,  # noqa: F811
     mgr.resume_thread.join(10)
     assert mgr.pre_upgrade(None) == {}
     mgr.app.runtime.close()
+
+
+def test_configure_node_refuses_plain_http_before_storing(  # noqa: F811
+        guest_conf, tmp_path, monkeypatch):  # noqa: F811
+    """Without the guest's own k2hr3_allow_insecure_http the access is
+    refused before it is stored or any request is sent."""
+    monkeypatch.setattr(k2manager.Manager, 'GUEST_LOG_BASE_DIR',
+                        str(tmp_path / 'log'))
+    guest_conf('k2hr3_allow_insecure_http', False)
+    mgr = k2manager.Manager()
+    mgr.resume_thread.join(10)
+    fetched = []
+    mgr.app.fetcher = fetched.append
+    try:
+        with pytest.raises(errors.GuestNodeError,
+                           match='k2hr3_allow_insecure_http'):
+            mgr.configure_node(None, k2hr3_url='http://10.0.0.1:18080',
+                               resource_yrn='yrn:yahoo:::t:resource:r',
+                               role_yrn='yrn:yahoo:::t:role:r',
+                               role_token='r0le-t0ken')
+        assert fetched == [] and not mgr.app.access_store.exists()
+    finally:
+        mgr.app.runtime.close()

@@ -65,3 +65,46 @@ def test_cluster_settings_from_conf(conf):
 def test_cluster_settings_reject(kwargs):
     with pytest.raises(errors.K2hr3ValueError):
         settings.ClusterSettings(**kwargs)
+
+
+def test_plain_http_k2hr3_is_refused_by_default(conf):
+    """Every request carries a Keystone or role token: over http only
+    when the operator says so, and the refusal names the option."""
+    conf.set_override('k2hr3_api_url', 'http://k2hr3.example:18080',
+                      group='k2hdkc')
+    with pytest.raises(errors.K2hr3ValueError,
+                       match=r'\[k2hdkc\] k2hr3_allow_insecure_http'):
+        settings.client_settings_from_conf(conf)
+    with pytest.raises(errors.K2hr3ValueError,
+                       match='k2hr3_allow_insecure_http'):
+        settings.guest_api_url_from_conf(conf)
+    with pytest.raises(errors.K2hr3ValueError,
+                       match='k2hr3_allow_insecure_http'):
+        ClientSettings(base_url='http://k2hr3.example:18080')
+
+
+def test_plain_http_k2hr3_with_the_option(conf):
+    conf.set_override('k2hr3_api_url', 'http://k2hr3.example:18080',
+                      group='k2hdkc')
+    conf.set_override('k2hr3_allow_insecure_http', True, group='k2hdkc')
+    got = settings.client_settings_from_conf(conf)
+    assert (got.base_url, got.allow_http) == ('http://k2hr3.example:18080',
+                                              True)
+    assert settings.guest_api_url_from_conf(conf) == got.base_url
+
+
+def test_guest_url_is_checked_on_its_own(conf):
+    """An https controller URL does not let an http guest URL through;
+    https is never affected by the option."""
+    conf.set_override('k2hr3_api_url', 'https://k2hr3.example:18080',
+                      group='k2hdkc')
+    conf.set_override('k2hr3_guest_api_url', 'http://10.0.0.1:18080',
+                      group='k2hdkc')
+    assert settings.client_settings_from_conf(conf).allow_http is False
+    with pytest.raises(errors.K2hr3ValueError,
+                       match='k2hr3_allow_insecure_http'):
+        settings.guest_api_url_from_conf(conf)
+    conf.set_override('k2hr3_guest_api_url', 'https://10.0.0.1:18080',
+                      group='k2hdkc')
+    assert (settings.guest_api_url_from_conf(conf)
+            == 'https://10.0.0.1:18080')

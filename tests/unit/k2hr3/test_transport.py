@@ -43,7 +43,7 @@ class ScriptedSession:
 
 def transport(session, retries=3):
     sleeps = []
-    t = Transport(ClientSettings('http://k2hr3.test', retries=retries,
+    t = Transport(ClientSettings('https://k2hr3.test', retries=retries,
                                  backoff=0.25), session=session,
                   sleep=sleeps.append)
     return t, sleeps
