@@ -39,7 +39,7 @@ def check_url(url: str, allow_http: bool) -> None:
     """Refuse a URL that is not http(s), and http unless ``allow_http``:
     the requester's Keystone token and the nodes' role tokens travel in
     every K2HR3 request, readable by anyone on the path over plain http
-    (doc/k2hr3-layout.md §3)."""
+    (doc/k2hr3-layout.md §5)."""
     if not isinstance(url, str) or not url.startswith(('http://',
                                                        'https://')):
         raise errors.K2hr3ValueError(
