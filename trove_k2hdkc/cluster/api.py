@@ -10,6 +10,7 @@ A failed hand-off to the taskmanager gives the task back and re-raises.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -36,10 +37,14 @@ import webob.exc
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import faults
 from trove_k2hdkc.cluster import placement
+from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster import ringparams
 from trove_k2hdkc.cluster import ringview
 
 # Registers the merge-window task codes this process must be able to show.
 from trove_k2hdkc.cluster import tasks  # noqa: F401
+from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -88,6 +93,10 @@ def _opts(datastore_version: Any) -> Any:
 
 
 class K2hdkcCluster(cluster_models.Cluster):
+
+    # Seam for tests: (conf, context, cluster id) -> ClusterRegistry.
+    registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
+        reg.registry_from_conf)
 
     @staticmethod
     def _check_count(total: int, opts: Any) -> None:
@@ -185,6 +194,21 @@ class K2hdkcCluster(cluster_models.Cluster):
             db_info.update(task_status=ClusterTasks.NONE)
             raise
         return cls(context, db_info, datastore, datastore_version)
+
+    def _ring_settings(self) -> ClusterSettings:
+        """The parameters recorded at create, not the configuration's
+        (doc/k2hr3-layout.md §1); read as the requester. A record the
+        project's user broke is theirs to fix (400); K2HR3 not answering
+        is not."""
+        try:
+            return self.registry_factory(CONF, self.context,
+                                         self.id).ring_settings()
+        except reg.RegistryError as exc:
+            text = ('Cannot check the request against the ring parameters '
+                    'of cluster %s: %s' % (self.id, exc))
+            if isinstance(exc.__cause__, K2hr3ValueError):
+                raise bad_request(text) from exc
+            raise exception.TroveError(message=text) from exc
 
     def _members(self) -> list[Any]:
         return DBInstance.find_all(cluster_id=self.id, deleted=False).all()
@@ -308,9 +332,9 @@ class K2hdkcCluster(cluster_models.Cluster):
             'The ring was not touched.%s' % (self.id, exc, left))
 
     def shrink(self, instance_ids: list[str]) -> K2hdkcCluster:
-        """At most max(1, REPLICA) members leave at once (the leavers are
-        merge sources, and REPLICA neighbours cover them), never below
-        the minimum, only known members."""
+        """At most max(1, REPLICA) members leave at once
+        (``ringparams.shrink_limit``), never below the minimum, only
+        known members."""
         with self._claimed(ClusterTasks.SHRINKING_CLUSTER):
             opts = _opts(self.ds_version)
             ids = list(instance_ids)
@@ -323,11 +347,12 @@ class K2hdkcCluster(cluster_models.Cluster):
             if unknown:
                 raise bad_request('Not members of cluster %s: %s.'
                                   % (self.id, ', '.join(unknown)))
-            limit = max(1, opts.replica)
-            if len(ids) > limit:
-                raise bad_request('Remove at most %d member(s) per shrink '
-                                  '(REPLICA = %d); split the request.'
-                                  % (limit, opts.replica))
+            # One leaver is always allowed; more need the recorded
+            # REPLICA.
+            refusal = len(ids) > 1 and ringparams.shrink_refusal(
+                len(ids), self._ring_settings())
+            if refusal:
+                raise bad_request(refusal)
             self._check_count(len(known) - len(ids), opts)
             self._taskmanager().shrink_cluster(self.id, ids)
         return self._again()

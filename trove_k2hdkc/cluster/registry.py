@@ -28,6 +28,7 @@ from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.exceptions import K2hdkcError
 from trove_k2hdkc.k2hr3 import layout
 from trove_k2hdkc.k2hr3.access import NodeAccess
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 LOG = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ class RegistryError(K2hdkcError):
 class ClusterRegistry(Protocol):
     """K2HR3 objects of one cluster (all calls idempotent)."""
 
-    def provision(self) -> NodeAccess: ...
+    def provision(self, ring: ClusterSettings | None = None
+                  ) -> NodeAccess: ...
+
+    def ring_settings(self) -> ClusterSettings: ...
 
     def add_servers(self, members: Sequence[Member]) -> None: ...
 
@@ -85,9 +89,14 @@ class K2hr3Registry:
     objects: layout.ClusterK2hr3
     api_url: str
 
-    def provision(self) -> NodeAccess:
+    def provision(self, ring: ClusterSettings | None = None
+                  ) -> NodeAccess:
+        """Create or complete the cluster's objects. At create ``ring``
+        is None and the configuration's settings are recorded; every
+        later call passes ``ring_settings()`` so that a live ring keeps
+        its parameters (doc/k2hr3-layout.md §1)."""
         try:
-            tokens = self.objects.provision()
+            tokens = self.objects.provision(ring)
         except k2hr3.K2hr3Error as exc:
             raise RegistryError('K2HR3 provisioning failed: %s'
                                 % exc) from exc
@@ -96,6 +105,18 @@ class K2hr3Registry:
                           resource_yrn=str(names.resource_yrn(layout.SERVER)),
                           role_yrn=str(names.role_yrn(layout.SERVER)),
                           role_token=tokens.server.token)
+
+    def ring_settings(self) -> ClusterSettings:
+        """The ring-wide parameters recorded when the cluster was created,
+        validated; ``RegistryError`` when they cannot be read or are not
+        usable (the operation then changes nothing)."""
+        try:
+            return self.objects.recorded_settings()
+        except k2hr3.K2hr3Error as exc:
+            raise RegistryError('K2HR3: could not read the ring parameters '
+                                'of cluster %s: %s'
+                                % (self.objects.names.cluster_id, exc)
+                                ) from exc
 
     def add_servers(self, members: Sequence[Member]) -> None:
         try:

@@ -37,6 +37,7 @@ from trove.taskmanager import models as task_models
 
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster import ringparams
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
@@ -46,6 +47,7 @@ from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import Timing
 from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -118,8 +120,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             guests[instance.id] = self.get_guest(instance)
         return members, guests
 
-    def _procedures(self, cluster_id: str, guests: dict[str, Any]
+    def _procedures(self, cluster_id: str, guests: dict[str, Any],
+                    ring: ClusterSettings | None = None
                     ) -> tuple[Procedures, Any]:
+        """``ring``: the cluster's recorded parameters; only shrink's
+        SERVICEOUT uses them (the control port), so create, restart and
+        upgrade pass none and need no K2HR3 read."""
         opts = CONF.get('k2hdkc')
         fleet = self.fleet_factory(guests)
 
@@ -138,8 +144,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                         merge_timeout=opts.merge_timeout,
                         poll_interval=opts.cluster_poll_interval)
         procs = self.procedures_class(
-            fleet, server_ctlport=opts.chmpx_server_ctlport, timing=timing,
-            progress=progress)
+            fleet, server_ctlport=(ring.server_ctlport if ring
+                                   else opts.chmpx_server_ctlport),
+            timing=timing, progress=progress)
         return procs, fleet
 
     def _ids(self, cluster_id: str) -> list[str]:
@@ -210,6 +217,22 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             setattr(db, key, value)
         db.save()
 
+    @staticmethod
+    def _require_recorded_ring(fleet: Any, members: Sequence[Member],
+                               ring: ClusterSettings) -> None:
+        """The recorded parameters (which the project's user can edit in
+        K2HR3) must describe the running ring; otherwise stop before the
+        ring is touched rather than reconfigure it
+        (doc/k2hr3-layout.md §1)."""
+        replies = fleet.call_all([m.id for m in members], 'node_status')
+        wrong = ringparams.ring_mismatches(replies, ring)
+        if wrong:
+            raise ProcedureError(
+                'check recorded ring parameters',
+                'K2HR3 records port/ctlport %d/%d but %s; the ring was not '
+                'changed' % (ring.server_port, ring.server_ctlport,
+                             ', '.join(wrong)))
+
     def _whole(self, context: Any, cluster_id: str
                ) -> tuple[list[Member], Procedures]:
         """Every member and the procedures over their guests."""
@@ -266,10 +289,13 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             existing, guests = self._members(context, old_ids)
             new, new_guests = self._members(context, new_ids)
             guests.update(new_guests)
-            procs, fleet = self._procedures(cluster_id, guests)
-            procs.require_healthy(existing)
             registry = self.registry_factory(CONF, context, cluster_id)
-            access = registry.provision()
+            ring = registry.ring_settings()
+            procs, fleet = self._procedures(cluster_id, guests, ring)
+            procs.require_healthy(existing)
+            self._require_recorded_ring(fleet, existing, ring)
+            # The recorded parameters again, never the configuration's.
+            access = registry.provision(ring)
             state['added'] = (registry, new)
             registry.add_servers(new)
             state['ring_touched'] = True
@@ -302,9 +328,14 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             remaining, guests = self._members(context, stay_ids)
             leaving, leave_guests = self._members(context, leave_ids)
             guests.update(leave_guests)
-            procs, _ = self._procedures(cluster_id, guests)
-            procs.require_healthy(remaining + leaving)
             registry = self.registry_factory(CONF, context, cluster_id)
+            ring = registry.ring_settings()
+            refusal = ringparams.shrink_refusal(len(leave_ids), ring)
+            if refusal:
+                raise ProcedureError('shrink', refusal)
+            procs, fleet = self._procedures(cluster_id, guests, ring)
+            procs.require_healthy(remaining + leaving)
+            self._require_recorded_ring(fleet, remaining + leaving, ring)
             state['ring_touched'] = True
             procs.shrink_ring(remaining, leaving)
             registry.remove_servers(leaving)

@@ -20,6 +20,7 @@ left, so it also cleans up a half-provisioned or hand-edited cluster
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
 import dataclasses
 import datetime
 import re
@@ -102,30 +103,78 @@ class ClusterNames:
                           self.child(kind) if kind else self.name)
 
 
+# Parent resource key -> ``ClusterSettings`` field: the ring-wide
+# parameters recorded at create and read back by every later operation
+# (doc/k2hr3-layout.md §1).
+RECORDED_KEYS = {
+    'chmpx-server-port': 'server_port',
+    'chmpx-server-ctlport': 'server_ctlport',
+    'chmpx-slave-ctlport': 'slave_ctlport',
+    'chmpx-replica': 'replica',
+    'chmpx-max-chmpx': 'max_chmpx',
+    'chmpx-max-mq-server': 'max_mq_server',
+    'chmpx-max-mq-client': 'max_mq_client',
+    'chmpx-mq-per-attach': 'mq_per_attach',
+    'chmpx-max-q-per-server-mq': 'max_q_per_server_mq',
+    'chmpx-max-q-per-client-mq': 'max_q_per_client_mq',
+    'chmpx-max-mq-per-client': 'max_mq_per_client',
+    'k2hdkc-k2hfile': 'k2hfile',
+    'k2hdkc-mask-bits': 'mask_bits',
+    'k2hdkc-cmask-bits': 'cmask_bits',
+    'k2hdkc-max-elements': 'max_elements',
+    'k2hdkc-page-size': 'page_size',
+}
+_GROUP_KEY = 'cluster-name'
+_OFFSET_KEY = 'chmpx-server-ctlport-offset'
+
+
 def parent_keys(names: ClusterNames,
                 settings: ClusterSettings) -> dict[str, Any]:
     """Keys of the parent resource; the template reads them by name."""
-    s = settings
-    return {
-        'cluster-name': names.name,
-        'chmpx-server-port': s.server_port,
-        'chmpx-server-ctlport': s.server_ctlport,
-        'chmpx-server-ctlport-offset': s.server_ctlport_offset,
-        'chmpx-slave-ctlport': s.slave_ctlport,
-        'chmpx-replica': s.replica,
-        'chmpx-max-chmpx': s.max_chmpx,
-        'chmpx-max-mq-server': s.max_mq_server,
-        'chmpx-max-mq-client': s.max_mq_client,
-        'chmpx-mq-per-attach': s.mq_per_attach,
-        'chmpx-max-q-per-server-mq': s.max_q_per_server_mq,
-        'chmpx-max-q-per-client-mq': s.max_q_per_client_mq,
-        'chmpx-max-mq-per-client': s.max_mq_per_client,
-        'k2hdkc-k2hfile': s.k2hfile,
-        'k2hdkc-mask-bits': s.mask_bits,
-        'k2hdkc-cmask-bits': s.cmask_bits,
-        'k2hdkc-max-elements': s.max_elements,
-        'k2hdkc-page-size': s.page_size,
-    }
+    keys: dict[str, Any] = {_GROUP_KEY: names.name,
+                            _OFFSET_KEY: settings.server_ctlport_offset}
+    keys.update((key, getattr(settings, field))
+                 for key, field in RECORDED_KEYS.items())
+    return keys
+
+
+def recorded_settings(names: ClusterNames, keys: Mapping[str, Any],
+                      base: ClusterSettings) -> ClusterSettings:
+    """The settings ``keys`` (read back from the parent resource) record.
+
+    The project's user can rewrite these keys with their own token, so
+    each is checked for presence and type here and for range by
+    ``ClusterSettings``; the group and the control-port offset must
+    agree with the cluster id and the ports. Not recorded, so taken from
+    ``base`` (the current configuration): the role token lifetime, a
+    credential policy rather than a ring parameter. ``max_members``
+    becomes what the recorded MAXCHMPX can hold.
+    """
+    def refuse(why: str) -> errors.K2hr3ValueError:
+        return errors.K2hr3ValueError(
+            'the ring parameters recorded in K2HR3 resource %s are not '
+            'usable: %s' % (names.name, why))
+
+    if keys.get(_GROUP_KEY) != names.name:
+        raise refuse('%s is not %s' % (_GROUP_KEY, names.name))
+    values: dict[str, Any] = {}
+    for key, field in RECORDED_KEYS.items():
+        value = keys.get(key)
+        want = str if field == 'k2hfile' else int
+        if type(value) is not want:     # bool is no int here
+            raise refuse('%s is %s, not %s' % (
+                key, 'missing' if value is None else type(value).__name__,
+                'a string' if want is str else 'an integer'))
+        values[field] = value
+    try:
+        got = ClusterSettings(
+            max_members=values['max_chmpx'] - 2,
+            role_token_lifetime=base.role_token_lifetime, **values)
+    except errors.K2hr3ValueError as exc:
+        raise refuse(str(exc)) from None
+    if keys.get(_OFFSET_KEY) != got.server_ctlport_offset:
+        raise refuse('%s does not match the ports' % _OFFSET_KEY)
+    return got
 
 
 def child_keys(kind: str) -> dict[str, Any]:
@@ -193,8 +242,22 @@ class ClusterK2hr3:
                 lambda k=kind: c.put_role(t, n.child(k)))))
         return steps
 
-    def provision(self) -> ClusterTokens:
-        """Create or complete every object; returns usable role tokens."""
+    def recorded_settings(self) -> ClusterSettings:
+        """The ring-wide parameters this cluster was created with, read
+        back from its parent resource and validated (``recorded_settings``
+        above); every operation after create uses these, never the
+        current configuration's."""
+        resource = self.client.get_resource(self._token, self.names.name)
+        return recorded_settings(self.names, resource.keys, self.settings)
+
+    def provision(self, settings: ClusterSettings | None = None
+                  ) -> ClusterTokens:
+        """Create or complete every object; returns usable role tokens.
+        ``settings`` (default: the constructor's) become the parent
+        resource's keys: at create the configuration's, later the
+        recorded ones, so a re-run never changes a live ring."""
+        if settings is not None:
+            self.settings = settings
         for step in self.provision_steps():
             LOG.debug('K2HR3 provision %s', step.name)
             step.run()

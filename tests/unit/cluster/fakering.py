@@ -75,6 +75,8 @@ class Ring:
         # show it down after it came back (ALLSTATUS lags SELFSTATUS)
         self.view_lag: dict[str, float] = {}
         self.now = 0.0                     # advanced by FakeFleet.sleep
+        # the chmpx server port and control port the ring runs with
+        self.port, self.ctlport = 8020, 8021
 
     def add(self, node_id: str, ip: str, *, healthy: bool = False) -> Node:
         node = Node(node_id, ip)
@@ -121,7 +123,8 @@ class Ring:
             if other_id != node.id and self._lagging(other_id):
                 code = rs.SERVICE_IN_DOWN
             ring.append({'name': other.ip if other else other_id,
-                         'ctlport': 8021, 'custom_id_seed': other_id,
+                         'port': self.port, 'ctlport': self.ctlport,
+                         'custom_id_seed': other_id,
                          'status': {'code': hex(code)}})
         return {'self': {'status': {'code': hex(node.code)}},
                 'ring': ring,
@@ -154,7 +157,7 @@ class Ring:
     def _service_out(self, node: Node, server: str, ctlport: int,
                      custom_id_seed: str) -> None:
         target = self.nodes[custom_id_seed]
-        if target.ip != server or ctlport != 8021:
+        if target.ip != server or ctlport != self.ctlport:
             raise RefusedError('no such server')
         if target.code not in (rs.HEALTHY, rs.PENDING):
             raise RefusedError('status is not allowed')

@@ -13,6 +13,10 @@ from trove.common import exception
 from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import api
 from trove_k2hdkc.cluster import faults
+from trove_k2hdkc.cluster.registry import RegistryError
+from trove_k2hdkc.k2hr3.errors import K2hr3ConnectionError
+from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 CONF = cfg.CONF
 NOWHERE = api.placement.Placement(frozenset(), None, frozenset())
@@ -104,6 +108,19 @@ def test_create_cast_failure_resets_task(db_create, inst_create, tm_load):
         task_status=ClusterTasks.NONE)
 
 
+class Recorded:
+    """The cluster's K2HR3 record of its ring parameters."""
+
+    def __init__(self, replica=1, error=None):
+        self.replica, self.error, self.reads = replica, error, 0
+
+    def ring_settings(self):
+        self.reads += 1
+        if self.error is not None:
+            raise self.error
+        return ClusterSettings(replica=self.replica)
+
+
 def db_row(task=ClusterTasks.NONE):
     return DBCluster.create(name='c1', tenant_id='p',
                             datastore_version_id='dsv', task_status=task,
@@ -114,7 +131,7 @@ def task_in_db(cluster_id):
     return DBCluster.find_by(id=cluster_id).task_status
 
 
-def cluster(task=ClusterTasks.NONE, members=3, row=None):
+def cluster(task=ClusterTasks.NONE, members=3, row=None, recorded=None):
     """A cluster over a real ``clusters`` row (the claim is SQL); its
     members are plain mocks."""
     row = row or db_row(task)
@@ -123,6 +140,8 @@ def cluster(task=ClusterTasks.NONE, members=3, row=None):
     dbs = [mock.Mock(id='i%d' % i, flavor_id='7', volume_size=2)
            for i in range(members)]
     c._members = lambda: dbs
+    c.recorded = recorded or Recorded()
+    c.registry_factory = lambda conf, context, cid: c.recorded
     return c
 
 
@@ -185,6 +204,50 @@ def test_shrink_below_minimum_is_400():
     with pytest.raises(exception.BadRequest) as err:
         c.shrink(['i0'])
     assert 'at least 2 members' in str(err.value)
+
+
+@pytest.mark.parametrize('recorded, conf_replica, allowed', [
+    (2, 1, True),      # created with REPLICA 2, trove.conf now 1
+    (1, 2, False),     # created with REPLICA 1, trove.conf now 2
+])
+@mock.patch.object(api.task_api, 'load')
+def test_shrink_limit_is_the_recorded_replica(tm_load, recorded,
+                                              conf_replica, allowed):
+    CONF.set_override('replica', conf_replica, group='k2hdkc')
+    c = cluster(members=4, recorded=Recorded(recorded))
+    if allowed:
+        c.shrink(['i2', 'i3'])
+        tm_load.return_value.shrink_cluster.assert_called_once_with(
+            c.id, ['i2', 'i3'])
+    else:
+        with pytest.raises(exception.BadRequest, match='REPLICA = 1'):
+            c.shrink(['i2', 'i3'])
+        assert task_in_db(c.id) == ClusterTasks.NONE
+        tm_load.assert_not_called()
+
+
+@mock.patch.object(api.task_api, 'load')
+def test_one_leaver_needs_no_k2hr3_read(tm_load):
+    c = cluster(recorded=Recorded(error=AssertionError('no read')))
+    c.shrink(['i2'])
+    assert c.recorded.reads == 0
+
+
+@pytest.mark.parametrize('cause, user_fixable', [
+    (K2hr3ValueError('chmpx-replica is str'), True),
+    (K2hr3ConnectionError('no reply'), False),
+])
+def test_unreadable_record_refuses_the_shrink(cause, user_fixable):
+    """A record the project's user broke is a 400; K2HR3 not answering
+    is no fault of the request."""
+    error = RegistryError('K2HR3: %s' % cause)
+    error.__cause__ = cause
+    c = cluster(members=4, recorded=Recorded(error=error))
+    with pytest.raises(exception.TroveError,
+                       match='ring parameters of cluster %s' % c.id) as info:
+        c.shrink(['i2', 'i3'])
+    assert isinstance(info.value, exception.BadRequest) is user_fixable
+    assert task_in_db(c.id) == ClusterTasks.NONE
 
 
 @mock.patch.object(api.task_api, 'load')

@@ -25,6 +25,7 @@ from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 from trove_k2hdkc.cluster.taskmanager import K2hdkcTaskManagerStrategy
 from trove_k2hdkc.k2hr3.access import NodeAccess
 from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
+from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 CONF = cfg.CONF
 CLUSTER = '3f1c1e0a-5b7a-4c1e-9a57-6b1f2c3d4e5f'
@@ -35,18 +36,30 @@ TOKEN = 'role-token-7f3a'
 
 
 class FakeRegistry:
-    def __init__(self, ring, *, down=False, failing=()):
+    """``recorded``: the ring parameters K2HR3 holds for the cluster;
+    ``provisioned`` the parameters each ``provision`` wrote (None: the
+    configuration's)."""
+
+    def __init__(self, ring, *, down=False, failing=(),
+                 recorded=None):
         self.ring, self.down, self.failing = ring, down, set(failing)
+        self.recorded = recorded or ClusterSettings()
         self.log = []
+        self.provisioned = []
 
     def _check(self, what):
         self.log.append(what)
         if self.down or what in self.failing:
             raise RegistryError('K2HR3 %s failed: connection refused' % what)
 
-    def provision(self):
+    def provision(self, ring=None):
         self._check('provision')
+        self.provisioned.append(ring)
         return NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', TOKEN)
+
+    def ring_settings(self):
+        self._check('ring_settings')
+        return self.recorded
 
     def add_servers(self, members):
         self._check('add')
@@ -186,7 +199,7 @@ def test_grow_rpc_timeout_leaves_clear_error_status():
     assert 'merge' not in ring.methods()
     # the ring was touched: nothing is undone
     tasks._delete_instances.assert_not_called()
-    assert registry.log == ['provision', 'add']
+    assert registry.log == ['ring_settings', 'provision', 'add']
 
 
 def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
@@ -243,7 +256,7 @@ def test_grow_refused_on_unhealthy_ring_is_undone(faults):
     tasks._ids = mock.Mock(side_effect=[list(ring.nodes),
                                         ['inst-1', 'inst-2']])
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    assert registry.log == []
+    assert registry.log == ['ring_settings']
     assert_grow_undone(tasks, ring, ['inst-3'])
     # the members left show why the grow did not happen
     messages = fault_messages(faults)
@@ -264,7 +277,7 @@ def test_grow_k2hr3_failure_is_undone(failing):
     registry = FakeRegistry(ring, failing=failing)
     tasks = make_tasks(ring, registry, list(ring.nodes))
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    assert registry.log == ['provision', 'add', 'remove']
+    assert registry.log == ['ring_settings', 'provision', 'add', 'remove']
     assert_grow_undone(tasks, ring, ['inst-3'])
 
 
@@ -298,7 +311,7 @@ def test_shrink_success_deletes_leaver_after_k2hr3_removal():
     tasks = make_tasks(ring, registry, list(ring.nodes))
     tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     tasks.update_statuses_on_failure.assert_not_called()
-    assert registry.log == ['remove']
+    assert registry.log == ['ring_settings', 'remove']
     assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, ['inst-3'])
@@ -314,7 +327,7 @@ def test_shrink_refused_on_unhealthy_ring_changes_nothing(faults):
     tasks.update_statuses_on_failure.assert_not_called()
     tasks._delete_instances.assert_not_called()
     tasks.reset_task.assert_called_once_with()
-    assert registry.log == [] and ring.methods() == []
+    assert registry.log == ['ring_settings'] and ring.methods() == []
     assert '0x1021' in fault_messages(faults)['inst-1']
 
 
@@ -527,3 +540,77 @@ def test_clear_instance_fault_without_a_fault():
     with mock.patch.object(taskmanager.DBInstanceFault, 'find_by',
                            side_effect=ModelNotFoundError()):
         REAL_CLEAR_FAULT('inst-1')
+
+
+def test_grow_provisions_the_recorded_parameters_not_the_conf():
+    """Created with REPLICA 1; trove.conf now says 2: the grow writes the
+    recorded settings back (doc/k2hr3-layout.md §1)."""
+    CONF.set_override('replica', 2, group='k2hdkc')
+    try:
+        ring = fresh_ring(2)
+        healthy(ring)
+        ring.add('inst-3', '10.0.0.3')
+        recorded = ClusterSettings(replica=1)
+        registry = FakeRegistry(ring, recorded=recorded)
+        tasks = make_tasks(ring, registry, list(ring.nodes))
+        tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    finally:
+        CONF.clear_override('replica', group='k2hdkc')
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert registry.provisioned == [recorded]
+    assert ring.nodes['inst-3'].completed
+
+
+def test_create_records_the_configuration():
+    ring = fresh_ring(2)
+    registry = FakeRegistry(ring)
+    make_tasks(ring, registry, list(ring.nodes)).create_cluster(
+        mock.Mock(), CLUSTER)
+    assert registry.provisioned == [None]     # registry_from_conf's
+
+
+@pytest.mark.parametrize('replica, leavers, allowed', [
+    (2, 2, True),     # recorded 2 although trove.conf says 1
+    (1, 2, False),
+])
+def test_shrink_limit_is_the_recorded_replica(faults, replica, leavers,
+                                              allowed):
+    ring = fresh_ring(4)
+    healthy(ring)
+    registry = FakeRegistry(ring, recorded=ClusterSettings(replica=replica))
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    leaving = ['inst-%d' % (4 - i) for i in range(leavers)]
+    CONF.set_override('replica', 2 if replica == 1 else 1, group='k2hdkc')
+    try:
+        tasks.shrink_cluster(mock.Mock(), CLUSTER, leaving)
+    finally:
+        CONF.clear_override('replica', group='k2hdkc')
+    if allowed:
+        tasks.update_statuses_on_failure.assert_not_called()
+        assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
+    else:
+        assert ring.methods() == [] and registry.log == ['ring_settings']
+        assert 'REPLICA = 1' in fault_messages(faults)['inst-1']
+        tasks._delete_instances.assert_not_called()
+
+
+@pytest.mark.parametrize('operation', ['grow', 'shrink'])
+def test_recorded_ports_the_ring_does_not_run_stop_the_operation(
+        faults, operation):
+    """The project's user changed the recorded port in K2HR3: the ring
+    is not reconfigured to it; the operation fails untouched."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring, recorded=ClusterSettings(server_port=9020))
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    if operation == 'grow':
+        tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    else:
+        tasks._ids = lambda cluster_id: ['inst-1', 'inst-2', 'inst-3']
+        tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    assert registry.log == ['ring_settings']
+    assert ring.methods() == []       # status reads only
+    message = fault_messages(faults)['inst-1']
+    assert 'K2HR3 records port/ctlport 9020/8021' in message
+    assert 'the ring was not changed' in message

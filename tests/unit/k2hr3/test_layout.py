@@ -255,3 +255,28 @@ def test_template_has_the_contract():
 def test_template_refuses_unsafe_tenant(tenant):
     with pytest.raises(errors.K2hr3ValueError):
         template.resource_data(tenant, 'k2hdkc-' + CID)
+
+
+def test_recorded_settings_read_back_what_parent_keys_wrote():
+    names = layout.ClusterNames('tenant0', CID)
+    wrote = ClusterSettings(server_port=9020, server_ctlport=9022,
+                            slave_ctlport=9031, replica=2, max_chmpx=300,
+                            max_members=64, mask_bits=10,
+                            k2hfile='/srv/k2hdkc/dkc.k2h',
+                            role_token_lifetime=60)
+    base = ClusterSettings(role_token_lifetime=3600)
+    got = layout.recorded_settings(names, layout.parent_keys(names, wrote),
+                                   base)
+    for field in layout.RECORDED_KEYS.values():
+        assert getattr(got, field) == getattr(wrote, field), field
+    # not ring parameters: the token lifetime stays the configuration's,
+    # the member bound is what the recorded MAXCHMPX holds
+    assert (got.role_token_lifetime, got.max_members) == (3600, 298)
+
+
+def test_recorded_offset_must_match_the_ports():
+    names = layout.ClusterNames('tenant0', CID)
+    keys = layout.parent_keys(names, ClusterSettings())
+    keys['chmpx-server-ctlport-offset'] = 5
+    with pytest.raises(errors.K2hr3ValueError, match='offset'):
+        layout.recorded_settings(names, keys, ClusterSettings())
