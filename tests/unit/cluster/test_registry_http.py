@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import types
 
-from oslo_config import cfg
 import pytest
 
-from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.cluster import registry
 
 CLUSTER = '6f1c2a4e-0b1d-4c55-9a53-6d1f0e2b7a01'
 CONTEXT = types.SimpleNamespace(auth_token='ks-secret', project_name='demo',
                                 project_id='p1')
-
-
-@pytest.fixture
-def conf():
-    c = cfg.ConfigOpts()
-    k2hdkc_conf.register(c)
-    c([], project='test')
-    yield c
-    c.reset()
 
 
 @pytest.fixture

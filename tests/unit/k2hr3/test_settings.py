@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from oslo_config import cfg
 import pytest
 
-from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.k2hr3 import errors
 from trove_k2hdkc.k2hr3 import settings
 from trove_k2hdkc.k2hr3.transport import ClientSettings
-
-
-@pytest.fixture
-def conf():
-    c = cfg.ConfigOpts()
-    k2hdkc_conf.register(c)
-    c([], project='test')
-    yield c
-    c.reset()
 
 
 def test_client_settings_from_conf(conf, tmp_path):
