@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from tests.rig import floor_ns
 from tests.rig import privatefs
 from tests.rig import slave
 from tests.rig import vm
@@ -68,3 +69,12 @@ def test_client_node_binds_its_own_state_for_chmpx_and_linetool(tmp_path):
     argv = client._in_node(['k2hdkclinetool'])
     script = argv[argv.index('-c') + 1]
     assert privatefs.bind_own_state(client.antpickax) in script.splitlines()
+
+
+def test_floor_binds_its_own_state(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(floor_ns.subprocess, 'run',
+                        lambda argv, **kw: ran.append(argv))
+    floor_ns._enter(tmp_path)
+    assert ['/bin/sh', '-c',
+            privatefs.bind_own_state(tmp_path / 'antpickax')] in ran
