@@ -6,9 +6,10 @@ not ``localhost`` (the stand-ins do not care). So with real programs the
 measurement runs in a child process in its own network, mount and IPC
 namespaces, like a rig VM: a loopback-only network, a private
 /etc/hosts that names 127.0.0.1 first with a host name of its own, a
-private /tmp for the shared-memory files real chmpx leaves behind, and
-private message queues. The stand-ins run in-process as before (no
-root needed). Needs ``unshare`` (util-linux) and ``ip`` (iproute2).
+private /tmp and /var/lib/antpickax for the shared-memory files real
+chmpx leaves behind (privatefs.py), and private message queues. The
+stand-ins run in-process as before (no root needed). Needs ``unshare``
+(util-linux) and ``ip`` (iproute2).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tempfile
 from tests.rig import binaries
 from tests.rig import floor
 from tests.rig import netns
+from tests.rig import privatefs
 
 HOST_NAME = 'k2floor-node.example.net'
 RESULT = 'floor.pickle'
@@ -48,6 +50,7 @@ def measure(keys: int, path: str) -> floor.Floor:
                                             dir='/var/tmp'))
     try:
         (scratch / 'tmp').mkdir(mode=0o1777)
+        (scratch / 'antpickax').mkdir()
         (scratch / 'hosts').write_text(hosts_file())
         (scratch / 'resolv.conf').write_text(netns.RESOLV_CONF)
         env = dict(os.environ, PYTHONPATH=str(binaries.REPO_ROOT))
@@ -64,9 +67,13 @@ def measure(keys: int, path: str) -> floor.Floor:
 
 
 def _enter(scratch: pathlib.Path) -> None:
-    """Inside the new namespaces: loopback up, private hosts, resolver
-    and /tmp (last: the scratch dir stays reachable under /var/tmp)."""
+    """Inside the new namespaces: loopback up, private hosts, resolver,
+    AntPickax state and /tmp (last: the scratch dir stays reachable under
+    /var/tmp)."""
     subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+    subprocess.run(['/bin/sh', '-c',
+                    privatefs.bind_own_state(scratch / 'antpickax')],
+                   check=True)
     for name, target in (('hosts', '/etc/hosts'),
                          ('resolv.conf', '/etc/resolv.conf'),
                          ('tmp', '/tmp')):

@@ -8,9 +8,10 @@ is taken). Keys go in and out with ``k2hdkclinetool``, every write checked
 (``dataset.write``).
 
 A real slave chmpx keeps its shared memory in /tmp (``<GROUP>-<ctlport>
-.chmpx`` / ``.k2h``, ``.fullock``, ``.k2h_*``; hundreds of MB), and
-k2hdkclinetool must see the same files: both run with a private folder
-bind-mounted over /tmp, which ``stop`` removes.
+.chmpx`` / ``.k2h``, ``.fullock``, ``.k2h_*``; hundreds of MB), or in
+/var/lib/antpickax if the host has it, and k2hdkclinetool must see the
+same files: both run with private folders bind-mounted over those two
+(privatefs.py), which ``stop`` removes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from tests.rig import config
 from tests.rig import dataset
 from tests.rig import netns
+from tests.rig import privatefs
 from tests.rig import procs
 from tests.rig import vm
 from trove_k2hdkc.chmpx import ini
@@ -84,6 +86,7 @@ class RigSlave:
         self.pid: int | None = None
         self.ini_path = workdir / 'slave.ini'
         self.tmp = workdir / 'tmp'
+        self.antpickax = workdir / 'antpickax'
         self._client_left = 0.0
 
     def __enter__(self) -> RigSlave:
@@ -136,7 +139,9 @@ class RigSlave:
         """``argv`` in the slave's network namespace with its private
         /tmp (the checkout and venv stay visible if they live in /tmp)."""
         stage, restore = vm._reexpose_under_tmp(self.dir, self.info)
-        script = '\n'.join(['set -e', *stage, 'mount --bind "$0" /tmp',
+        own_state = privatefs.bind_own_state(self.antpickax)
+        script = '\n'.join(['set -e', own_state, *stage,
+                            'mount --bind "$0" /tmp',
                             *restore, 'exec "$@"'])
         return ['ip', 'netns', 'exec', self.ns, 'unshare', '-m',
                 '--propagation', 'private', '/bin/sh', '-c', script,
@@ -146,6 +151,7 @@ class RigSlave:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(exist_ok=True)
         self.tmp.chmod(0o1777)
+        self.antpickax.mkdir(exist_ok=True)
         self.ini_path.write_text(self.render())
         net = self.info['network']
         self.ns = netns.create_vm_net(
@@ -252,3 +258,4 @@ class RigSlave:
             self.ns = None
         # The shared memory of the slave: chmpx leaves it behind.
         shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.antpickax, ignore_errors=True)

@@ -3,7 +3,8 @@
 A VM is a network namespace (own address on the rig bridge) plus a private
 mount and IPC namespace in which per-VM folders are bind-mounted over the
 paths the guest agent and the data plane assume are theirs alone: /tmp
-(chmpx/k2hdkc shared memory), /opt/trove-guestagent (prepare markers), and
+and /var/lib/antpickax (chmpx/k2hdkc shared memory, privatefs.py),
+/opt/trove-guestagent (prepare markers), and
 the rig's guest data and conf folders (``[k2hdkc] mount_point`` /
 ``conf_dir`` in the rig's guest config). Files Trove injects through
 cloud-config land in a per-VM root, and the agent reads them with
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from tests.rig import netns
+from tests.rig import privatefs
 from tests.rig import procs
 from tests.standins.dataplane import faults
 
@@ -70,7 +72,7 @@ def _mount_script(root: pathlib.Path, info: dict[str, Any],
              (root / 'conf', info['guest_paths']['conf_dir']),
              (root / 'tmp', '/tmp')]
     stage, restore = _reexpose_under_tmp(root, info)
-    lines = ['set -e']
+    lines = ['set -e', privatefs.bind_own_state(root / 'antpickax')]
     for src, dst in binds:
         if dst == '/tmp':
             lines.extend(stage)
@@ -122,7 +124,7 @@ def boot(state: pathlib.Path, info: dict[str, Any], key: str,
          data_dir: pathlib.Path | None) -> int:
     """Create VM ``key`` and start its guest agent; return the agent pid."""
     root = vm_root(state, key)
-    for sub in ('tmp', 'guestagent', 'data', 'conf', 'log',
+    for sub in ('tmp', 'antpickax', 'guestagent', 'data', 'conf', 'log',
                 'etc/trove/conf.d'):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / 'tmp').chmod(0o1777)

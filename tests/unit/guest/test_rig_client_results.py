@@ -50,16 +50,20 @@ def test_keys_of_a_node_that_is_down_read_as_absent(reference_dir):
 
 class FakeTool:
     """A linetool run over a dict; the keys in ``failing`` fail their
-    next ``times`` sets (nothing stored, [ERR] on stderr)."""
+    next ``times`` sets (nothing stored, [ERR] on stderr). With
+    ``empty_after_rm`` a print of a key removed earlier in the same run
+    shows an empty value, as real k2hdkc did with a member down."""
 
-    def __init__(self, failing=(), times=1):
+    def __init__(self, failing=(), times=1, empty_after_rm=False):
         self.store = {}
         self.failing = dict.fromkeys(failing, times)
+        self.empty_after_rm = empty_after_rm
         self.scripts = []
 
     def __call__(self, commands):
         self.scripts.append(list(commands))
         out, err = [], []
+        removed = set()
         for line in commands:
             word, key, *rest = line.split()
             if word == 'set' and self.failing.get(key):
@@ -69,6 +73,9 @@ class FakeTool:
                 self.store[key] = rest[0]
             elif word == 'rm':
                 self.store.pop(key, None)
+                removed.add(key)
+            elif self.empty_after_rm and key in removed:
+                out.append('"%s" => ""' % key)
             elif key in self.store:
                 out.append('"%s" => "%s"' % (key, self.store[key]))
             else:
@@ -93,6 +100,26 @@ def test_a_write_that_keeps_failing_fails_loudly():
                       sleep=lambda s: None)
     assert info.value.commands == ['set key-00003 v']
     assert NORES in str(info.value)
+
+
+def test_an_rm_read_back_empty_in_its_own_run_is_read_again():
+    """Real k2hdkc with a ring member down (by hand, 2026-12): the print
+    right after an rm in the same run showed an empty value; a run of
+    print alone then found the key gone. The rig's dead-member test had
+    failed on three such rm, each tried three times."""
+    tool = FakeTool(empty_after_rm=True)
+    retries = dataset.write(tool, ['set a 1', 'set b 2', 'rm a'],
+                            sleep=lambda s: None)
+    assert retries == 0
+    assert tool.store == {'b': '2'}
+    assert tool.scripts[-1] == ['print a']
+
+
+def test_a_write_that_still_does_not_read_back_is_written_again():
+    tool = FakeTool(failing=['k'], times=1)
+    assert dataset.write(tool, ['set k v'], sleep=lambda s: None) == 1
+    assert tool.scripts == [['set k v', 'print k'], ['print k'],
+                            ['set k v', 'print k']]
 
 
 def test_a_set_and_a_later_rm_of_one_key_are_checked_apart():
