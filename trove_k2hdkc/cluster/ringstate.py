@@ -75,5 +75,10 @@ def ring_code(node_status: Mapping[str, Any], seed: str,
     return None
 
 
+def ring_codes(node_status: Mapping[str, Any]) -> list[int]:
+    """Code of every ring member as this node sees it (its ALLSTATUS)."""
+    return [_code_of(entry) for entry in node_status.get('ring') or ()]
+
+
 def describe(code: int | None) -> str:
     return 'absent' if code is None else '0x%x' % code

@@ -221,6 +221,22 @@ def _restore_leavers(procs: Procedures, why: str, via: Member,
     if not leaving:
         return
     codes = procs._codes([m.id for m in leaving])
-    for m in leaving:
-        if codes[m.id] != rs.DELETE_PENDING:
-            procs._service_out(why, via, m)
+    lost = [m for m in leaving if codes[m.id] != rs.DELETE_PENDING]
+    if lost:
+        _wait_view_settled(procs, why, via)
+    for m in lost:
+        procs._service_out(why, via, m)
+
+
+def _wait_view_settled(procs: Procedures, why: str, via: Member) -> None:
+    """Until ``via`` sees no node in Doing or Done: real chmpx refuses
+    SERVICEOUT ("server is operating now") while its own ring view shows
+    a merge, and after ABORTMERGE that view lags the nodes' own status
+    (doc/ring-procedures.md §8)."""
+    def check(node: str, reply: Mapping[str, object]) -> str | None:
+        busy = [c for c in rs.ring_codes(reply)
+                if _operate(c) in (_DOING, _DONE)]
+        return ('sees %s' % ', '.join(map(rs.describe, busy))
+                if busy else None)
+    procs._poll('%s: %s sees the merge aborted' % (why, via.id), [via.id],
+                procs.timing.abort_timeout, check)

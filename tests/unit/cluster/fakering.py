@@ -74,6 +74,12 @@ class Ring:
         # node id -> until when (fake clock) its peers' ring views still
         # show it down after it came back (ALLSTATUS lags SELFSTATUS)
         self.view_lag: dict[str, float] = {}
+        # > 0: after an ABORTMERGE every node's ring view keeps showing
+        # the others' codes from before it for that many seconds, and
+        # real chmpx refuses SERVICEOUT while its view shows a merge
+        self.abort_view_lag = 0.0
+        self._before_abort: dict[str, int] = {}
+        self._abort_seen_at = 0.0
         self.now = 0.0                     # advanced by FakeFleet.sleep
 
     def add(self, node_id: str, ip: str, *, healthy: bool = False) -> Node:
@@ -120,6 +126,8 @@ class Ring:
                 else rs.SERVICE_OUT_DOWN
             if other_id != node.id and self._lagging(other_id):
                 code = rs.SERVICE_IN_DOWN
+            if other_id != node.id and self.now < self._abort_seen_at:
+                code = self._before_abort.get(other_id, code)
             ring.append({'name': other.ip if other else other_id,
                          'ctlport': 8021, 'custom_id_seed': other_id,
                          'status': {'code': hex(code)}})
@@ -156,6 +164,9 @@ class Ring:
         target = self.nodes[custom_id_seed]
         if target.ip != server or ctlport != 8021:
             raise RefusedError('no such server')
+        if any((rs.as_code(e['status']['code']) >> 12) & 0xF in (2, 3)
+               for e in self._status(node)['ring']):
+            raise RefusedError('server is operating now')
         if target.code not in (rs.HEALTHY, rs.PENDING):
             raise RefusedError('status is not allowed')
         target.code = rs.DELETE_PENDING
@@ -239,6 +250,8 @@ class Ring:
         if node.id in self.stuck | self.ignores_abort:
             return   # doc/ring-procedures.md §8: no effect on the stuck node
         self._paced.clear()
+        self._before_abort = {n.id: n.code for n in self._ring_members()}
+        self._abort_seen_at = self.now + self.abort_view_lag
         for n in self._ring_members():
             n.code = ABORTED.get(n.code, n.code)
 

@@ -124,6 +124,23 @@ def test_shrink_merge_held_on_an_existing_node_recovers():
         assert ring.nodes[m.id].code == rs.HEALTHY
 
 
+def test_shrink_waits_for_the_abort_to_show_before_service_out_again():
+    """Real chmpx refuses SERVICEOUT ("server is operating now") while
+    its own ring view shows a node in Doing or Done; after ABORTMERGE
+    the nodes' own codes are Pending before that view catches up (rig
+    on the real programs, shrink 4 -> 3)."""
+    ring, nodes = healthy_ring(4)
+    remaining, leaving = nodes[:3], nodes[3:]
+    ring.merge_hangs = 1
+    ring.abort_view_lag = 5.0
+    procedures(ring).shrink_ring(remaining, leaving)
+    assert ring.methods().count('abort_merge') == 1
+    assert ring.methods().count('service_out') == 2
+    assert ring.nodes[leaving[0].id].running is False
+    for m in remaining:
+        assert ring.nodes[m.id].code == rs.HEALTHY
+
+
 def test_bootstrap_merge_held_on_one_node_recovers():
     ring = Ring()
     nodes = members(ring, 3)
