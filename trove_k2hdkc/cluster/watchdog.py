@@ -36,14 +36,13 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 PENDINGS = frozenset({rs.PENDING, rs.ADD_PENDING, rs.DELETE_PENDING})
-_DOING, _DONE = 0x2, 0x3   # the OPERATE nibble: Pending 1, Doing 2, Done 3
+_DOING, _DONE = rs.DOING_NIBBLE, rs.DONE_NIBBLE
 
 Codes = Mapping[str, 'int | None']
 Expected = Mapping[str, frozenset[int]]
 
 
-def _operate(code: int | None) -> int | None:
-    return None if code is None else (code >> 12) & 0xF
+_operate = rs.operate
 
 
 def stuck_responders(codes: Codes, sender: str) -> list[str]:
@@ -223,20 +222,8 @@ def _restore_leavers(procs: Procedures, why: str, via: Member,
     codes = procs._codes([m.id for m in leaving])
     lost = [m for m in leaving if codes[m.id] != rs.DELETE_PENDING]
     if lost:
-        _wait_view_settled(procs, why, via)
+        procs.wait_view_quiet('%s: %s sees the merge aborted' % (why, via.id),
+                              via, frozenset({rs.DOING_NIBBLE,
+                                              rs.DONE_NIBBLE}))
     for m in lost:
         procs._service_out(why, via, m)
-
-
-def _wait_view_settled(procs: Procedures, why: str, via: Member) -> None:
-    """Until ``via`` sees no node in Doing or Done: real chmpx refuses
-    SERVICEOUT ("server is operating now") while its own ring view shows
-    a merge, and after ABORTMERGE that view lags the nodes' own status
-    (doc/ring-procedures.md §8)."""
-    def check(node: str, reply: Mapping[str, object]) -> str | None:
-        busy = [c for c in rs.ring_codes(reply)
-                if _operate(c) in (_DOING, _DONE)]
-        return ('sees %s' % ', '.join(map(rs.describe, busy))
-                if busy else None)
-    procs._poll('%s: %s sees the merge aborted' % (why, via.id), [via.id],
-                procs.timing.abort_timeout, check)

@@ -132,11 +132,27 @@ def test_shrink_waits_for_the_abort_to_show_before_service_out_again():
     ring, nodes = healthy_ring(4)
     remaining, leaving = nodes[:3], nodes[3:]
     ring.merge_hangs = 1
-    ring.abort_view_lag = 5.0
+    ring.view_delay = 5.0
     procedures(ring).shrink_ring(remaining, leaving)
     assert ring.methods().count('abort_merge') == 1
     assert ring.methods().count('service_out') == 2
     assert ring.nodes[leaving[0].id].running is False
+    for m in remaining:
+        assert ring.nodes[m.id].code == rs.HEALTHY
+
+
+def test_complete_merge_waits_until_the_sender_sees_no_node_doing():
+    """Real chmpx refused COMPMERGE ("some servers could not be changed
+    its status now") while its ring view still showed a node in Doing
+    that was Done by its own status (rig on the real programs, shrink
+    4 -> 3)."""
+    ring, nodes = healthy_ring(4)
+    remaining, leaving = nodes[:3], nodes[3:]
+    ring.merge_pace = 1.0
+    ring.view_delay = 5.0
+    procedures(ring).shrink_ring(remaining, leaving)
+    assert ring.methods().count('complete_merge') == 1
+    assert 'abort_merge' not in ring.methods()
     for m in remaining:
         assert ring.nodes[m.id].code == rs.HEALTHY
 
