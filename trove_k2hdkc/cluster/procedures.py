@@ -149,6 +149,8 @@ class Procedures:
                     members: Sequence[Member]) -> None:
         """COMPMERGE, judged by status: it took effect once no node is
         in [Done] any more."""
+        self.wait_view_quiet('%s: %s sees the merge done' % (why, via.id),
+                             via, frozenset({rs.DOING_NIBBLE}))
         self.judged('%s: complete merge' % why, via.id, 'complete_merge',
                     _ids(members), watchdog.merge_completed)
 
@@ -244,6 +246,19 @@ class Procedures:
             return ('sees ' + ', '.join(bad)) if bad else None
         self._poll(step, _ids(observers),
                    timeout or self.timing.status_timeout, check)
+
+    def wait_view_quiet(self, step: str, via: Member,
+                        busy: frozenset[int]) -> None:
+        """Until ``via``'s own ring view shows no node whose OPERATE
+        nibble is in ``busy``. Real chmpx judges SERVICEOUT ("server is
+        operating now") and COMPMERGE ("some servers could not be
+        changed") by that view, and it lags the nodes' own status after
+        a MERGE or ABORTMERGE (doc/ring-procedures.md §8)."""
+        def check(node: str, reply: Mapping[str, Any]) -> str | None:
+            seen = [c for c in rs.ring_codes(reply) if rs.operate(c) in busy]
+            return ('sees %s' % ', '.join(map(rs.describe, seen))
+                    if seen else None)
+        self._poll(step, [via.id], self.timing.status_timeout, check)
 
     def _settles(self, step: str, expected: Mapping[str, frozenset[int]],
                  timeout: float) -> bool:

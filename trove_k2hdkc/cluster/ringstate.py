@@ -24,6 +24,8 @@ ADD_PENDING = 0x1121
 ADD_DONE = 0x3121
 DELETE_PENDING = 0x1221
 DELETE_DONE = 0x3221
+# The OPERATE nibble: Pending 1, Doing 2, Done 3.
+DOING_NIBBLE, DONE_NIBBLE = 0x2, 0x3
 
 
 class StatusShapeError(ValueError):
@@ -73,6 +75,16 @@ def ring_code(node_status: Mapping[str, Any], seed: str,
                                  entry.get('server_name')))):
             return _code_of(entry)
     return None
+
+
+def operate(code: int | None) -> int | None:
+    """The OPERATE nibble of ``code`` (None for None)."""
+    return None if code is None else (code >> 12) & 0xF
+
+
+def ring_codes(node_status: Mapping[str, Any]) -> list[int]:
+    """Code of every ring member as this node sees it (its ALLSTATUS)."""
+    return [_code_of(entry) for entry in node_status.get('ring') or ()]
 
 
 def describe(code: int | None) -> str:

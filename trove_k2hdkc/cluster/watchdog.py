@@ -36,14 +36,13 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 PENDINGS = frozenset({rs.PENDING, rs.ADD_PENDING, rs.DELETE_PENDING})
-_DOING, _DONE = 0x2, 0x3   # the OPERATE nibble: Pending 1, Doing 2, Done 3
+_DOING, _DONE = rs.DOING_NIBBLE, rs.DONE_NIBBLE
 
 Codes = Mapping[str, 'int | None']
 Expected = Mapping[str, frozenset[int]]
 
 
-def _operate(code: int | None) -> int | None:
-    return None if code is None else (code >> 12) & 0xF
+_operate = rs.operate
 
 
 def stuck_responders(codes: Codes, sender: str) -> list[str]:
@@ -221,6 +220,10 @@ def _restore_leavers(procs: Procedures, why: str, via: Member,
     if not leaving:
         return
     codes = procs._codes([m.id for m in leaving])
-    for m in leaving:
-        if codes[m.id] != rs.DELETE_PENDING:
-            procs._service_out(why, via, m)
+    lost = [m for m in leaving if codes[m.id] != rs.DELETE_PENDING]
+    if lost:
+        procs.wait_view_quiet('%s: %s sees the merge aborted' % (why, via.id),
+                              via, frozenset({rs.DOING_NIBBLE,
+                                              rs.DONE_NIBBLE}))
+    for m in lost:
+        procs._service_out(why, via, m)

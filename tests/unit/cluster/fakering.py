@@ -74,6 +74,11 @@ class Ring:
         # node id -> until when (fake clock) its peers' ring views still
         # show it down after it came back (ALLSTATUS lags SELFSTATUS)
         self.view_lag: dict[str, float] = {}
+        # > 0: the peers' ring views show a node's code from before a
+        # paced merge step or an ABORTMERGE for that many seconds; real
+        # chmpx judges SERVICEOUT and COMPMERGE by its own view
+        self.view_delay = 0.0
+        self._stale: dict[str, tuple[int, float]] = {}
         self.now = 0.0                     # advanced by FakeFleet.sleep
         # the chmpx server port and control port the ring runs with
         self.port, self.ctlport = 8020, 8021
@@ -111,8 +116,19 @@ class Ring:
         while self._paced and self._paced[0][0] <= self.now:
             _, node_id = self._paced.pop(0)
             node = self.nodes[node_id]
-            node.code = {v: DONE[k] for k, v in DOING.items()}.get(
-                node.code, node.code)
+            self._change(node, {v: DONE[k] for k, v in DOING.items()}.get(
+                node.code, node.code))
+
+    def _change(self, node: Node, code: int) -> None:
+        """A merge step's or ABORTMERGE's change, seen late by peers."""
+        if self.view_delay and code != node.code:
+            self._stale[node.id] = (node.code, self.now + self.view_delay)
+        node.code = code
+
+    def _view_shows(self, node: Node, *operate: int) -> bool:
+        """Does ``node``'s ring view show a node in one of ``operate``?"""
+        return any((rs.as_code(e['status']['code']) >> 12) & 0xF in operate
+                   for e in self._status(node)['ring'])
 
     def _status(self, node: Node) -> dict:
         ring = []
@@ -122,6 +138,9 @@ class Ring:
                 else rs.SERVICE_OUT_DOWN
             if other_id != node.id and self._lagging(other_id):
                 code = rs.SERVICE_IN_DOWN
+            stale = self._stale.get(other_id)
+            if other_id != node.id and stale and self.now < stale[1]:
+                code = stale[0]
             ring.append({'name': other.ip if other else other_id,
                          'port': self.port, 'ctlport': self.ctlport,
                          'custom_id_seed': other_id,
@@ -159,6 +178,8 @@ class Ring:
         target = self.nodes[custom_id_seed]
         if target.ip != server or ctlport != self.ctlport:
             raise RefusedError('no such server')
+        if self._view_shows(node, 0x2, 0x3):
+            raise RefusedError('server is operating now')
         if target.code not in (rs.HEALTHY, rs.PENDING):
             raise RefusedError('status is not allowed')
         target.code = rs.DELETE_PENDING
@@ -243,13 +264,15 @@ class Ring:
             return   # doc/ring-procedures.md §8: no effect on the stuck node
         self._paced.clear()
         for n in self._ring_members():
-            n.code = ABORTED.get(n.code, n.code)
+            self._change(n, ABORTED.get(n.code, n.code))
 
     def _complete_merge(self, node: Node) -> None:
         done = {rs.DONE: rs.HEALTHY, rs.ADD_DONE: rs.HEALTHY,
                 rs.DELETE_DONE: rs.SERVICE_OUT_UP}
         if not any(n.code in done for n in self._ring_members()):
             raise RefusedError('nothing to complete')
+        if self._view_shows(node, 0x2):
+            raise RefusedError('some servers could not be changed')
         for n in self._ring_members():
             n.code = done.get(n.code, n.code)
 

@@ -124,6 +124,40 @@ def test_shrink_merge_held_on_an_existing_node_recovers():
         assert ring.nodes[m.id].code == rs.HEALTHY
 
 
+def _shrink_4_to_3_with_lagging_views(**ring_faults):
+    """Shrink 4 -> 3 while every ring view lags 5 s behind the nodes'
+    own status (as on the real programs); the ring after it."""
+    ring, nodes = healthy_ring(4)
+    remaining, leaving = nodes[:3], nodes[3:]
+    ring.view_delay = 5.0
+    for name, value in ring_faults.items():
+        setattr(ring, name, value)
+    procedures(ring).shrink_ring(remaining, leaving)
+    assert ring.nodes[leaving[0].id].running is False
+    assert {ring.nodes[m.id].code for m in remaining} == {rs.HEALTHY}
+    return ring
+
+
+def test_shrink_waits_for_the_abort_to_show_before_service_out_again():
+    """Real chmpx refuses SERVICEOUT ("server is operating now") while
+    its own ring view shows a node in Doing or Done; after ABORTMERGE
+    the nodes' own codes are Pending before that view catches up (rig
+    on the real programs, shrink 4 -> 3)."""
+    ring = _shrink_4_to_3_with_lagging_views(merge_hangs=1)
+    assert ring.methods().count('abort_merge') == 1
+    assert ring.methods().count('service_out') == 2
+
+
+def test_complete_merge_waits_until_the_sender_sees_no_node_doing():
+    """Real chmpx refused COMPMERGE ("some servers could not be changed
+    its status now") while its ring view still showed a node in Doing
+    that was Done by its own status (rig on the real programs, shrink
+    4 -> 3)."""
+    ring = _shrink_4_to_3_with_lagging_views(merge_pace=1.0)
+    assert ring.methods().count('complete_merge') == 1
+    assert 'abort_merge' not in ring.methods()
+
+
 def test_bootstrap_merge_held_on_one_node_recovers():
     ring = Ring()
     nodes = members(ring, 3)
