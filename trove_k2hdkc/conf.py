@@ -255,6 +255,18 @@ cluster_opts = [
     cfg.FloatOpt('cluster_poll_interval', default=2.0, min=0.1,
                  help='Seconds between node status polls during cluster '
                       'procedures.'),
+    cfg.FloatOpt('task_heartbeat_interval', default=20.0, min=0.5,
+                 help='Seconds between the heartbeats a running cluster '
+                      "operation writes (the cluster row's updated time), "
+                      'which show that its taskmanager is alive.'),
+    cfg.FloatOpt('task_orphan_after', default=120.0, min=2.0,
+                 help='A grow, shrink, restart or upgrade whose heartbeat '
+                      'is this many seconds old has lost its taskmanager. '
+                      'A taskmanager that starts looks for such tasks and '
+                      'finishes or ends each one so that the ring serves '
+                      'and the task is NONE again (see '
+                      'doc/ring-procedures.md). Keep it several times '
+                      'task_heartbeat_interval.'),
 ]
 
 ALL_OPTS = (trove_datastore_opts + k2hr3_opts + chmpx_opts + k2hash_opts
