@@ -110,7 +110,7 @@ def test_doc_sections_are_numbered() -> None:
     ('see doc/ring-procedures.md §8.', []),
     ('(doc/ring-procedures.md §6, §8)', []),
     ('a comment (doc/ring-procedures.md\n    # §3 step 4)', []),
-    ('doc/ring-procedures.md §11', ['has no section §11']),
+    ('doc/ring-procedures.md §12', ['has no section §12']),
     ('doc/ring-procedures.md §2, §12', ['has no section §12']),
     ('doc/no-such.md §1', ['doc/no-such.md does not exist']),
     ('k2hdkc-scaling.md §4.8', ["'k2hdkc-scaling.md' cites",
