@@ -92,7 +92,15 @@ class Result:
                  if self.serving_after is not None else 'not serving')
         return '| %s | %s | %s | %s | %s | %s |' % (
             self.step, self.fault, self.topology, self.keys, after,
-            self.status.replace('|', '/'))
+            _short(self.status).replace('|', '/'))
+
+
+def _short(text: str, head: int = 110, tail: int = 90) -> str:
+    """A fault text fit for a table cell: its start (the step) and its
+    end (the outcome)."""
+    if len(text) <= head + tail + 5:
+        return text
+    return text[:head] + ' ... ' + text[-tail:]
 
 
 HEADER = ('| step | fault | ends in | keys readable | serving after the '
@@ -203,8 +211,7 @@ def _status_text(info: dict[str, Any], cid: str) -> str:
     states = sorted({m.get('status', '?') for m in members})
     fault = next((' '.join(str(m['fault']).split()) for m in members
                   if m.get('fault')), '')
-    return '%s%s' % ('/'.join(states),
-                     ('; ' + fault[:160]) if fault else '')
+    return '%s%s' % ('/'.join(states), ('; ' + fault) if fault else '')
 
 
 def run_cell(rig: Any, name: str, fault: str, keys: int = 300,

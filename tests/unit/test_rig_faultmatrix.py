@@ -56,3 +56,12 @@ def test_a_row_names_the_cell_and_hides_pipes():
                              'NONE', 'ACTIVE; a|b').row()
     assert row == ('| grow:merge | vm | old (3) | 9/9 | not serving | '
                    'ACTIVE; a/b |')
+
+
+def test_a_long_status_keeps_its_step_and_its_outcome():
+    text = 'ACTIVE; grow failed: grow: refresh config: ' + 'x' * 300 + \
+        '; undone, the cluster is as it was'
+    row = faultmatrix.Result('s', 'f', 't', 'k', 1.0, 'NONE', text).row()
+    assert 'grow failed: grow: refresh config' in row
+    assert row.endswith('; undone, the cluster is as it was |')
+    assert len(row) < 300
