@@ -24,6 +24,7 @@ from tests.rig import procs
 from tests.rig import services
 from tests.rig import state
 from tests.rig import vm
+from tests.standins.dataplane import faults
 
 SERVICES = ('trove-api', 'trove-taskmanager', 'trove-conductor')
 TASKMANAGER_QUEUE = 'taskmanager'   # Trove's [DEFAULT] taskmanager_queue
@@ -163,11 +164,17 @@ def start_service(info: dict[str, Any], name: str,
 
 
 def restart_taskmanager(info: dict[str, Any],
-                        extra_conf: pathlib.Path | None = None) -> None:
+                        extra_conf: pathlib.Path | None = None,
+                        kill: bool = False) -> None:
     """Stop trove-taskmanager and start it again (with ``extra_conf``);
-    return once it consumes its RPC queue again."""
+    return once it consumes its RPC queue again. ``kill``: SIGKILL, a
+    crash in the middle of whatever it was doing (SIGTERM lets
+    oslo.service wait for running tasks)."""
     root = pathlib.Path(info['state_dir'])
-    procs.stop_pidfile(root / 'pids' / 'trove-taskmanager.pid')
+    pidfile = root / 'pids' / 'trove-taskmanager.pid'
+    if kill and pidfile.exists():
+        procs.kill_group(int(pidfile.read_text().strip()))
+    procs.stop_pidfile(pidfile)
     start_service(info, 'trove-taskmanager', extra_conf)
     procs.wait_until(
         lambda: services.queue_consumers(info['rabbit_vhost'],
@@ -181,6 +188,8 @@ def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:
     project's id (how the taskmanager finds the tenant)."""
     root = pathlib.Path(info['state_dir'])
     host = info['network']['gateway']
+    # K2HR3 faults on demand, through the VMs' faults file (faults.py)
+    env = dict(env, **{faults.ENV: str(root / faults.FILE_NAME)})
     procs.spawn([info['python'], '-m', 'tests.standins.k2hr3',
                  '--host', host, '--port', str(info['k2hr3_port']),
                  '--keystone-token', '%s=%s:%s' % (

@@ -111,6 +111,7 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks = K2hdkcClusterTasks(mock.Mock(), mock.Mock(id=CLUSTER),
                                mock.Mock(), mock.Mock())
     tasks.registry_factory = lambda conf, ctx, cid: registry
+    tasks.owner_context_for = lambda ctx, cid: ctx   # see test_delete_owner
     tasks._cast_for = lambda cluster_id, task: True   # see test_claim
     tasks.fleet_factory = lambda guests: FakeFleet(ring)
     tasks._ids = lambda cluster_id: list(ids)
@@ -202,7 +203,11 @@ def test_grow_rpc_timeout_leaves_clear_error_status():
     assert registry.log == ['ring_settings', 'provision', 'add']
 
 
-def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
+def test_grow_failure_before_service_in_is_undone(faults):
+    """doc/ring-procedures.md §3: until SERVICEIN the ring's membership is
+    unchanged, so a failure there (a guest that cannot read K2HR3) is
+    undone: the new member is stopped, leaves K2HR3 and is deleted, the
+    old ones re-read their INI."""
     ring = fresh_ring(2)
     healthy(ring)
     ring.add('inst-3', '10.0.0.3')
@@ -210,16 +215,36 @@ def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, list(ring.nodes))
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    tasks.update_statuses_on_failure.assert_called_once_with(
-        CLUSTER, status=InstanceTasks.GROWING_ERROR)
-    tasks._delete_instances.assert_not_called()
-    assert 'remove' not in registry.log
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-3'])
+    assert registry.log[-1] == 'remove'
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
+    assert ring.methods('inst-3') == ['stop_node']
+    assert ring.methods('inst-2')[-1] == 'refresh_config'
     messages = fault_messages(faults)
     assert set(messages) == set(ring.nodes)
     for text in messages.values():
         assert text.startswith('grow failed: grow: refresh config')
         assert 'inst-1: GuestTimeout: timed out' in text
+        assert text.endswith('; undone, the cluster is as it was')
         assert TOKEN not in text
+
+
+def test_grow_failure_from_service_in_on_is_not_undone(faults):
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    ring.faults[('inst-3', 'service_in')] = GuestTimeout('timed out')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.GROWING_ERROR)
+    tasks._delete_instances.assert_not_called()
+    assert 'remove' not in registry.log
+    for text in fault_messages(faults).values():
+        assert text.startswith('grow failed: grow: service in inst-3')
 
 
 def test_grow_success_registers_new_host():
@@ -317,6 +342,27 @@ def test_shrink_success_deletes_leaver_after_k2hr3_removal():
         mock.ANY, CLUSTER, ['inst-3'])
 
 
+@pytest.mark.parametrize('code', [rs.SERVICE_OUT_UP, rs.SERVICE_OUT_DOWN])
+def test_shrink_of_a_member_already_out_of_the_ring(code):
+    """doc/ring-procedures.md §11: an interrupted shrink's leaver (out,
+    maybe stopped) or a grow's member that never joined needs only the
+    K2HR3 half: no SERVICEOUT, no merge, no purge."""
+    ring = fresh_ring(4)
+    healthy(ring)
+    ring.nodes['inst-4'].code = code
+    ring.nodes['inst-4'].running = code == rs.SERVICE_OUT_UP
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2', 'inst-3']
+    assert not {'service_out', 'merge', 'restart_k2hdkc', 'purge_prepare'
+                } & set(ring.methods())
+    assert ring.nodes['inst-4'].running is False
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+
+
 def test_shrink_refused_on_unhealthy_ring_changes_nothing(faults):
     ring = fresh_ring(3)
     healthy(ring)
@@ -342,22 +388,35 @@ def test_shrink_failure_keeps_instances():
         CLUSTER, status=InstanceTasks.SHRINKING_ERROR)
 
 
+@pytest.fixture
+def switched():
+    """Cluster task switches (held, to), instead of SQL."""
+    with mock.patch('trove_k2hdkc.cluster.claim.switch') as switch:
+        yield switch
+
+
+def assert_delete_failed(base_delete, switched):
+    base_delete.assert_not_called()
+    switched.assert_called_once_with(CLUSTER, ClusterTasks.DELETING,
+                                     k2tasks.DELETE_FAILED)
+
+
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_is_down_still_deletes(base_delete, caplog):
+def test_delete_when_k2hr3_is_down_ends_delete_failed(base_delete, switched,
+                                                      caplog):
     ring = fresh_ring(1)
     registry = FakeRegistry(ring, down=True)
     tasks = make_tasks(ring, registry, [])
-    ctx = mock.Mock()
-    tasks.delete_cluster(ctx, CLUSTER)
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
     assert registry.log == ['teardown']
-    base_delete.assert_called_once_with(ctx, CLUSTER)
+    assert_delete_failed(base_delete, switched)
     # Nobody could look: not reported as objects left behind.
     assert 'left behind' not in caplog.text
     assert 'did not finish' in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_login_fails(base_delete, caplog):
+def test_delete_when_k2hr3_login_fails(base_delete, switched, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, None, [])
 
@@ -365,7 +424,7 @@ def test_delete_when_k2hr3_login_fails(base_delete, caplog):
         raise RegistryError('K2HR3 login failed')
     tasks.registry_factory = refuse
     tasks.delete_cluster(mock.Mock(), CLUSTER)
-    base_delete.assert_called_once()
+    assert_delete_failed(base_delete, switched)
     assert 'left behind' not in caplog.text
 
 
@@ -382,23 +441,39 @@ class LeftBehindRegistry(FakeRegistry):
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_names_what_is_left_behind(base_delete, caplog):
+def test_delete_names_what_is_left_behind(base_delete, switched, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
     tasks.delete_cluster(mock.Mock(), CLUSTER)
-    base_delete.assert_called_once()
-    assert ('K2HR3 objects are left behind, delete them by hand: role '
-            'k2hdkc-x/server (1 members, 0 tokens), policy k2hdkc-x'
+    assert_delete_failed(base_delete, switched)
+    assert ('K2HR3 objects are left behind: role k2hdkc-x/server (1 '
+            'members, 0 tokens), policy k2hdkc-x; delete the cluster again'
             ) in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, caplog):
+def test_delete_again_after_a_failed_one_deletes(base_delete, switched):
+    ring = fresh_ring(1)
+    tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
+    ctx = mock.Mock()
+    tasks.delete_cluster(ctx, CLUSTER)
+    tasks.registry_factory = lambda conf, c, cid: FakeRegistry(ring)
+    tasks.delete_cluster(ctx, CLUSTER)
+    base_delete.assert_called_once_with(ctx, CLUSTER)
+    assert switched.call_count == 1
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, switched,
+                                                       caplog):
     ring = fresh_ring(1)
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, [])
-    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    ctx = mock.Mock()
+    tasks.delete_cluster(ctx, CLUSTER)
     assert registry.log == ['teardown']
+    base_delete.assert_called_once_with(ctx, CLUSTER)
+    switched.assert_not_called()
     assert 'left behind' not in caplog.text
     assert 'did not finish' not in caplog.text
 
