@@ -73,8 +73,15 @@ class BackupFailed(Exception):
 def parse(argv: list[str]) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     conf.register_cli_opts(CLI_OPTS)
-    conf(argv, project='trove-k2hdkc-backup', default_config_files=[],
-         default_config_dirs=[])
+    try:
+        conf(argv, project='trove-k2hdkc-backup', default_config_files=[],
+             default_config_dirs=[])
+    except SystemExit as exc:   # argparse: usage is on stderr already
+        if exc.code:
+            # argv may hold the token: never echo it
+            raise BackupFailed('bad command line (the reason is in the '
+                               'usage message above)') from None
+        raise
     return conf
 
 

@@ -210,3 +210,14 @@ def test_swift_down_fails(tmp_path):
         '--k2hdkc-conf=%s' % node.ini)
     _failed(res, 'onnect')
     assert node.read() == _data(10)
+
+
+def test_bad_command_line_fails_with_an_exception_line(tmp_path):
+    _failed(nodemod.run('--backup', '--no-such-flag'), 'bad command line')
+    res = nodemod.run('--backup', '--driver=mysql', '--os-token=s3cret')
+    _failed(res, 'bad command line')
+    assert 'mysql' in res.stderr and 's3cret' not in res.stdout
+    node = nodemod.Node(tmp_path).create({})
+    _failed(nodemod.run('--nobackup', '--k2hdkc-conf=%s' % node.ini),
+            'missing --restore-from, --restore-checksum, --swift-url, '
+            '--os-token')

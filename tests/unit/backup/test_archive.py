@@ -81,3 +81,16 @@ def test_memory_node_is_refused(tmp_path):
         'K2HTYPE             = file', 'K2HTYPE             = mem'))
     with pytest.raises(archive.ArchiveError, match='K2HTYPE=mem'):
         archive.NodeFile.from_ini(str(node.ini))
+
+
+def test_console_script_is_declared():
+    """setup.cfg installs trove-k2hdkc-backup -> backup.main:main."""
+    import configparser
+    import importlib
+
+    cfg = configparser.ConfigParser()
+    cfg.read(nodemod.REPO / 'setup.cfg')
+    scripts = dict(line.split(' = ') for line in cfg['entry_points'][
+        'console_scripts'].strip().splitlines())
+    module, func = scripts['trove-k2hdkc-backup'].split(':')
+    assert callable(getattr(importlib.import_module(module), func))
