@@ -44,8 +44,14 @@ def _restore(swift, node, location, checksum, *extra):
         '--k2hdkc-conf=%s' % node.ini, *extra)
 
 
+def _no_secrets(res):
+    for secret in (KEY, 'swift-test-token', 'not-the-token'):
+        assert secret not in res.stdout + res.stderr
+
+
 def _ok(res):
     assert res.returncode == 0, res.stdout + res.stderr
+    _no_secrets(res)
     match = SUCCESS.match(nodemod.last_line(res))
     assert match, res.stdout
     return match.group('location'), match.group('checksum')
@@ -53,6 +59,7 @@ def _ok(res):
 
 def _failed(res, reason):
     assert res.returncode != 0, res.stdout + res.stderr
+    _no_secrets(res)
     last = nodemod.last_line(res)
     assert last.startswith('Exception: '), res.stdout + res.stderr
     assert re.search(reason, last), last
