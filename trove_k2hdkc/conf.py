@@ -255,6 +255,46 @@ cluster_opts = [
     cfg.FloatOpt('cluster_poll_interval', default=2.0, min=0.1,
                  help='Seconds between node status polls during cluster '
                       'procedures.'),
+    cfg.FloatOpt('guest_status_rpc_timeout', default=15.0, min=1.0,
+                 help='Seconds the control plane waits for a guest to '
+                      'answer node_status. A status poll that gets no '
+                      'answer counts as "not yet" until the step\'s own '
+                      'deadline.'),
+    cfg.FloatOpt('guest_command_rpc_timeout', default=75.0, min=1.0,
+                 help='Seconds the control plane waits for a guest to '
+                      'answer a CHMPX control-port command (service_in, '
+                      'service_out, merge, complete_merge, abort_merge, '
+                      'suspend_merge, resume_merge). Keep it above '
+                      'ctlport_command_timeout, the guest\'s own wait for '
+                      'chmpx; a lost MERGE, COMPMERGE or ABORTMERGE reply '
+                      'is judged by the ring status.'),
+    cfg.FloatOpt('guest_config_rpc_timeout', default=60.0, min=1.0,
+                 help='Seconds the control plane waits for configure_node, '
+                      'refresh_config (a K2HR3 fetch with its retries), '
+                      'purge_finish, pre_upgrade and cluster_complete.'),
+    cfg.FloatOpt('guest_node_rpc_timeout', default=300.0, min=10.0,
+                 help='Seconds the control plane waits for a guest to '
+                      'start, stop or restart its node (start_node, '
+                      'stop_node, restart_k2hdkc, purge_prepare, '
+                      'restart_node, a rolling upgrade). Keep it above '
+                      'twice node_start_timeout plus 30 s (a stuck k2hdkc '
+                      'escalates to a chmpx restart). A restart or upgrade '
+                      'in which the guest merges its node back itself '
+                      'gets two merge_timeout more. A guest silent for '
+                      "that long fails the step, naming the member, "
+                      "instead of waiting for Trove's usage_timeout."),
+    cfg.FloatOpt('task_heartbeat_interval', default=20.0, min=0.5,
+                 help='Seconds between the heartbeats a running cluster '
+                      "operation writes (the cluster row's updated time), "
+                      'which show that its taskmanager is alive.'),
+    cfg.FloatOpt('task_orphan_after', default=120.0, min=2.0,
+                 help='A grow, shrink, restart or upgrade whose heartbeat '
+                      'is this many seconds old has lost its taskmanager. '
+                      'A taskmanager that starts looks for such tasks and '
+                      'finishes or ends each one so that the ring serves '
+                      'and the task is NONE again (see '
+                      'doc/ring-procedures.md). Keep it several times '
+                      'task_heartbeat_interval.'),
 ]
 
 ALL_OPTS = (trove_datastore_opts + k2hr3_opts + chmpx_opts + k2hash_opts

@@ -42,6 +42,13 @@ ACCESS_KEY = 'k2hr3'
 class Manager(trove_manager.Manager):
     """Trove's taskmanager plus the K2HR3 life of single K2HDKC nodes."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Clusters whose task lost its taskmanager (doc/ring-procedures.md
+        # §11); without this class, the first cluster cast starts it.
+        from trove_k2hdkc.cluster import taskmanager as cluster_tm
+        cluster_tm.start_recovery()
+
     # Seam for tests: (conf, context, layout id) -> ClusterRegistry.
     registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
         reg.registry_from_conf)

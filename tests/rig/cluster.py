@@ -147,18 +147,19 @@ def taskmanager_log_mark(info: dict[str, Any]) -> int:
 
 
 def wait_taskmanager_log(info: dict[str, Any], text: str, since: int,
-                         timeout: float = 300) -> None:
-    """Until ``text`` appears in the taskmanager log after ``since``."""
+                         timeout: float = 300, count: int = 1) -> None:
+    """Until ``text`` appears (``count`` times) in the taskmanager log
+    after ``since``."""
     log = pathlib.Path(info['state_dir']) / 'logs' / 'trove-taskmanager.log'
     deadline = time.monotonic() + timeout
     while True:
         with open(log, 'rb') as f:
             f.seek(since)
-            if text.encode() in f.read():
+            if f.read().count(text.encode()) >= count:
                 return
         if time.monotonic() > deadline:
             raise RuntimeError('taskmanager never logged %r' % text)
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def _api(info: dict[str, Any], method: str, path: str,

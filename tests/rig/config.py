@@ -170,6 +170,8 @@ def trove_conf(info: dict[str, Any]) -> str:
             'mount_point': info['guest_paths']['mount_point'],
             'cluster_status_timeout': 60, 'merge_timeout': 60,
             'cluster_poll_interval': 0.5,
+            # a killed taskmanager's task is resumed within seconds
+            'task_heartbeat_interval': 2, 'task_orphan_after': 10,
         },
     })
 

@@ -163,11 +163,17 @@ def start_service(info: dict[str, Any], name: str,
 
 
 def restart_taskmanager(info: dict[str, Any],
-                        extra_conf: pathlib.Path | None = None) -> None:
+                        extra_conf: pathlib.Path | None = None,
+                        kill: bool = False) -> None:
     """Stop trove-taskmanager and start it again (with ``extra_conf``);
-    return once it consumes its RPC queue again."""
+    return once it consumes its RPC queue again. ``kill``: SIGKILL, a
+    crash in the middle of whatever it was doing (SIGTERM lets
+    oslo.service wait for running tasks)."""
     root = pathlib.Path(info['state_dir'])
-    procs.stop_pidfile(root / 'pids' / 'trove-taskmanager.pid')
+    pidfile = root / 'pids' / 'trove-taskmanager.pid'
+    if kill and pidfile.exists():
+        procs.kill_group(int(pidfile.read_text().strip()))
+    procs.stop_pidfile(pidfile)
     start_service(info, 'trove-taskmanager', extra_conf)
     procs.wait_until(
         lambda: services.queue_consumers(info['rabbit_vhost'],

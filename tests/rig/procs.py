@@ -64,6 +64,20 @@ def stop_group(pid: int, timeout: float = 10.0) -> None:
             time.sleep(0.2)
 
 
+def kill_group(pid: int, timeout: float = 10.0) -> None:
+    """SIGKILL the process group led by ``pid`` and reap it."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reap(pid)
+        if not alive(pid) and not _group_members(pid):
+            return
+        time.sleep(0.2)
+
+
 def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in pathlib.Path('/proc').iterdir():

@@ -366,14 +366,16 @@ class Procedures:
         self._all('shrink: stop leaving nodes', _ids(leaving), 'stop_node')
 
     def shrink_finish(self, remaining: Sequence[Member],
-                      leaving: Sequence[Member]) -> None:
+                      leaving: Sequence[Member], purge: bool = True) -> None:
         """doc/ring-procedures.md §4 steps 6-7, after K2HR3 dropped the
-        leavers."""
+        leavers; ``purge`` False when none of them was in the ring (no
+        merge ran, so no member holds stale copies)."""
         self._all('shrink: refresh config', _ids(remaining),
                   'refresh_config')
         self.wait_ring('shrink: leavers unlisted', remaining, leaving,
                        frozenset({None}))
-        self.purge(remaining)
+        if purge:
+            self.purge(remaining)
 
     def purge(self, members: Sequence[Member]) -> None:
         """doc/ring-procedures.md §5: rolling, one node at a time.

@@ -21,27 +21,36 @@ from typing import Any
 from eventlet.timeout import Timeout
 from oslo_log import log as logging
 from oslo_utils import timeutils
+from trove.cluster.models import Cluster
 from trove.cluster.tasks import ClusterTask
 from trove.cluster.tasks import ClusterTasks
 from trove.common import cfg
+from trove.common import clients
 from trove.common import exception as trove_exc
 from trove.common import utils
+from trove.common.context import TroveContext
 from trove.common.strategies.cluster import base as cluster_base
 from trove.instance.models import DBInstance
 from trove.instance.models import DBInstanceFault
 from trove.instance.models import Instance
+from trove.instance.models import InstanceServiceStatus
 from trove.instance.models import save_instance_fault
+from trove.instance.service_status import ServiceStatuses
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
 from trove_k2hdkc.cluster import claim
+from trove_k2hdkc.cluster import orphans
 from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
+from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
+from trove_k2hdkc.cluster.procedures import GuestCallError
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
@@ -103,6 +112,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """The API claimed ``task`` before casting; if the cluster holds
         another task now (reset by an admin, or a stray message), running
         would collide with whoever holds it, so nothing is done."""
+        start_recovery()
         running = self.current_task(cluster_id)
         if running is not None and running.code == task.code:
             return True
@@ -167,8 +177,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         member shows the failure as its fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
         failure = None
+        code = self.db_info.task_status.code
+        held = k2tasks.HELD.get(code, frozenset({code}))
         try:
-            body()
+            with orphans.heartbeat(cluster_id, held, CONF.get(
+                    'k2hdkc').task_heartbeat_interval):
+                body()
         except Timeout as t:
             if t is not timeout:
                 raise
@@ -334,12 +348,19 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if refusal:
                 raise ProcedureError('shrink', refusal)
             procs, fleet = self._procedures(cluster_id, guests, ring)
-            procs.require_healthy(remaining + leaving)
-            self._require_recorded_ring(fleet, remaining + leaving, ring)
+            # doc/ring-procedures.md §11: a leaver an interrupted shrink
+            # took out of the ring (or a new member that never joined)
+            # needs only the K2HR3 half.
+            out = _out_of_ring(fleet, remaining, leaving)
+            in_ring = [m for m in leaving if m.id not in out]
+            procs.require_healthy(remaining + in_ring)
+            self._require_recorded_ring(fleet, remaining + in_ring, ring)
             state['ring_touched'] = True
-            procs.shrink_ring(remaining, leaving)
+            if in_ring:
+                procs.shrink_ring(remaining, in_ring)
+            _stop_quietly(fleet, out)
             registry.remove_servers(leaving)
-            procs.shrink_finish(remaining, leaving)
+            procs.shrink_finish(remaining, leaving, purge=bool(in_ring))
             self._delete_instances(context, cluster_id, leave_ids)
 
         def recover() -> bool:
@@ -424,6 +445,62 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                      InstanceTasks.UPGRADING_ERROR):
             LOG.info('Cluster %s: upgraded', cluster_id)
 
+    def resume_interrupted(self, context: Any, cluster_id: str,
+                           code: int) -> None:
+        """The task ``code`` lost its taskmanager and this one took it
+        over (``orphans``): finish what the ring shows, record how the
+        cluster ended, end the task (doc/ring-procedures.md §11)."""
+        held = k2tasks.RESUMABLE[code]
+        kind = _RESUME_KIND.get(held.code, resume.ROLL)
+        ids = self._ids(cluster_id)
+        guests = {i: self.guest_factory(context, i) for i in ids}
+        procs, fleet = self._procedures(cluster_id, guests)
+        timeout = Timeout(CONF.cluster_usage_timeout)
+        try:
+            with orphans.heartbeat(cluster_id, frozenset({held.code}),
+                                   CONF.get('k2hdkc').task_heartbeat_interval):
+                outcome = resume.resume(procs, ids, kind)
+                fresh = [i for i in outcome.serving
+                         if self.awaiting_complete(i)]
+                if fresh:
+                    fleet.call_all(fresh, 'cluster_complete')
+        except (Exception, Timeout) as exc:
+            if isinstance(exc, Timeout) and exc is not timeout:
+                raise
+            message = ('%s interrupted by a taskmanager restart; resuming it '
+                       'failed: %s' % (kind, exc))
+            LOG.error('Cluster %s: %s', cluster_id, message)
+            self.update_statuses_on_failure(
+                cluster_id, status=_ERROR_OF.get(kind, InstanceTasks.NONE))
+            self._record_fault(cluster_id, message)
+        else:
+            message = resume_message(kind, outcome)
+            LOG.warning('Cluster %s: %s', cluster_id, message)
+            for i in ids:
+                self._update_member(i, task_status=(
+                    InstanceTasks.NONE if i in outcome.serving
+                    else _ERROR_OF.get(kind, InstanceTasks.NONE)))
+            self._record_fault(cluster_id, message)
+        finally:
+            timeout.cancel()
+            claim.switch(cluster_id, held, ClusterTasks.NONE)
+
+    @staticmethod
+    def guest_factory(context: Any, instance_id: str) -> Any:
+        """A guest client by instance id alone: a resume has no user
+        request and needs no Nova lookup."""
+        return clients.create_guest_client(context, instance_id, 'k2hdkc')
+
+    @staticmethod
+    def awaiting_complete(instance_id: str) -> bool:
+        """A grow's new member that never got ``cluster_complete``
+        (Trove leaves it at INSTANCE_READY until then)."""
+        try:
+            status = InstanceServiceStatus.find_by(instance_id=instance_id)
+        except trove_exc.ModelNotFoundError:
+            return False
+        return status.status == ServiceStatuses.INSTANCE_READY
+
     # -- pieces ----------------------------------------------------------
 
     def _task_done(self, member: Member) -> None:
@@ -481,6 +558,81 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             raise ProcedureError('delete leaving instances', 'not deleted '
                                  'after %ss' % CONF.cluster_delete_time_out
                                  ) from exc
+
+
+_RESUME_KIND = {k2tasks.RESUMING_GROW.code: resume.GROW,
+                k2tasks.RESUMING_SHRINK.code: resume.SHRINK}
+_ERROR_OF = {resume.GROW: InstanceTasks.GROWING_ERROR,
+             resume.SHRINK: InstanceTasks.SHRINKING_ERROR}
+
+
+def resume_message(kind: str, outcome: resume.Outcome) -> str:
+    """What a member's fault says after a resume: where it had got,
+    what was done, which topology serves, what the user must do."""
+    text = ('%s interrupted by a taskmanager restart at %s; resumed: %s; '
+            'the cluster is serving with %d members in the ring (%s)'
+            % (kind, outcome.step, outcome.done, len(outcome.serving),
+               ', '.join(outcome.serving)))
+    if outcome.outside and kind == resume.GROW:
+        text += ('; %s did not join the ring: remove them with openstack '
+                 'database cluster shrink' % ', '.join(outcome.outside))
+    elif outcome.outside and kind == resume.SHRINK:
+        text += ('; %s left the ring and stopped, but K2HR3 and Trove still '
+                 'list them: run the shrink of them again'
+                 % ', '.join(outcome.outside))
+    elif outcome.outside:
+        text += '; %s are not in the ring' % ', '.join(outcome.outside)
+    return text
+
+
+def _out_of_ring(fleet: Any, remaining: Sequence[Member],
+                 leaving: Sequence[Member]) -> set[str]:
+    """Leavers that every remaining member's ring view shows out of the
+    ring or not at all; a view that cannot be read counts them in."""
+    try:
+        replies = fleet.call_all([m.id for m in remaining], 'node_status')
+        return {m.id for m in leaving if all(
+            not resume.in_ring(rs.ring_code(r, m.id, m.ip))
+            for r in replies.values())}
+    except (GuestCallError, rs.StatusShapeError):
+        return set()
+
+
+def _stop_quietly(fleet: Any, ids: Sequence[str]) -> None:
+    """Stop members that are out of the ring before they are deleted;
+    one that does not answer is deleted anyway."""
+    if not ids:
+        return
+    try:
+        fleet.call_all(list(ids), 'stop_node')
+    except GuestCallError as exc:
+        LOG.warning('could not stop %s before deleting them: %s',
+                    ', '.join(sorted(exc.failures)), exc)
+
+
+def start_recovery() -> bool:
+    """Once per taskmanager process: resume or end the K2HDKC cluster
+    tasks whose taskmanager died (``orphans``)."""
+    return orphans.start_once(_resume_cluster, _is_k2hdkc)
+
+
+def _admin_context() -> Any:
+    return TroveContext(is_admin=True)
+
+
+def _is_k2hdkc(cluster_id: str) -> bool:
+    try:
+        return Cluster.manager_from_cluster_id(
+            _admin_context(), cluster_id) == 'k2hdkc'
+    except Exception:
+        return False
+
+
+def _resume_cluster(cluster_id: str, code: int) -> None:
+    context = _admin_context()
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    tasks.resume_interrupted(context, cluster_id, code)
 
 
 def clear_instance_fault(instance_id: str) -> None:

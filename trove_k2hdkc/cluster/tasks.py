@@ -45,3 +45,45 @@ SHRINKING_MERGE = K2hdkcClusterTask(
 #: Code of the operation's own task -> its merge-window task.
 MERGE_WINDOW = {ClusterTasks.GROWING_CLUSTER.code: GROWING_MERGE,
                 ClusterTasks.SHRINKING_CLUSTER.code: SHRINKING_MERGE}
+
+# A task whose taskmanager died, taken over by another one at its start
+# (``orphans``, doc/ring-procedures.md §11); same names, so tools that wait
+# for the operation's task to end keep working.
+_RESUMING_NOTE = ('; its taskmanager stopped, another one is finishing '
+                  'or ending it.')
+RESUMING_GROW = K2hdkcClusterTask(
+    0x4B03, ClusterTasks.GROWING_CLUSTER.name,
+    'Increasing the size of the cluster' + _RESUMING_NOTE)
+RESUMING_SHRINK = K2hdkcClusterTask(
+    0x4B04, ClusterTasks.SHRINKING_CLUSTER.name,
+    'Decreasing the size of the cluster' + _RESUMING_NOTE)
+RESUMING_RESTART = K2hdkcClusterTask(
+    0x4B05, ClusterTasks.RESTARTING_CLUSTER.name,
+    'Restarting the cluster' + _RESUMING_NOTE)
+RESUMING_UPGRADE = K2hdkcClusterTask(
+    0x4B06, ClusterTasks.UPGRADING_CLUSTER.name,
+    'Upgrading the cluster' + _RESUMING_NOTE)
+
+#: Code of a running task (its merge window, or a resume of it) -> the
+#: task a taskmanager that takes it over holds.
+RESUMABLE = {
+    ClusterTasks.GROWING_CLUSTER.code: RESUMING_GROW,
+    GROWING_MERGE.code: RESUMING_GROW,
+    RESUMING_GROW.code: RESUMING_GROW,
+    ClusterTasks.SHRINKING_CLUSTER.code: RESUMING_SHRINK,
+    SHRINKING_MERGE.code: RESUMING_SHRINK,
+    RESUMING_SHRINK.code: RESUMING_SHRINK,
+    ClusterTasks.RESTARTING_CLUSTER.code: RESUMING_RESTART,
+    RESUMING_RESTART.code: RESUMING_RESTART,
+    ClusterTasks.UPGRADING_CLUSTER.code: RESUMING_UPGRADE,
+    RESUMING_UPGRADE.code: RESUMING_UPGRADE,
+}
+
+#: Codes one operation's task goes through while it runs (its heartbeat
+#: is written while the cluster holds any of them).
+HELD = {
+    ClusterTasks.GROWING_CLUSTER.code: frozenset({
+        ClusterTasks.GROWING_CLUSTER.code, GROWING_MERGE.code}),
+    ClusterTasks.SHRINKING_CLUSTER.code: frozenset({
+        ClusterTasks.SHRINKING_CLUSTER.code, SHRINKING_MERGE.code}),
+}

@@ -29,3 +29,14 @@ def _trove_schema(tmp_path_factory: pytest.TempPathFactory) -> None:
 def trove_db(_trove_schema: None) -> Iterator[None]:
     yield
     session.clean_db()
+
+
+@pytest.fixture(autouse=True)
+def _no_startup_recovery() -> Iterator[None]:
+    """The first cluster cast of a process starts the recovery of
+    interrupted tasks in a greenthread (``orphans.start_once``); unit
+    tests drive ``orphans.recover`` themselves instead."""
+    from trove_k2hdkc.cluster import orphans
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(orphans, '_done', True)
+        yield

@@ -20,11 +20,12 @@ STUBS = sorted(name for name, fn in vars(K2hdkcGuestAgentAPI).items()
 def sent(name):
     """(method, kwargs) that the stub ``name`` puts on the wire."""
     api = K2hdkcGuestAgentAPI.__new__(K2hdkcGuestAgentAPI)
-    api.agent_low_timeout = api.agent_high_timeout = 1
-    api.agent_slow_timeout = 1
+    api.status_timeout = api.command_timeout = api.config_timeout = 1
+    api.node_timeout = api.rejoin_timeout = 1
     api._call = mock.Mock()
     params = list(inspect.signature(getattr(api, name)).parameters)
-    getattr(api, name)(**{p: 'v' for p in params})
+    getattr(api, name)(**{p: {} if p == 'upgrade_info' else 'v'
+                          for p in params})
     (method, _timeout), kwargs = api._call.call_args
     assert kwargs.pop('version') == K2hdkcGuestAgentAPI.API_BASE_VERSION
     return method, set(kwargs)
@@ -46,8 +47,9 @@ def test_rolling_stubs_wait_with_the_slow_timeout(name):
     this RPC returned, so it is a call (Trove's ``upgrade`` is a cast)
     with room for a whole node restart and rejoin."""
     api = K2hdkcGuestAgentAPI.__new__(K2hdkcGuestAgentAPI)
-    api.agent_low_timeout, api.agent_high_timeout = 1, 2
-    api.agent_slow_timeout = 3
+    api.status_timeout, api.command_timeout = 1, 2
+    api.config_timeout, api.node_timeout = 2, 2
+    api.rejoin_timeout = 3
     api._call, api._cast = mock.Mock(), mock.Mock()
     params = inspect.signature(getattr(api, name)).parameters
     getattr(api, name)(**{p: {} for p in params})

@@ -317,6 +317,27 @@ def test_shrink_success_deletes_leaver_after_k2hr3_removal():
         mock.ANY, CLUSTER, ['inst-3'])
 
 
+@pytest.mark.parametrize('code', [rs.SERVICE_OUT_UP, rs.SERVICE_OUT_DOWN])
+def test_shrink_of_a_member_already_out_of_the_ring(code):
+    """doc/ring-procedures.md §11: an interrupted shrink's leaver (out,
+    maybe stopped) or a grow's member that never joined needs only the
+    K2HR3 half: no SERVICEOUT, no merge, no purge."""
+    ring = fresh_ring(4)
+    healthy(ring)
+    ring.nodes['inst-4'].code = code
+    ring.nodes['inst-4'].running = code == rs.SERVICE_OUT_UP
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2', 'inst-3']
+    assert not {'service_out', 'merge', 'restart_k2hdkc', 'purge_prepare'
+                } & set(ring.methods())
+    assert ring.nodes['inst-4'].running is False
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+
+
 def test_shrink_refused_on_unhealthy_ring_changes_nothing(faults):
     ring = fresh_ring(3)
     healthy(ring)
