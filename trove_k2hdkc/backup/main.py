@@ -98,12 +98,17 @@ def gunzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
     dec = zlib.decompressobj(GZIP_WBITS)
     try:
         for chunk in chunks:
+            if not chunk:
+                continue
             if dec.eof:
                 raise BackupFailed('data after the end of the compressed '
                                    'archive: the backup is damaged')
             out = dec.decompress(chunk)
             if out:
                 yield out
+            if dec.unused_data:
+                raise BackupFailed('data after the end of the compressed '
+                                   'archive: the backup is damaged')
         if not dec.eof:
             raise BackupFailed('the compressed archive ends early: the '
                                'backup is truncated')
@@ -157,14 +162,23 @@ def restore(conf: cfg.ConfigOpts) -> None:
     conn = storage.connect(conf.swift_url, conf.os_token,
                            conf.swift_api_insecure)
     stream = storage.load(conn, conf.restore_from, conf.restore_checksum)
-    if conf.restore_from.endswith('.enc'):
+    encrypted = conf.restore_from.endswith('.enc')
+    if encrypted:
         stream = crypto.decrypt(stream, key)
     stream = gunzip_stream(stream)
     workdir = os.path.dirname(node.path)
     with tempfile.NamedTemporaryFile(prefix='.k2hdkc-restore-',
                                      suffix='.k2har', dir=workdir) as arfile:
-        for chunk in stream:
-            arfile.write(chunk)
+        try:
+            for chunk in stream:
+                arfile.write(chunk)
+        except BackupFailed as exc:
+            if encrypted and not arfile.tell():
+                # nothing decrypted to gzip: the key is the likely cause
+                raise BackupFailed('cannot decrypt the backup: wrong key, '
+                                   'or the data is damaged (%s)'
+                                   % exc) from exc
+            raise
         arfile.flush()
         LOG.info('Backup verified (%d archive bytes); loading it into a '
                  'fresh file', arfile.tell())
