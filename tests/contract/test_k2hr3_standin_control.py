@@ -17,6 +17,7 @@ import sys
 
 import pytest
 
+from tests.standins.dataplane import faults
 from tests.standins.k2hr3 import K2hr3StandIn
 from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
 
@@ -40,6 +41,26 @@ def request(standin: K2hr3StandIn, method: str, target: str,
         return response.status, json.loads(raw) if raw else {}
     finally:
         conn.close()
+
+
+def test_faults_file_fails_then_holds_requests(
+        k2hr3_standin: K2hr3StandIn,  # noqa: F811
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rig reaches the stand-in process through the data-plane faults
+    file: ``k2hr3_fail`` answers 5xx ``times`` times, ``k2hr3_hang``
+    holds a request, then answers it; each firing is an event."""
+    path = tmp_path / faults.FILE_NAME
+    monkeypatch.setenv(faults.ENV, str(path))
+    faults.write(path, k2hr3_fail=faults.k2hr3_fail(502, times=2))
+    assert request(k2hr3_standin, 'GET', '/')[0] == 502
+    assert request(k2hr3_standin, 'GET', '/')[0] == 502
+    assert request(k2hr3_standin, 'GET', '/')[0] == 200
+    faults.write(path, k2hr3_hang=faults.k2hr3_hang(0.1))
+    assert request(k2hr3_standin, 'GET', '/') == (200, {'version': ['v1']})
+    assert [e['fault'] for e in faults.events(path)] == [
+        'k2hr3_fail', 'k2hr3_fail', 'k2hr3_hang']
+    assert request(k2hr3_standin, 'GET', '/')[0] == 200
+    assert len(faults.events(path)) == 3
 
 
 def user_token(standin: K2hr3StandIn, tenant: str = 'tenant0') -> str:

@@ -1,4 +1,4 @@
-"""``python -m tests.rig [demo|up|down|status|bench|floor] [options]``.
+"""``python -m tests.rig [demo|up|down|status|bench|floor|matrix] ...``.
 
 The deps live in a tox env, so users run this as
 ``python3 -m tox -e demo -- <action>``
@@ -19,6 +19,7 @@ from tests.rig import bench
 from tests.rig import binaries
 from tests.rig import config
 from tests.rig import demo
+from tests.rig import faultmatrix
 from tests.rig import floor
 from tests.rig import floor_ns
 from tests.rig import launcher
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m tests.rig')
     parser.add_argument('action', nargs='?', default='demo',
                         choices=['demo', 'up', 'down', 'status', 'bench',
-                                 'floor'])
+                                 'floor', 'matrix'])
     parser.add_argument('--state-dir', type=pathlib.Path,
                         default=config.RigSettings.state_dir)
     parser.add_argument('--name', default=config.RigSettings.name)
@@ -58,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--keys', type=int, default=10000,
                         help='floor: keys of the hand-driven 3 -> 4 grow '
                              '(needs no rig)')
+    parser.add_argument('--cells', default='all',
+                        help='matrix: step:fault cells, comma separated, '
+                             'e.g. grow:merge:taskmanager,shrink:purge:vm; '
+                             'grow, shrink:merge or all expand')
+    parser.add_argument('--matrix-keys', type=int, default=300,
+                        help='matrix: keys each cell writes and reads back')
     parser.add_argument('--keep', action='store_true',
                         help='demo: leave the rig and the cluster running '
                              '(stop them with "down")')
@@ -90,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             return bench.run_grow(state_dir, args.grow_keys)
         sizes = [int(n) for n in args.sizes.split(',') if n.strip()]
         return bench.run(state_dir, sizes)
+    elif args.action == 'matrix':
+        # Runs against a rig that is up, like bench.
+        return faultmatrix.run(state_dir, args.cells, args.matrix_keys)
     elif args.action == 'floor':
         path = binaries.search_path()
         binaries.show(path, 'floor')

@@ -24,6 +24,7 @@ from tests.rig import procs
 from tests.rig import services
 from tests.rig import state
 from tests.rig import vm
+from tests.standins.dataplane import faults
 
 SERVICES = ('trove-api', 'trove-taskmanager', 'trove-conductor')
 TASKMANAGER_QUEUE = 'taskmanager'   # Trove's [DEFAULT] taskmanager_queue
@@ -187,6 +188,8 @@ def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:
     project's id (how the taskmanager finds the tenant)."""
     root = pathlib.Path(info['state_dir'])
     host = info['network']['gateway']
+    # K2HR3 faults on demand, through the VMs' faults file (faults.py)
+    env = dict(env, **{faults.ENV: str(root / faults.FILE_NAME)})
     procs.spawn([info['python'], '-m', 'tests.standins.k2hr3',
                  '--host', host, '--port', str(info['k2hr3_port']),
                  '--keystone-token', '%s=%s:%s' % (

@@ -318,10 +318,13 @@ class Procedures:
         self._complete(why, members[0], members)
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
-             access: NodeAccess) -> None:
+             access: NodeAccess,
+             joining: Callable[[], None] = lambda: None) -> None:
         """doc/ring-procedures.md §3: K2HR3 already lists the new nodes;
-        ``existing`` is healthy (``require_healthy``). The first RPC touches
-        the ring, so a caller can undo whatever it did before calling this."""
+        ``existing`` is healthy (``require_healthy``). Until the first
+        SERVICEIN the ring's membership is unchanged (existing members
+        only list the new ones as down, new ones are up outside the ring),
+        so a caller can undo everything before ``joining`` is called."""
         why = 'grow'
         self._all('grow: refresh config', _ids(existing), 'refresh_config')
         self.wait_ring('grow: new nodes listed', existing, new,
@@ -330,6 +333,7 @@ class Procedures:
                   **access.kwargs())
         self._all('grow: start new nodes', _ids(new), 'start_node')
         self.wait_self('grow: new nodes up', _expect(new, rs.SERVICE_OUT_UP))
+        joining()
         for m in new:
             self._one('grow: service in %s' % m.id, m.id, 'service_in')
         self.wait_self('grow: new nodes [ADD][Pending]',
@@ -344,6 +348,15 @@ class Procedures:
         self._complete(why, existing[0], everyone)
         self._progress(OUTAGE_END)
         self.purge(everyone)
+
+    def best_effort(self, step: str, nodes: Sequence[str],
+                    method: str) -> None:
+        """``method`` on ``nodes`` while undoing: a node that fails is
+        reported, the others go on."""
+        try:
+            self._all(step, nodes, method)
+        except GuestCallError as exc:
+            LOG.warning('%s', exc)
 
     def shrink_ring(self, remaining: Sequence[Member],
                     leaving: Sequence[Member]) -> None:

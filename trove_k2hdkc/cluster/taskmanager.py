@@ -283,10 +283,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def grow_cluster(self, context: Any, cluster_id: str,
                      new_instance_ids: Sequence[str]) -> None:
-        """Until ``Procedures.grow`` starts, the ring is untouched and a
-        failure is undone: the new members leave K2HR3 and are deleted,
-        the old ones stay as they were. After that the members get
-        GROWING_ERROR."""
+        """Until the first SERVICEIN the ring's membership is unchanged
+        and a failure is undone: the new members leave K2HR3, are stopped
+        and deleted, the old ones re-read their INI. After that the
+        members get GROWING_ERROR."""
         if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
             return
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
@@ -312,15 +312,27 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             access = registry.provision(ring)
             state['added'] = (registry, new)
             registry.add_servers(new)
-            state['ring_touched'] = True
-            procs.grow(existing, new, access)
+            state['procs'] = (procs, existing)
+            procs.grow(existing, new, access,
+                       joining=lambda: state.update(ring_touched=True))
             fleet.call_all(new_ids, 'cluster_complete')
 
         def recover() -> bool:
             if state['ring_touched']:
                 return False
-            return self._undo_grow(context, cluster_id, new_ids,
-                                   *state.get('added', (None, [])))
+            # doc/ring-procedures.md §3: before SERVICEIN the new nodes
+            # run outside the ring; stop them, drop them, and the old
+            # members re-read an INI without them.
+            procs, existing = state.get('procs', (None, []))
+            if procs is not None:
+                procs.best_effort('grow undo: stop new nodes', new_ids,
+                                  'stop_node')
+            undone = self._undo_grow(context, cluster_id, new_ids,
+                                     *state.get('added', (None, [])))
+            if procs is not None:
+                procs.best_effort('grow undo: refresh config',
+                                  [m.id for m in existing], 'refresh_config')
+            return undone
 
         if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR,
                      recover):

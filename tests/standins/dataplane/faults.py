@@ -70,6 +70,14 @@ slow_reply
 The named control-port command (case-insensitive) takes effect at once,
 but its reply is written only ``seconds`` later (the real purge MERGE
 took more than 5 s to answer).
+
+k2hr3_fail, k2hr3_hang (the K2HR3 API stand-in)
+-----------------------------------------------
+The rig's K2HR3 stand-in reads the same file at every request:
+``{"k2hr3_fail": {"status": 503, "times": 4}}`` answers the next
+``times`` requests with that status; ``{"k2hr3_hang": {"seconds": 60,
+"times": 1}}`` holds the next ``times`` requests that long before it
+answers them normally (a K2HR3 that hangs for a minute).
 """
 
 from __future__ import annotations
@@ -85,6 +93,7 @@ import pathlib
 ENV = 'K2HDKC_STANDIN_FAULTS'
 FILE_NAME = 'k2hdkc-standin-faults.json'
 ROLES = ('joining', 'existing', 'purging', 'any')
+KINDS = ('hang_merge', 'slow_reply', 'k2hr3_fail', 'k2hr3_hang')
 CLEARS = ('abort', 'restart')
 
 
@@ -96,6 +105,18 @@ def hang_merge(role: str = 'any', times: int = 1, clears: str = 'abort',
         raise ValueError('stubborn needs clears="restart"')
     return {'role': role, 'times': times, 'clears': clears,
             'stubborn': stubborn}
+
+
+def k2hr3_fail(status: int = 503, times: int = 4) -> dict:
+    if not 500 <= status <= 599 or times < 1:
+        raise ValueError('bad k2hr3_fail fault')
+    return {'status': status, 'times': times}
+
+
+def k2hr3_hang(seconds: float = 60.0, times: int = 1) -> dict:
+    if seconds < 0 or times < 1:
+        raise ValueError('bad k2hr3_hang fault')
+    return {'seconds': seconds, 'times': times}
 
 
 def slow_reply(command: str = 'MERGE', seconds: float = 7.0,
@@ -127,7 +148,7 @@ def write(path: os.PathLike, **faults: dict) -> None:
     ``write(p, hang_merge=hang_merge('joining'))``; no faults clears."""
     path = pathlib.Path(path)
     with _locked(path) as data:
-        for kind in ('hang_merge', 'slow_reply'):
+        for kind in KINDS:
             data.pop(kind, None)
         data.update(faults)
 

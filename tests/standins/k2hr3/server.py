@@ -16,9 +16,11 @@ import json
 import socket
 import ssl
 import threading
+import time
 from typing import Any
 import urllib.parse
 
+from tests.standins.dataplane import faults
 from tests.standins.k2hr3 import routing
 from tests.standins.k2hr3.http_types import ApiError
 from tests.standins.k2hr3.http_types import Reply
@@ -52,6 +54,20 @@ def source_ip(peer: str, forwarded: str | None) -> str:
         if not _loopback(address):
             return address
     return chain[0] if chain else peer
+
+
+def _file_fault(method: str, path: str) -> tuple | None:
+    """A fault asked for through the data-plane faults file (the rig's
+    way to reach this process): ``('fail', status)``, or None after
+    holding the request for a ``k2hr3_hang``."""
+    event = {'method': method, 'path': path.split('?')[0]}
+    fail = faults.take('k2hr3_fail', lambda f: True, event)
+    if fail is not None:
+        return ('fail', int(fail.get('status', 503)))
+    hang = faults.take('k2hr3_hang', lambda f: True, event)
+    if hang is not None:
+        time.sleep(float(hang.get('seconds', 60)))
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -95,6 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         action = standin._record(self.command, self.path, headers)
+        if action is None:
+            action = _file_fault(self.command, self.path)
         if action == ('drop',):
             self.close_connection = True
             try:

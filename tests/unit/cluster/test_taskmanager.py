@@ -202,7 +202,11 @@ def test_grow_rpc_timeout_leaves_clear_error_status():
     assert registry.log == ['ring_settings', 'provision', 'add']
 
 
-def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
+def test_grow_failure_before_service_in_is_undone(faults):
+    """doc/ring-procedures.md §3: until SERVICEIN the ring's membership is
+    unchanged, so a failure there (a guest that cannot read K2HR3) is
+    undone: the new member is stopped, leaves K2HR3 and is deleted, the
+    old ones re-read their INI."""
     ring = fresh_ring(2)
     healthy(ring)
     ring.add('inst-3', '10.0.0.3')
@@ -210,16 +214,36 @@ def test_grow_failure_at_the_first_ring_change_is_not_undone(faults):
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, list(ring.nodes))
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    tasks.update_statuses_on_failure.assert_called_once_with(
-        CLUSTER, status=InstanceTasks.GROWING_ERROR)
-    tasks._delete_instances.assert_not_called()
-    assert 'remove' not in registry.log
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-3'])
+    assert registry.log[-1] == 'remove'
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
+    assert ring.methods('inst-3') == ['stop_node']
+    assert ring.methods('inst-2')[-1] == 'refresh_config'
     messages = fault_messages(faults)
     assert set(messages) == set(ring.nodes)
     for text in messages.values():
         assert text.startswith('grow failed: grow: refresh config')
         assert 'inst-1: GuestTimeout: timed out' in text
+        assert text.endswith('; undone, the cluster is as it was')
         assert TOKEN not in text
+
+
+def test_grow_failure_from_service_in_on_is_not_undone(faults):
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    ring.faults[('inst-3', 'service_in')] = GuestTimeout('timed out')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.GROWING_ERROR)
+    tasks._delete_instances.assert_not_called()
+    assert 'remove' not in registry.log
+    for text in fault_messages(faults).values():
+        assert text.startswith('grow failed: grow: service in inst-3')
 
 
 def test_grow_success_registers_new_host():

@@ -1,0 +1,344 @@
+"""``python -m tests.rig matrix``: every step of grow and shrink x every
+fault -> how the cluster ends.
+
+One cell: a fresh 3-member cluster holding a data set written through
+its client node; a grow 3 -> 4 or a shrink 3 -> 2 through the CLI; when
+the taskmanager log shows the cell's step (its progress text), the
+fault is injected with the rig's own means (a VM's agent killed and
+started again, a chmpx or k2hdkc killed -- the guest's supervisor starts
+it again --, a VM crashed for good, the K2HR3 stand-in answering 503 or
+holding a request for a minute through the faults file, the
+taskmanager SIGKILLed and started again). Then the cell waits for the
+cluster task to end and reports: the topology that serves (old, new or
+none), how many acknowledged keys read back, the seconds from the fault
+to a serving ring with the task ended, and what ``instance show`` says.
+
+A measurement, not a test: the CI subset (tests/functional/rig/
+test_fault_matrix.py) asserts on a few cells; the README holds the table
+of a full run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+import os
+import pathlib
+import signal
+import time
+from typing import Any
+
+from tests.rig import cli
+from tests.rig import cluster
+from tests.rig import launcher
+from tests.rig import netns
+from tests.rig import scenario
+from tests.rig import state
+from tests.rig import vm
+from tests.standins.dataplane import faults
+
+HEALTHY = 0x21
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """``op`` grow or shrink; the fault goes in when the taskmanager has
+    logged ``marker`` ``count`` times; ``target`` is whose VM it hits:
+    the new member, an existing one, or the leaver."""
+
+    op: str
+    marker: str
+    count: int
+    target: str
+
+
+STEPS: dict[str, Step] = {
+    'grow:k2hr3-add': Step('grow', 'grow by', 1, 'existing'),
+    'grow:boot': Step('grow', 'grow by', 1, 'new'),
+    'grow:configure': Step('grow', 'grow: configure new nodes', 1, 'new'),
+    'grow:start': Step('grow', 'grow: start new nodes', 1, 'new'),
+    'grow:servicein': Step('grow', 'grow: service in', 1, 'new'),
+    'grow:restart': Step('grow', 'grow: restart k2hdkc on', 2, 'existing'),
+    'grow:merge': Step('grow', 'grow: merge', 1, 'existing'),
+    'grow:compmerge': Step('grow', 'grow: complete merge', 1, 'existing'),
+    'grow:purge': Step('grow', ': prepare', 2, 'existing'),
+    'shrink:serviceout': Step('shrink', 'shrink: service out', 1, 'leaver'),
+    'shrink:restart': Step('shrink', 'shrink: restart k2hdkc on', 1,
+                           'existing'),
+    'shrink:merge': Step('shrink', 'shrink: merge', 1, 'existing'),
+    'shrink:compmerge': Step('shrink', 'shrink: complete merge', 1,
+                             'existing'),
+    'shrink:k2hr3-remove': Step('shrink', 'shrink: stop leaving nodes', 1,
+                                'existing'),
+    'shrink:purge': Step('shrink', ': prepare', 1, 'existing'),
+}
+FAULTS = ('agent', 'chmpx', 'k2hdkc', 'vm', 'k2hr3-5xx', 'k2hr3-hang',
+          'taskmanager')
+AGENT_AWAY = 20.0
+
+
+@dataclasses.dataclass
+class Result:
+    step: str
+    fault: str
+    topology: str
+    keys: str
+    serving_after: float | None
+    task: str
+    status: str
+
+    def row(self) -> str:
+        after = ('%.0f s' % self.serving_after
+                 if self.serving_after is not None else 'not serving')
+        return '| %s | %s | %s | %s | %s | %s |' % (
+            self.step, self.fault, self.topology, self.keys, after,
+            _short(self.status).replace('|', '/'))
+
+
+def _short(text: str, head: int = 110, tail: int = 90) -> str:
+    """A fault text fit for a table cell: its start (the step) and its
+    end (the outcome)."""
+    if len(text) <= head + tail + 5:
+        return text
+    return text[:head] + ' ... ' + text[-tail:]
+
+
+HEADER = ('| step | fault | ends in | keys readable | serving after the '
+          'fault | status says |\n|---|---|---|---|---|---|')
+
+
+def _kill_in_vm(info: dict[str, Any], key: str, program: str) -> int:
+    """SIGKILL every process of VM ``key`` running ``program``."""
+    killed = 0
+    for pid in netns.ns_pids(netns.ns_name(info['name'], key)):
+        try:
+            argv = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes()
+        except OSError:
+            continue
+        names = {os.path.basename(a) for a in argv.decode(
+            errors='replace').split('\0') if a}
+        if program in names:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+K2HR3_KIND = {'k2hr3-5xx': 'k2hr3_fail', 'k2hr3-hang': 'k2hr3_hang'}
+
+
+def inject(rig: Any, fault: str, key: str | None) -> str:
+    """Put ``fault`` in, against VM ``key`` where it has one; what was
+    done, for the table (a K2HR3 fault counts its hits later)."""
+    info, root = rig.info, rig.state_dir
+    path = root / faults.FILE_NAME
+    if fault == 'k2hr3-5xx':
+        faults.write(path, k2hr3_fail=faults.k2hr3_fail(503, times=8))
+    elif fault == 'k2hr3-hang':
+        faults.write(path, k2hr3_hang=faults.k2hr3_hang(60, times=1))
+    elif fault == 'taskmanager':
+        launcher.restart_taskmanager(info, kill=True)
+    elif key is None:
+        raise LookupError('no VM to inject %s into' % fault)
+    elif fault == 'agent':
+        vm.kill_agent(root, key)
+        time.sleep(AGENT_AWAY)
+        vm.start_agent(root, info, key)
+    elif fault in ('chmpx', 'k2hdkc'):
+        return '%s (%d killed)' % (fault, _kill_in_vm(info, key, fault))
+    elif fault == 'vm':
+        vm.crash(root, info['name'], key)
+    else:
+        raise ValueError('unknown fault %s' % fault)
+    return fault
+
+
+def _hits(path: pathlib.Path, fault: str) -> int:
+    kind = K2HR3_KIND.get(fault)
+    return sum(e.get('fault') == kind for e in faults.events(path)) \
+        if kind else 0
+
+
+def _task(info: dict[str, Any], cid: str) -> str:
+    return cli.openstack(info, 'database', 'cluster', 'show',
+                         cid)['task_name']
+
+
+def serving_ring(ips: list[str]) -> list[str]:
+    """The IPs in service when the ring serves: every answering member
+    agrees on which servers are SERVICE IN and sees each of them 0x21;
+    [] when it does not serve."""
+    views = scenario.views(ips)
+    rings = set()
+    for ring in views.values():
+        if ring is None:
+            continue
+        in_ring = tuple(sorted((ip, code) for ip, code in ring
+                               if code & 0xF0 == 0x20))
+        rings.add(in_ring)
+    if len(rings) != 1:
+        return []
+    ring = rings.pop()
+    if not ring or any(code != HEALTHY for _, code in ring):
+        return []
+    return [ip for ip, _ in ring]
+
+
+def _wait(check: Callable[[], Any], timeout: float,
+          interval: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def _vm_of(info: dict[str, Any], member: dict[str, Any] | None
+           ) -> str | None:
+    if not member or not member.get('ip'):
+        return None
+    try:
+        return cluster.vm_key(info, member['ip'])
+    except LookupError:
+        return None
+
+
+def _new_member(info: dict[str, Any], cid: str, old: set[str]
+                ) -> dict[str, Any] | None:
+    def find() -> dict[str, Any] | None:
+        for m in cluster.instances(info, cid):
+            if m['id'] not in old and m.get('ip'):
+                return m
+        return None
+    return _wait(find, 120, 1.0)
+
+
+def _status_text(info: dict[str, Any], cid: str) -> str:
+    """Member statuses and the first fault text, shortened."""
+    members = cluster.instances(info, cid)
+    states = sorted({m.get('status', '?') for m in members})
+    fault = next((' '.join(str(m['fault']).split()) for m in members
+                  if m.get('fault')), '')
+    return '%s%s' % ('/'.join(states), ('; ' + fault) if fault else '')
+
+
+def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
+             end_timeout: float = 480) -> Result:
+    step = STEPS[name]
+    info = rig.info
+    cid_name = ('fm-%s-%s' % (name.replace(':', '-'), fault))[:40]
+    loaded = scenario.load(rig, cid_name, 3, keys)
+    cid = loaded.id
+    try:
+        before = cluster.instances(info, cid)
+        old = {m['id'] for m in before}
+        mark = cluster.taskmanager_log_mark(info)
+        leaver = before[-1]
+        if step.op == 'grow':
+            cluster.grow(info, cid)
+            want_new = 4
+        else:
+            cluster.shrink(info, cid, leaver['id'])
+            want_new = 2
+        cluster.wait_taskmanager_log(info, step.marker, mark, timeout=600,
+                                     count=step.count)
+        if step.target == 'new':
+            target = _new_member(info, cid, old)
+        elif step.target == 'leaver':
+            target = leaver
+        else:
+            target = before[1]
+        path = rig.state_dir / faults.FILE_NAME
+        hits = _hits(path, fault)
+        started = time.monotonic()
+        done = inject(rig, fault, _vm_of(info, target))
+
+        def ended() -> bool:
+            try:
+                return _task(info, cid) == 'NONE'
+            except Exception:
+                return False
+        _wait(ended, end_timeout, 3.0)
+        # what is left of a K2HR3 fault must not hit the checks below
+        faults.write(path)
+        if fault in K2HR3_KIND:
+            done = '%s (%d requests)' % (fault, _hits(path, fault) - hits)
+        task = _task(info, cid)
+        ips = [m['ip'] for m in cluster.instances(info, cid) if m.get('ip')]
+        ring = _wait(lambda: serving_ring(ips), 120)
+        after = time.monotonic() - started if ring and task == 'NONE' \
+            else None
+        topology = ('new (%d)' % len(ring) if len(ring) == want_new
+                    else 'old (3)' if len(ring) == 3 and set(ring) == {
+                        m['ip'] for m in before}
+                    else ('%d members' % len(ring)) if ring
+                    else 'not serving')
+        keys_text = 'n/a'
+        if ring:
+            loaded.client.refresh()
+            try:
+                loaded.client.wait_ring(ring, timeout=60)
+            except RuntimeError:
+                pass
+            report = loaded.check()
+            keys_text = '%d/%d' % (report.readable, report.total)
+        return Result(name, done, topology, keys_text, after, task,
+                      _status_text(info, cid))
+    finally:
+        faults.write(rig.state_dir / faults.FILE_NAME)
+        try:
+            if _task(info, cid) != 'NONE':
+                # a task that never ended: what an operator would do
+                cli.openstack(info, 'database', 'cluster', 'reset',
+                              'status', cid, parse=False)
+            scenario.delete(loaded)
+        except Exception as exc:  # noqa: BLE001 - reported, next cell runs
+            print('cell %s/%s: delete: %s' % (name, fault, exc), flush=True)
+
+
+def cells(spec: str) -> list[tuple[str, str]]:
+    """``step:fault,...``; ``all`` (or a step or fault alone) expands."""
+    out = []
+    for item in spec.split(','):
+        item = item.strip()
+        if not item:
+            continue
+        if item == 'all':
+            out += [(s, f) for s in STEPS for f in FAULTS]
+            continue
+        op, _, rest = item.partition(':')
+        step, _, fault = rest.partition(':')
+        name = '%s:%s' % (op, step)
+        steps = [name] if step else [s for s in STEPS
+                                     if s.startswith(op + ':')]
+        for s in steps:
+            if s not in STEPS:
+                raise ValueError('unknown step %s (known: %s)'
+                                 % (s, ', '.join(STEPS)))
+            for f in [fault] if fault else list(FAULTS):
+                if f not in FAULTS:
+                    raise ValueError('unknown fault %s (known: %s)'
+                                     % (f, ', '.join(FAULTS)))
+                out.append((s, f))
+    return out
+
+
+def run(state_dir: pathlib.Path, spec: str, keys: int) -> int:
+    """Run the cells of ``spec`` on the rig that is up; print the
+    table as it grows."""
+    from tests.rig.fixture import RigHandle
+    rig = RigHandle(info=state.rig_info(state_dir), state_dir=state_dir)
+    print(HEADER, flush=True)
+    for name, fault in cells(spec):
+        try:
+            result = run_cell(rig, name, fault, keys)
+        except Exception as exc:  # noqa: BLE001 - a cell that broke
+            print('| %s | %s | cell failed: %s | | | |'
+                  % (name, fault, str(exc)[:200].replace('|', '/')),
+                  flush=True)
+            continue
+        print(result.row(), flush=True)
+    return 0
