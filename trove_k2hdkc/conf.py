@@ -134,6 +134,17 @@ k2hr3_opts = [
     cfg.FloatOpt('k2hr3_retry_backoff', default=0.5, min=0.0,
                  help='Seconds before the first K2HR3 retry; doubles per '
                       'retry.'),
+    cfg.IntOpt('k2hr3_teardown_attempts', default=4, min=1,
+               help='Times a cluster teardown (delete) is run while K2HR3 '
+                    'fails transiently (5xx, connection error, timeout) '
+                    'after the per-request retries; the wait between runs '
+                    'starts at k2hr3_teardown_backoff and doubles. What '
+                    'still remains then leaves the cluster in '
+                    'DELETE_FAILED, naming the objects '
+                    '(doc/k2hr3-layout.md §4).'),
+    cfg.FloatOpt('k2hr3_teardown_backoff', default=2.0, min=0.0,
+                 help='Seconds before the second teardown run; doubles per '
+                      'run.'),
     cfg.URIOpt('k2hr3_guest_api_url', schemes=['http', 'https'],
                help='K2HR3 API URL as the guests reach it, when it differs '
                     'from k2hr3_api_url (the controller side). Unset uses '

@@ -30,6 +30,7 @@ from trove.instance.models import DBInstance
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
+from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class Manager(trove_manager.Manager):
     # Seam for tests: (conf, context, layout id) -> ClusterRegistry.
     registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
         reg.registry_from_conf)
+    # (request context, instance id) -> a context of the instance's
+    # project, whoever deletes it (cluster/owner.py).
+    owner_context_for: Callable[[Any, str], Any] = staticmethod(
+        owner.context_for_instance)
 
     def create_instance(self, context, instance_id, name, flavor,
                         image_id, databases, users, datastore_manager,
@@ -105,11 +110,14 @@ class Manager(trove_manager.Manager):
 
     def _teardown(self, context: Any, instance_id: str) -> None:
         try:
-            self.registry_factory(CONF, context, instance_id).teardown()
-        except reg.RegistryError as exc:
+            self.registry_factory(
+                CONF, self.owner_context_for(context, instance_id),
+                instance_id).teardown()
+        except (owner.OwnerAuthError, reg.RegistryError) as exc:
             LOG.error('Instance %s is deleted but its K2HR3 layout was '
-                      'not removed (%s); remove the k2hdkc-%s objects by '
-                      'hand', instance_id, exc, instance_id)
+                      'not removed (%s); list and remove the k2hdkc-%s '
+                      'objects with trove-k2hdkc-orphans', instance_id, exc,
+                      instance_id)
             return
         LOG.info('K2HR3 layout of instance %s is deleted', instance_id)
 

@@ -51,7 +51,12 @@ class Loaded:
         return members
 
     def check(self) -> dataset.Report:
-        return dataset.check(self.data, self.client.values)
+        """Read every key back; the figures are printed (pytest -s shows
+        them) so a run's output carries the key counts."""
+        report = dataset.check(self.data, self.client.values)
+        print('data check (%d deleted keys): %s'
+              % (len(self.data.deleted), report), flush=True)
+        return report
 
     def write(self) -> None:
         """Write the data set through the client; it must read back."""

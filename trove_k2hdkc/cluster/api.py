@@ -42,7 +42,7 @@ from trove_k2hdkc.cluster import ringparams
 from trove_k2hdkc.cluster import ringview
 
 # Registers the merge-window task codes this process must be able to show.
-from trove_k2hdkc.cluster import tasks  # noqa: F401
+from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
@@ -369,10 +369,12 @@ class K2hdkcCluster(cluster_models.Cluster):
         return self._again()
 
     def delete(self) -> None:
-        """A repeated delete retries the running one (as in Trove); any
-        other running task makes it wait."""
+        """A repeated delete retries the running one (as in Trove), and a
+        delete that failed (``DELETE_FAILED``) runs again; any other
+        running task makes it wait."""
         claim.claim(self.db_info, ClusterTasks.DELETING,
-                    (ClusterTasks.NONE, ClusterTasks.DELETING))
+                    (ClusterTasks.NONE, ClusterTasks.DELETING,
+                     k2tasks.DELETE_FAILED))
         super().delete()
 
 

@@ -16,8 +16,10 @@ exchanged for a scoped K2HR3 token; neither is ever logged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 import dataclasses
+import time
 from typing import Any
 from typing import Protocol
 
@@ -26,6 +28,7 @@ from oslo_log import log as logging
 from trove_k2hdkc import k2hr3
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.exceptions import K2hdkcError
+from trove_k2hdkc.k2hr3 import errors as k2hr3_errors
 from trove_k2hdkc.k2hr3 import layout
 from trove_k2hdkc.k2hr3.access import NodeAccess
 from trove_k2hdkc.k2hr3.settings import ClusterSettings
@@ -88,6 +91,9 @@ class K2hr3Registry:
 
     objects: layout.ClusterK2hr3
     api_url: str
+    teardown_attempts: int = 1
+    teardown_backoff: float = 0.0
+    sleep: Callable[[float], None] = time.sleep
 
     def provision(self, ring: ClusterSettings | None = None
                   ) -> NodeAccess:
@@ -137,10 +143,26 @@ class K2hr3Registry:
                                 % exc) from exc
 
     def teardown(self) -> None:
-        try:
-            self.objects.teardown()
-        except k2hr3.K2hr3Error as exc:
-            raise RegistryError('K2HR3 teardown failed: %s' % exc) from exc
+        """Delete every object; while K2HR3 fails transiently the whole
+        (idempotent) teardown runs again, up to ``teardown_attempts``
+        times with a doubling wait (doc/k2hr3-layout.md §4)."""
+        attempt = 1
+        while True:
+            try:
+                self.objects.teardown()
+                return
+            except k2hr3.K2hr3Error as exc:
+                if (attempt >= self.teardown_attempts
+                        or not k2hr3_errors.is_transient(exc)):
+                    raise RegistryError('K2HR3 teardown failed: %s'
+                                        % exc) from exc
+                delay = self.teardown_backoff * 2 ** (attempt - 1)
+                LOG.warning('K2HR3 teardown of cluster %s failed '
+                            'transiently (run %d of %d), again in %.1fs: %s',
+                            self.objects.names.cluster_id, attempt,
+                            self.teardown_attempts, delay, exc)
+                self.sleep(delay)
+                attempt += 1
 
 
 def registry_from_conf(conf: Any, context: Any,
@@ -163,4 +185,7 @@ def registry_from_conf(conf: Any, context: Any,
             client, user, cluster_id, k2hr3.cluster_settings_from_conf(conf))
     except k2hr3.K2hr3Error as exc:
         raise RegistryError('K2HR3 login failed: %s' % exc) from exc
-    return K2hr3Registry(objects=objects, api_url=guest_url)
+    opts = conf.get('k2hdkc') if hasattr(conf, 'get') else conf.k2hdkc
+    return K2hr3Registry(objects=objects, api_url=guest_url,
+                         teardown_attempts=opts.k2hr3_teardown_attempts,
+                         teardown_backoff=opts.k2hr3_teardown_backoff)

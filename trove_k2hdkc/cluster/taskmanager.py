@@ -42,6 +42,7 @@ from trove.taskmanager import models as task_models
 
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
+from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
@@ -105,6 +106,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     # cluster id -> the task the database holds now.
     current_task: Callable[[str], ClusterTask | None] = staticmethod(
         claim.current_task)
+    # (request context, cluster id) -> a context of the cluster's project.
+    owner_context_for: Callable[[Any, str], Any] = staticmethod(
+        owner.context_for_cluster)
 
     # -- glue helpers ----------------------------------------------------
 
@@ -447,15 +451,34 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self.reset_task()
 
     def delete_cluster(self, context: Any, cluster_id: str) -> None:
-        """K2HR3 first (members may be gone already), then Trove's wait
-        for the instances; K2HR3 trouble never blocks the delete."""
+        """K2HR3 first, in the cluster's own project whoever asked
+        (``owner``), then Trove's wait for the instances (the API deletes
+        them). The cluster is marked deleted only when K2HR3 holds none of
+        its objects; otherwise it ends in ``DELETE_FAILED`` and a new
+        delete runs the teardown again (doc/k2hr3-layout.md §4)."""
         try:
-            registry = self.registry_factory(CONF, context, cluster_id)
-        except reg.RegistryError as exc:
+            registry = self.registry_factory(
+                CONF, self.owner_context_for(context, cluster_id),
+                cluster_id)
+            registry.teardown()
+        except (owner.OwnerAuthError, reg.RegistryError) as exc:
             _log_teardown_failure(cluster_id, exc)
-        else:
-            self._teardown(cluster_id, registry)
+            self._delete_failed(cluster_id)
+            return
         super().delete_cluster(context, cluster_id)
+
+    def _delete_failed(self, cluster_id: str) -> None:
+        """Wait as Trove does for the instances, then leave the cluster
+        in ``DELETE_FAILED`` instead of marking it deleted."""
+        try:
+            utils.poll_until(lambda: not self._ids(cluster_id),
+                             sleep_time=2,
+                             time_out=CONF.cluster_delete_time_out)
+        except trove_exc.PollTimeOut:
+            LOG.error('Cluster %s: its instances were not deleted within '
+                      '%ss', cluster_id, CONF.cluster_delete_time_out)
+        claim.switch(cluster_id, ClusterTasks.DELETING,
+                     k2tasks.DELETE_FAILED)
 
     def restart_cluster(self, context: Any, cluster_id: str) -> None:
         """One member at a time, each back in a healthy ring before the
@@ -702,15 +725,18 @@ def clear_instance_fault(instance_id: str) -> None:
     fault.save()
 
 
-def _log_teardown_failure(cluster_id: str, exc: reg.RegistryError) -> None:
+def _log_teardown_failure(cluster_id: str, exc: Exception) -> None:
     """"Left behind" only for objects the teardown saw still in K2HR3
     after deleting (``K2hr3LeftBehindError``); any other failure means
     nobody could look, which is said as such (doc/k2hr3-layout.md §4)."""
     cause = exc.__cause__
     if isinstance(cause, K2hr3LeftBehindError):
-        LOG.error('Cluster %s: K2HR3 objects are left behind, delete them '
-                  'by hand: %s', cluster_id, ', '.join(cause.objects))
+        LOG.error('Cluster %s: K2HR3 objects are left behind: %s; delete '
+                  'the cluster again, or list and remove them with '
+                  'trove-k2hdkc-orphans', cluster_id,
+                  ', '.join(cause.objects))
     else:
         LOG.error('Cluster %s: the K2HR3 teardown did not finish, so what '
-                  'remains of k2hdkc-%s is unknown; check K2HR3 and delete '
-                  'them by hand: %s', cluster_id, cluster_id, exc)
+                  'remains of k2hdkc-%s is unknown; delete the cluster '
+                  'again, or list and remove them with trove-k2hdkc-orphans: '
+                  '%s', cluster_id, cluster_id, exc)

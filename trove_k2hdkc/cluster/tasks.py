@@ -87,3 +87,12 @@ HELD = {
     ClusterTasks.SHRINKING_CLUSTER.code: frozenset({
         ClusterTasks.SHRINKING_CLUSTER.code, SHRINKING_MERGE.code}),
 }
+
+# A delete whose K2HR3 teardown left objects behind (doc/k2hr3-layout.md
+# §4): the instances are gone, the cluster row stays so that the failure
+# shows and the delete can be run again (``api.K2hdkcCluster.delete``).
+DELETE_FAILED = K2hdkcClusterTask(
+    0x4B07, 'DELETE_FAILED',
+    'Deleting the cluster failed: K2HR3 still holds objects named '
+    'k2hdkc-<cluster id> (the taskmanager log names each); delete the '
+    'cluster again to retry.')

@@ -52,6 +52,21 @@ class K2hr3LeftBehindError(K2hr3Error):
     """Objects that should be gone are still in K2HR3, checked through the
     API after the deletes; ``objects`` names each one (never a token)."""
 
-    def __init__(self, objects: list[str] | tuple[str, ...]) -> None:
+    def __init__(self, objects: list[str] | tuple[str, ...], *,
+                 transient: bool = False) -> None:
         self.objects = tuple(objects)
+        #: Some delete was refused by a transient failure, so running the
+        #: teardown again may well remove what is left.
+        self.transient = transient
         super().__init__('K2HR3 still holds: %s' % ', '.join(self.objects))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that may pass if the same call is made later: no reply
+    (connection, timeout), a 5xx, or objects left behind because of
+    such a failure. A 4xx or a malformed reply will not change."""
+    if isinstance(exc, K2hr3LeftBehindError):
+        return exc.transient
+    if isinstance(exc, K2hr3HTTPError):
+        return exc.status >= 500
+    return isinstance(exc, K2hr3ConnectionError)

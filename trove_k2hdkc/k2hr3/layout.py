@@ -423,7 +423,8 @@ class ClusterK2hr3:
             attempt(lambda r=resource: c.delete_resource(t, r))
         left = self.leftovers()
         if left:
-            raise errors.K2hr3LeftBehindError(left)
+            raise errors.K2hr3LeftBehindError(
+                left, transient=any(map(errors.is_transient, refused)))
         for exc in refused:
             LOG.warning('K2HR3 refused a teardown call of cluster %s, but '
                         'nothing is left: %s', n.cluster_id, exc)

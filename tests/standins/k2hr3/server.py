@@ -313,6 +313,11 @@ class K2hr3StandIn:
         with self._lock:
             self._injections.extend([('drop',)] * count)
 
+    def clear_injections(self) -> None:
+        """Drop the failures still queued: K2HR3 is back."""
+        with self._lock:
+            self._injections.clear()
+
     def _record(self, method: str, target: str,
                 headers: dict[str, str]) -> tuple | None:
         with self._lock:

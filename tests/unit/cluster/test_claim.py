@@ -22,6 +22,7 @@ from tests.unit.cluster.test_api import task_in_db
 from trove_k2hdkc.cluster import api
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import faults
+from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.taskmanager import K2hdkcClusterTasks
 
 
@@ -120,6 +121,25 @@ def test_delete_may_repeat_while_deleting(handoff):
     c = cluster(ClusterTasks.DELETING)
     c.delete()
     assert task_in_db(c.id) == ClusterTasks.DELETING
+
+
+def test_delete_runs_again_after_a_failed_delete(handoff):
+    """DELETE_FAILED (K2HR3 objects remained, doc/k2hr3-layout.md §4) is
+    not a dead end: a new delete claims the cluster and casts again."""
+    c = cluster(k2tasks.DELETE_FAILED)
+    with mock.patch.object(api.cluster_models.task_api, 'API') as tm:
+        c.delete()
+    assert task_in_db(c.id) == ClusterTasks.DELETING
+    tm.return_value.delete_cluster.assert_called_once_with(c.id)
+
+
+def test_delete_failed_lands_only_from_deleting():
+    row = db_row(ClusterTasks.DELETING)
+    assert claim.switch(row.id, ClusterTasks.DELETING, k2tasks.DELETE_FAILED)
+    assert task_in_db(row.id) == k2tasks.DELETE_FAILED
+    other = db_row(ClusterTasks.GROWING_CLUSTER)
+    assert not claim.switch(other.id, ClusterTasks.DELETING,
+                            k2tasks.DELETE_FAILED)
 
 
 def test_busy_names_unknown_when_cluster_vanished():

@@ -62,6 +62,7 @@ def make(registry):
         made.append(layout_id)
         return registry
     mgr.registry_factory = factory
+    mgr.owner_context_for = lambda ctx, iid: ctx
     return mgr, made
 
 

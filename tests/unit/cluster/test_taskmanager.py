@@ -111,6 +111,7 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks = K2hdkcClusterTasks(mock.Mock(), mock.Mock(id=CLUSTER),
                                mock.Mock(), mock.Mock())
     tasks.registry_factory = lambda conf, ctx, cid: registry
+    tasks.owner_context_for = lambda ctx, cid: ctx   # see test_delete_owner
     tasks._cast_for = lambda cluster_id, task: True   # see test_claim
     tasks.fleet_factory = lambda guests: FakeFleet(ring)
     tasks._ids = lambda cluster_id: list(ids)
@@ -420,22 +421,35 @@ def test_shrink_failure_keeps_instances():
         CLUSTER, status=InstanceTasks.SHRINKING_ERROR)
 
 
+@pytest.fixture
+def switched():
+    """Cluster task switches (held, to), instead of SQL."""
+    with mock.patch('trove_k2hdkc.cluster.claim.switch') as switch:
+        yield switch
+
+
+def assert_delete_failed(base_delete, switched):
+    base_delete.assert_not_called()
+    switched.assert_called_once_with(CLUSTER, ClusterTasks.DELETING,
+                                     k2tasks.DELETE_FAILED)
+
+
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_is_down_still_deletes(base_delete, caplog):
+def test_delete_when_k2hr3_is_down_ends_delete_failed(base_delete, switched,
+                                                      caplog):
     ring = fresh_ring(1)
     registry = FakeRegistry(ring, down=True)
     tasks = make_tasks(ring, registry, [])
-    ctx = mock.Mock()
-    tasks.delete_cluster(ctx, CLUSTER)
+    tasks.delete_cluster(mock.Mock(), CLUSTER)
     assert registry.log == ['teardown']
-    base_delete.assert_called_once_with(ctx, CLUSTER)
+    assert_delete_failed(base_delete, switched)
     # Nobody could look: not reported as objects left behind.
     assert 'left behind' not in caplog.text
     assert 'did not finish' in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_when_k2hr3_login_fails(base_delete, caplog):
+def test_delete_when_k2hr3_login_fails(base_delete, switched, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, None, [])
 
@@ -443,7 +457,7 @@ def test_delete_when_k2hr3_login_fails(base_delete, caplog):
         raise RegistryError('K2HR3 login failed')
     tasks.registry_factory = refuse
     tasks.delete_cluster(mock.Mock(), CLUSTER)
-    base_delete.assert_called_once()
+    assert_delete_failed(base_delete, switched)
     assert 'left behind' not in caplog.text
 
 
@@ -460,23 +474,39 @@ class LeftBehindRegistry(FakeRegistry):
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_names_what_is_left_behind(base_delete, caplog):
+def test_delete_names_what_is_left_behind(base_delete, switched, caplog):
     ring = fresh_ring(1)
     tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
     tasks.delete_cluster(mock.Mock(), CLUSTER)
-    base_delete.assert_called_once()
-    assert ('K2HR3 objects are left behind, delete them by hand: role '
-            'k2hdkc-x/server (1 members, 0 tokens), policy k2hdkc-x'
+    assert_delete_failed(base_delete, switched)
+    assert ('K2HR3 objects are left behind: role k2hdkc-x/server (1 '
+            'members, 0 tokens), policy k2hdkc-x; delete the cluster again'
             ) in caplog.text
 
 
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
-def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, caplog):
+def test_delete_again_after_a_failed_one_deletes(base_delete, switched):
+    ring = fresh_ring(1)
+    tasks = make_tasks(ring, LeftBehindRegistry(ring), [])
+    ctx = mock.Mock()
+    tasks.delete_cluster(ctx, CLUSTER)
+    tasks.registry_factory = lambda conf, c, cid: FakeRegistry(ring)
+    tasks.delete_cluster(ctx, CLUSTER)
+    base_delete.assert_called_once_with(ctx, CLUSTER)
+    assert switched.call_count == 1
+
+
+@mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
+def test_delete_with_a_clean_teardown_logs_no_failure(base_delete, switched,
+                                                       caplog):
     ring = fresh_ring(1)
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, [])
-    tasks.delete_cluster(mock.Mock(), CLUSTER)
+    ctx = mock.Mock()
+    tasks.delete_cluster(ctx, CLUSTER)
     assert registry.log == ['teardown']
+    base_delete.assert_called_once_with(ctx, CLUSTER)
+    switched.assert_not_called()
     assert 'left behind' not in caplog.text
     assert 'did not finish' not in caplog.text
 
