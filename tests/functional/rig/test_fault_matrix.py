@@ -17,9 +17,9 @@ KEYS = 200
 
 # step, fault -> the topology it must end in, and what the status says
 CELLS = {
-    ('grow:k2hr3-add', 'k2hr3-5xx'): ('old (3)', 'undone'),
     ('shrink:merge', 'taskmanager'): ('new (2)',
                                       'interrupted by a taskmanager restart'),
+    ('grow:merge', 'k2hdkc'): ('new (4)', 'ACTIVE'),
 }
 
 
