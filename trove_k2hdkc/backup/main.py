@@ -167,6 +167,7 @@ def restore(conf: cfg.ConfigOpts) -> None:
         stream = crypto.decrypt(stream, key)
     stream = gunzip_stream(stream)
     workdir = os.path.dirname(node.path)
+    os.makedirs(workdir, mode=0o750, exist_ok=True)  # a never-started node
     with tempfile.NamedTemporaryFile(prefix='.k2hdkc-restore-',
                                      suffix='.k2har', dir=workdir) as arfile:
         try:

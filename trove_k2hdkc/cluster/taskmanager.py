@@ -173,34 +173,40 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                                  'reached INSTANCE_READY')
 
     def _run(self, what: str, cluster_id: str, body: Callable[[], None],
-             status: Any, recover: Callable[[], bool] | None = None
+             status: Any, recover: Callable[[], bool | str] | None = None
              ) -> bool:
         """Run ``body`` under the cluster timeout. On any failure
-        ``recover`` runs and says whether the cluster is back as it was;
-        if it is not, every member gets ``status``. Either way each
-        member shows the failure as its fault and the task resets."""
+        ``recover`` runs and says how the cluster ended: True, back as it
+        was; a text, brought to a serving state it describes (it set the
+        members' statuses); False, neither, and every member gets
+        ``status``. Either way each member shows the failure as its
+        fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
-        failure = None
+        failure, ended = None, None
         code = self.db_info.task_status.code
         held = k2tasks.HELD.get(code, frozenset({code}))
-        try:
-            with orphans.heartbeat(cluster_id, held, CONF.get(
-                    'k2hdkc').task_heartbeat_interval):
+        with orphans.heartbeat(cluster_id, held, CONF.get(
+                'k2hdkc').task_heartbeat_interval):
+            try:
                 body()
-        except Timeout as t:
-            if t is not timeout:
-                raise
-            failure = '%s timed out after %ss' % (
-                what, CONF.cluster_usage_timeout)
-            LOG.error('Cluster %s: %s', cluster_id, failure)
-        except Exception as exc:
-            failure = '%s failed: %s' % (what, exc)
-            LOG.exception('Cluster %s: %s', cluster_id, failure)
-        finally:
-            timeout.cancel()
+            except Timeout as t:
+                if t is not timeout:
+                    raise
+                failure = '%s timed out after %ss' % (
+                    what, CONF.cluster_usage_timeout)
+                LOG.error('Cluster %s: %s', cluster_id, failure)
+            except Exception as exc:
+                failure = '%s failed: %s' % (what, exc)
+                LOG.exception('Cluster %s: %s', cluster_id, failure)
+            finally:
+                timeout.cancel()
+            if failure is not None and recover is not None:
+                ended = recover()
         if failure is not None:
-            if recover is not None and recover():
+            if ended is True:
                 failure += '; undone, the cluster is as it was'
+            elif isinstance(ended, str):
+                failure += '; ' + ended
             else:
                 self.update_statuses_on_failure(cluster_id, status=status)
             self._record_fault(cluster_id, failure)
@@ -208,6 +214,36 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._clear_faults(cluster_id)
         self.reset_task()
         return failure is None
+
+    def _recover_ring(self, cluster_id: str, procs: Procedures,
+                      ids: Sequence[str], kind: str) -> bool | str:
+        """After a step failed with the ring changing: the rules of
+        doc/ring-procedures.md §11 from the ring's state (a guest that
+        came back, a process its supervisor restarted, a lost reply);
+        False when the ring cannot be brought to serve (a member gone)."""
+        try:
+            outcome = resume.resume(procs, ids, kind)
+            self._complete_fresh(procs.fleet, outcome)
+        except Exception as exc:
+            LOG.error('Cluster %s: the ring could not be brought back to '
+                      'serving: %s', cluster_id, exc)
+            return False
+        self._end_statuses(ids, outcome, kind)
+        return 'then, from the ring\'s state: %s; %s' % (
+            outcome.done, outcome_text(kind, outcome))
+
+    def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
+        """``cluster_complete`` for new members that joined."""
+        fresh = [i for i in outcome.serving if self.awaiting_complete(i)]
+        if fresh:
+            fleet.call_all(fresh, 'cluster_complete')
+
+    def _end_statuses(self, ids: Sequence[str], outcome: resume.Outcome,
+                      kind: str) -> None:
+        for i in ids:
+            self._update_member(i, task_status=(
+                InstanceTasks.NONE if i in outcome.serving
+                else _ERROR_OF.get(kind, InstanceTasks.NONE)))
 
     def _record_fault(self, cluster_id: str, message: str) -> None:
         """The instance fault is the one place ``openstack database
@@ -321,9 +357,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                        joining=lambda: state.update(ring_touched=True))
             fleet.call_all(new_ids, 'cluster_complete')
 
-        def recover() -> bool:
+        def recover() -> bool | str:
             if state['ring_touched']:
-                return False
+                procs, existing = state['procs']
+                return self._recover_ring(
+                    cluster_id, procs, [m.id for m in existing] + new_ids,
+                    resume.GROW)
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.
@@ -349,7 +388,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
-        state = {'ring_touched': False}
+        state: dict[str, Any] = {'ring_touched': False}
 
         def body() -> None:
             leave_ids = list(instance_ids)
@@ -370,6 +409,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             plan = shrinkplan.plan(procs, remaining, leaving)
             self._require_recorded_ring(fleet, remaining + plan.live, ring)
             state['ring_touched'] = True
+            state['procs'] = (procs, stay_ids + leave_ids)
             if plan.touches_ring:
                 procs.shrink_ring(remaining, plan.live, plan.dead)
             _stop_quietly(fleet, [m.id for m in plan.up])
@@ -378,9 +418,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                                 purge=plan.touches_ring)
             self._delete_instances(context, cluster_id, leave_ids)
 
-        def recover() -> bool:
+        def recover() -> bool | str:
             # Before the first SERVICEOUT nothing was changed.
-            return not state['ring_touched']
+            if not state['ring_touched']:
+                return True
+            procs, ids = state['procs']
+            return self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
 
         if self._run('shrink', cluster_id, body,
                      InstanceTasks.SHRINKING_ERROR, recover):
@@ -494,10 +537,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             with orphans.heartbeat(cluster_id, frozenset({held.code}),
                                    CONF.get('k2hdkc').task_heartbeat_interval):
                 outcome = resume.resume(procs, ids, kind)
-                fresh = [i for i in outcome.serving
-                         if self.awaiting_complete(i)]
-                if fresh:
-                    fleet.call_all(fresh, 'cluster_complete')
+                self._complete_fresh(fleet, outcome)
         except (Exception, Timeout) as exc:
             if isinstance(exc, Timeout) and exc is not timeout:
                 raise
@@ -510,10 +550,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         else:
             message = resume_message(kind, outcome)
             LOG.warning('Cluster %s: %s', cluster_id, message)
-            for i in ids:
-                self._update_member(i, task_status=(
-                    InstanceTasks.NONE if i in outcome.serving
-                    else _ERROR_OF.get(kind, InstanceTasks.NONE)))
+            self._end_statuses(ids, outcome, kind)
             self._record_fault(cluster_id, message)
         finally:
             timeout.cancel()
@@ -603,10 +640,15 @@ _ERROR_OF = {resume.GROW: InstanceTasks.GROWING_ERROR,
 def resume_message(kind: str, outcome: resume.Outcome) -> str:
     """What a member's fault says after a resume: where it had got,
     what was done, which topology serves, what the user must do."""
-    text = ('%s interrupted by a taskmanager restart at %s; resumed: %s; '
-            'the cluster is serving with %d members in the ring (%s)'
-            % (kind, outcome.step, outcome.done, len(outcome.serving),
-               ', '.join(outcome.serving)))
+    return ('%s interrupted by a taskmanager restart at %s; resumed: %s; %s'
+            % (kind, outcome.step, outcome.done,
+               outcome_text(kind, outcome)))
+
+
+def outcome_text(kind: str, outcome: resume.Outcome) -> str:
+    """Which members serve, and what to do about the others."""
+    text = ('the cluster is serving with %d members in the ring (%s)'
+            % (len(outcome.serving), ', '.join(outcome.serving)))
     if outcome.outside and kind == resume.GROW:
         text += ('; %s did not join the ring: remove them with openstack '
                  'database cluster shrink' % ', '.join(outcome.outside))
