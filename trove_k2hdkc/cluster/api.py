@@ -36,6 +36,7 @@ import webob.exc
 
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import faults
+from trove_k2hdkc.cluster import nics
 from trove_k2hdkc.cluster import placement
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import ringparams
@@ -178,6 +179,8 @@ class K2hdkcCluster(cluster_models.Cluster):
             raise bad_request('K2HDKC clusters do not support '
                               'configuration groups; drop "configuration".')
         cls._check_count(len(instances), opts)
+        nics.normalise(context, instances)
+        nics.same_network(instances)
         cls._validate_members(context, instances, opts)
         db_info = cluster_models.DBCluster.create(
             name=name, tenant_id=context.project_id,
@@ -280,6 +283,7 @@ class K2hdkcCluster(cluster_models.Cluster):
                 existing and opts.volume_support) else None
             for inst in instances:
                 inst['flavor_id'] = str(inst['flavor_id'])
+            nics.normalise(self.context, instances)
             where, group = self._placement(existing)
             placement.fit(instances, where)
             self._validate_members(self.context, instances, opts, flavor,

@@ -120,6 +120,18 @@ class K2hr3Client:
                 'scoped': reply.body.get('scoped'),
                 'tenants': list(reply.body.get('tenants') or [])}
 
+    def list_names(self, token: UserTokenArg, kind: str) -> list[str]:
+        """Top-level names of the tenant's ``kind`` objects (resource,
+        role or policy)."""
+        if kind not in ('resource', 'role', 'policy'):
+            raise errors.K2hr3ValueError('kind must be resource, role or '
+                                         'policy')
+        reply = self._t.request('GET', '/v1/list/' + kind, token=_u(token),
+                                params={'expand': 'false'})
+        children = _body(reply.body, 'children') or []
+        return [c['name'] for c in children
+                if isinstance(c, dict) and isinstance(c.get('name'), str)]
+
     # -- resources -------------------------------------------------------
 
     def put_resource(self, token: UserTokenArg, name: str, *,

@@ -1,41 +1,40 @@
 """Ring-wide parameters are recorded at create and read back later
 (doc/k2hr3-layout.md §1): a changed configuration shapes new clusters
-only, and a record the project's user broke stops the operation."""
+only, and a record the project's user broke stops the operation.  Each
+test runs on the stand-in and on a real K2HR3 when one is named
+(backends)."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 
 from tests.functional.k2hr3 import ini_check
-from tests.functional.k2hr3.helpers import CLUSTER_ID
-from tests.functional.k2hr3.helpers import login
-from tests.functional.k2hr3.helpers import make_client
 from trove_k2hdkc.cluster.registry import K2hr3Registry
 from trove_k2hdkc.cluster.registry import RegistryError
 from trove_k2hdkc.k2hr3 import ClusterK2hr3
 from trove_k2hdkc.k2hr3 import ClusterSettings
 from trove_k2hdkc.k2hr3 import models
 
-OTHER_CLUSTER = '0b9e3c1d-2a4f-4e6b-8c7d-9e0f1a2b3c4d'
-
 
 @pytest.fixture
-def session(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    token = login(k2hr3_standin, client)
+def session(backend):
+    client, token = backend.client, backend.token
     made = []
+    # Fresh ids: a real K2HR3 is shared with other runs.
+    first, other = str(uuid.uuid4()), str(uuid.uuid4())
 
-    def registry(settings, cluster_id=CLUSTER_ID):
+    def registry(settings, cluster_id=None):
         """What ``registry_from_conf`` builds with ``settings`` as the
         configuration's."""
-        objects = ClusterK2hr3(client, token, cluster_id, settings)
+        objects = ClusterK2hr3(client, token, cluster_id or first, settings)
         made.append(objects)
         return K2hr3Registry(objects=objects, api_url='https://k2hr3')
 
-    yield client, token, registry
+    yield client, token, registry, other
     for objects in made:
         objects.teardown()
-    client.close()
 
 
 def rendered_global(client, access):
@@ -45,7 +44,7 @@ def rendered_global(client, access):
 
 
 def test_later_provision_keeps_the_recorded_replica(session):
-    client, _, registry = session
+    client, _, registry, _ = session
     created = registry(ClusterSettings(replica=1))
     created.provision()
     created.objects.add_member('server', '10.0.0.1', 'inst-1')
@@ -62,9 +61,9 @@ def test_later_provision_keeps_the_recorded_replica(session):
 
 
 def test_new_cluster_takes_the_new_configuration(session):
-    client, _, registry = session
+    client, _, registry, other = session
     registry(ClusterSettings(replica=1)).provision()
-    new = registry(ClusterSettings(replica=2), OTHER_CLUSTER)
+    new = registry(ClusterSettings(replica=2), other)
     glob = rendered_global(client, new.provision())
     assert glob['REPLICA'] == '2'
     assert new.ring_settings().replica == 2
@@ -81,7 +80,7 @@ def test_new_cluster_takes_the_new_configuration(session):
 def test_a_broken_record_is_refused(session, key, value, why):
     """The project's user rewrote a key with their own token: nothing
     is provisioned from it and the error names the key."""
-    client, token, registry = session
+    client, token, registry, _ = session
     created = registry(ClusterSettings())
     created.provision()
     name = created.objects.names.name

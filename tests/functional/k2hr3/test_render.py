@@ -1,15 +1,14 @@
-"""Our INI template rendered by the stand-in's K2HR3 template engine."""
+"""Our INI template rendered by K2HR3's template engine: the stand-in's,
+and a real K2HR3's when ``K2HDKC_TEST_K2HR3_URL`` names one (backends)."""
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import pytest
 
 from tests.functional.k2hr3 import ini_check
-from tests.functional.k2hr3.helpers import CLUSTER_ID
-from tests.functional.k2hr3.helpers import login
-from tests.functional.k2hr3.helpers import make_client
 from trove_k2hdkc.chmpx import ini as chmpx_ini
 from trove_k2hdkc.k2hr3 import SELF_INSTANCE_ID
 from trove_k2hdkc.k2hr3 import ClusterK2hr3
@@ -22,14 +21,12 @@ SETTINGS = ClusterSettings(server_port=8020, server_ctlport=8021,
 
 
 @pytest.fixture
-def cluster(k2hr3_standin):
-    client = make_client(k2hr3_standin)
-    token = login(k2hr3_standin, client)
-    obj = ClusterK2hr3(client, token, CLUSTER_ID, SETTINGS)
+def cluster(backend):
+    obj = ClusterK2hr3(backend.client, backend.token, str(uuid.uuid4()),
+                       SETTINGS)
     tokens = obj.provision()
     yield obj, tokens
     obj.teardown()
-    client.close()
 
 
 def _render(obj, tokens, kind):

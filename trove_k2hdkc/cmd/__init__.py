@@ -1,0 +1,1 @@
+"""Console scripts (pbr entry points in setup.cfg)."""
