@@ -33,9 +33,7 @@ GROW, SHRINK, ROLL = 'grow', 'shrink', 'rolling restart or upgrade'
 _ADD, _DELETE = 0x1, 0x2
 
 
-def in_ring(code: int | None) -> bool:
-    """SERVICE IN (up or down), whatever it is doing."""
-    return code is not None and (code & 0xF0) == 0x20
+in_ring = rs.in_ring
 
 
 def _action(code: int) -> int:

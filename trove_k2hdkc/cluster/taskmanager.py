@@ -46,7 +46,7 @@ from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
-from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
@@ -403,20 +403,19 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if refusal:
                 raise ProcedureError('shrink', refusal)
             procs, fleet = self._procedures(cluster_id, guests, ring)
-            # doc/ring-procedures.md §11: a leaver an interrupted shrink
-            # took out of the ring (or a new member that never joined)
-            # needs only the K2HR3 half.
-            out = _out_of_ring(fleet, remaining, leaving)
-            in_ring = [m for m in leaving if m.id not in out]
-            procs.require_healthy(remaining + in_ring)
-            self._require_recorded_ring(fleet, remaining + in_ring, ring)
+            # doc/ring-procedures.md §4, §11: leavers may be dead
+            # or already out (an interrupted or failed shrink), which
+            # need only part of the ring steps or none.
+            plan = shrinkplan.plan(procs, remaining, leaving)
+            self._require_recorded_ring(fleet, remaining + plan.live, ring)
             state['ring_touched'] = True
             state['procs'] = (procs, stay_ids + leave_ids)
-            if in_ring:
-                procs.shrink_ring(remaining, in_ring)
-            _stop_quietly(fleet, out)
+            if plan.touches_ring:
+                procs.shrink_ring(remaining, plan.live, plan.dead)
+            _stop_quietly(fleet, [m.id for m in plan.up])
             registry.remove_servers(leaving)
-            procs.shrink_finish(remaining, leaving, purge=bool(in_ring))
+            procs.shrink_finish(remaining, leaving,
+                                purge=plan.touches_ring)
             self._delete_instances(context, cluster_id, leave_ids)
 
         def recover() -> bool | str:
@@ -664,19 +663,6 @@ def outcome_text(kind: str, outcome: resume.Outcome) -> str:
     elif outcome.outside:
         text += '; %s are not in the ring' % ', '.join(outcome.outside)
     return text
-
-
-def _out_of_ring(fleet: Any, remaining: Sequence[Member],
-                 leaving: Sequence[Member]) -> set[str]:
-    """Leavers that every remaining member's ring view shows out of the
-    ring or not at all; a view that cannot be read counts them in."""
-    try:
-        replies = fleet.call_all([m.id for m in remaining], 'node_status')
-        return {m.id for m in leaving if all(
-            not resume.in_ring(rs.ring_code(r, m.id, m.ip))
-            for r in replies.values())}
-    except (GuestCallError, rs.StatusShapeError):
-        return set()
 
 
 def _stop_quietly(fleet: Any, ids: Sequence[str]) -> None:

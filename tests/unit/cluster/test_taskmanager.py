@@ -308,7 +308,7 @@ def assert_grow_undone(tasks, ring, new_ids):
     assert 'refresh_config' not in ring.methods()
 
 
-def test_grow_refused_on_unhealthy_ring_is_undone(faults):
+def test_grow_refused_on_unhealthy_ring_is_undone(faults, trove_db):
     ring = fresh_ring(2)
     healthy(ring)
     ring.nodes['inst-2'].code = rs.SERVICE_IN_DOWN
