@@ -167,6 +167,7 @@ def restore(conf: cfg.ConfigOpts) -> None:
         stream = crypto.decrypt(stream, key)
     stream = gunzip_stream(stream)
     workdir = os.path.dirname(node.path)
+    os.makedirs(workdir, mode=0o750, exist_ok=True)  # a never-started node
     with tempfile.NamedTemporaryFile(prefix='.k2hdkc-restore-',
                                      suffix='.k2har', dir=workdir) as arfile:
         try:
@@ -183,7 +184,11 @@ def restore(conf: cfg.ConfigOpts) -> None:
         LOG.info('Backup verified (%d archive bytes); loading it into a '
                  'fresh file', arfile.tell())
         fresh = archive.load(node, arfile.name)
-    os.replace(fresh, node.path)
+    try:
+        os.replace(fresh, node.path)
+    except OSError:
+        archive.discard(fresh)
+        raise
     LOG.info('Restored %s from %s', node.path, conf.restore_from)
 
 

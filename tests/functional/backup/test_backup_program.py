@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -112,14 +113,17 @@ def test_trove_restore_path_reads_the_object(swift, encrypted):
     assert {r['k']: r['v'] for r in records} == data
 
 
-def test_unencrypted_round_trip(swift, tmp_path):
+def test_unencrypted_round_trip_into_a_never_started_node(swift, tmp_path):
     data = _data(50)
     src = nodemod.Node(tmp_path / 'src').create(data)
     location, checksum = _ok(_backup(swift, src, 'b-plain'))
     assert location.endswith('/database_backups/b-plain.k2har.gz')
     dst = nodemod.Node(tmp_path / 'dst').create({})
+    shutil.rmtree(dst.k2hfile.parent)   # no data dir yet
     res = _restore(swift, dst, location, checksum)
     assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().splitlines()[-1].endswith(
+        'Restore successfully.')
     assert dst.read() == data
 
 
