@@ -172,6 +172,8 @@ def trove_conf(info: dict[str, Any]) -> str:
             'cluster_poll_interval': 0.5,
             # a killed taskmanager's task is resumed within seconds
             'task_heartbeat_interval': 2, 'task_orphan_after': 10,
+            # the guests' node_start_timeout is 60: 2 x 60 + 30
+            'guest_node_rpc_timeout': 150,
         },
     })
 
