@@ -175,3 +175,35 @@ def test_archive_round_trip(ring3, tmp_path):
         assert '  +"%s" => "%s"' % (k, keys[k]) in res.stdout.splitlines()
     assert ('[ERR] Something error occurred during loading archive '
             'file(%s).' % (tmp_path / 'no-such.ar')) in res.stdout
+
+
+def test_dead_member_serviced_out_by_a_peer_keeps_every_key(ring3):
+    """doc/ring-procedures.md §4: a member whose VM is gone (0x20 in
+    every view) is taken out through a live peer's control port. chmpx
+    handles a down server locally: [SERVICE IN][DOWN][DELETE][Pending]
+    (0x1220) everywhere, the slave included; it keeps its base hash, so
+    reads of its range still fall back to replicas. The live members
+    merge the new layout among themselves (the leaver goes to 0x3220 on
+    MERGE) and COMPMERGE takes it out (0x10). With REPLICA=1 every key
+    has a live copy and is readable before and after."""
+    ring3.grow(4)
+    keys = _keys('xkey', 200)
+    _write(ring3, keys)
+    ring3.stop(4, 'k2hdkc', signal.SIGKILL)
+    ring3.stop(4, 'chmpx', signal.SIGKILL)
+    ring3.wait_all([0x21, 0x21, 0x21, 0x20], via=1)
+    assert ring3.readable(keys) == len(keys)
+    assert ring3.serviceout(1, 4) == 'SUCCEED\n'
+    for via in (1, 2, 3, 'slave'):
+        ring3.wait_all([0x21, 0x21, 0x21, 0x1220], via=via)
+    assert ring3.readable(keys) == len(keys)
+    for num in (1, 2, 3):
+        ring3.restart_k2hdkc(num)
+    ring3.merge(1, {1: 0x3021, 2: 0x3021, 3: 0x3021})
+    ring3.wait_all([0x3021, 0x3021, 0x3021, 0x3220], via=1)
+    assert ring3.ctl(1, 'COMPMERGE') == 'SUCCEED\n'
+    ring3.wait_all([0x21, 0x21, 0x21, 0x10], via='slave')
+    assert ring3.readable(keys) == len(keys)
+    ring3.write_configs([1, 2, 3])
+    ring3.wait_all([0x21] * 3, via='slave')
+    assert ring3.readable(keys) == len(keys)

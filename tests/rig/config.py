@@ -180,6 +180,8 @@ def trove_conf(info: dict[str, Any]) -> str:
             'task_heartbeat_interval': 2, 'task_orphan_after': 10,
             'k2hr3_owner_token_function': 'tests.rig.clients.owner_token',
             'k2hr3_teardown_backoff': 0.5,
+            # the guests' node_start_timeout is 60: 2 x 60 + 30
+            'guest_node_rpc_timeout': 150,
         },
     })
 

@@ -49,9 +49,12 @@ class StockProcedures(Procedures):
                        _codes(list(existing) + list(new), rs.HEALTHY))
 
     def shrink_ring(self, remaining: Sequence[Member],
-                    leaving: Sequence[Member]) -> None:
+                    leaving: Sequence[Member],
+                    dead: Sequence[Member] = ()) -> None:
         for m in leaving:
             self._service_out('stock shrink', remaining[0], m)
+        for m in dead:
+            self._service_out_dead('stock shrink', remaining, m)
         self._one('stock shrink: merge', remaining[0].id, 'merge')
         self.wait_self('stock shrink: merged',
                        _codes(leaving, rs.DELETE_DONE))

@@ -36,6 +36,7 @@ import webob.exc
 
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import faults
+from trove_k2hdkc.cluster import nics
 from trove_k2hdkc.cluster import placement
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import ringparams
@@ -178,6 +179,8 @@ class K2hdkcCluster(cluster_models.Cluster):
             raise bad_request('K2HDKC clusters do not support '
                               'configuration groups; drop "configuration".')
         cls._check_count(len(instances), opts)
+        nics.normalise(context, instances)
+        nics.same_network(instances)
         cls._validate_members(context, instances, opts)
         db_info = cluster_models.DBCluster.create(
             name=name, tenant_id=context.project_id,
@@ -190,10 +193,35 @@ class K2hdkcCluster(cluster_models.Cluster):
                                   configuration, image_id)
             task_api.load(context, datastore_version.manager
                           ).create_cluster(db_info.id)
-        except Exception:
-            db_info.update(task_status=ClusterTasks.NONE)
-            raise
+        except Exception as exc:
+            raise cls._abandon_create(context, db_info, datastore,
+                                      datastore_version, exc) from exc
         return cls(context, db_info, datastore, datastore_version)
+
+    @classmethod
+    def _abandon_create(cls, context: Any, db_info: Any, datastore: Any,
+                        datastore_version: Any,
+                        exc: Exception) -> Exception:
+        """Creating a member (e.g. an unknown module, a quota reached
+        part way) or the hand-off failed. No ring and no K2HR3 object
+        exists yet, so the cluster and the members made so far are
+        deleted (the ordinary cluster delete) instead of left as a
+        cluster nobody asked for. Returns the error to answer."""
+        db_info.update(task_status=ClusterTasks.NONE)
+        left = ' Nothing was kept: the cluster is being deleted.'
+        try:
+            cls(context, db_info, datastore, datastore_version).delete()
+        except Exception:
+            LOG.exception('Cluster %s: could not delete it after its '
+                          'creation failed', db_info.id)
+            left = (' Cluster %s was left behind; delete it.' % db_info.id)
+        LOG.error('Cluster %s: creation failed (%s).%s', db_info.id, exc,
+                  left)
+        if isinstance(exc, (exception.TroveError, webob.exc.HTTPError)):
+            return exc
+        return faults.CreateFailed(
+            'Creating the cluster failed while creating its members '
+            '(%s).%s' % (exc, left))
 
     def _ring_settings(self) -> ClusterSettings:
         """The parameters recorded at create, not the configuration's
@@ -280,6 +308,7 @@ class K2hdkcCluster(cluster_models.Cluster):
                 existing and opts.volume_support) else None
             for inst in instances:
                 inst['flavor_id'] = str(inst['flavor_id'])
+            nics.normalise(self.context, instances)
             where, group = self._placement(existing)
             placement.fit(instances, where)
             self._validate_members(self.context, instances, opts, flavor,

@@ -86,6 +86,22 @@ def _expect(members: Sequence[Member],
 
 MemberHook = Callable[[Member], None]
 
+_DEAD_LEAVING = frozenset({rs.DOWN_DELETE_PENDING, rs.DOWN_DELETE_DONE,
+                           rs.SERVICE_OUT_DOWN, None})
+DEAD_TEXT = ('is down (every peer shows it [SERVICE IN][DOWN]): a dead '
+             'member leaves with openstack database cluster shrink of it '
+             '(with any other leaver), and a grow afterwards replaces it')
+
+
+def unanswered(member: Member, replies: Mapping[str, Any],
+               silent: Mapping[str, str]) -> str:
+    """Why ``member`` gave no status: dead when every view that
+    answered shows it down (doc/ring-procedures.md §4), else the RPC's
+    error."""
+    if rs.down_in_views(replies, member.id, member.ip):
+        return DEAD_TEXT
+    return 'no answer: %s' % silent.get(member.id, 'no reply')
+
 
 def _nothing(member: Member) -> None:
     pass
@@ -197,9 +213,8 @@ class Procedures:
         """Poll ``node_status`` on ``nodes`` until ``check`` returns None
         for each (it returns a description of what is still wrong). A
         node that does not answer is "not yet" until the deadline."""
-        deadline = self.fleet.monotonic() + timeout
-        while True:
-            replies, silent = self._statuses(nodes)
+        def judge(replies: Mapping[str, Any],
+                  silent: Mapping[str, str]) -> dict[str, str]:
             wrong = {}
             for node in nodes:
                 if node not in replies:
@@ -209,9 +224,24 @@ class Procedures:
                 try:
                     problem = check(node, replies[node])
                 except rs.StatusShapeError as exc:
-                    raise ProcedureError(step, '%s: %s' % (node, exc)) from exc
+                    raise ProcedureError(step, '%s: %s' % (node, exc)
+                                         ) from exc
                 if problem is not None:
                     wrong[node] = problem
+            return wrong
+        self.poll_views(step, nodes, timeout, judge, summary)
+
+    def poll_views(self, step: str, nodes: Sequence[str], timeout: float,
+                   judge: Callable[[Mapping[str, Any], Mapping[str, str]],
+                                   Mapping[str, str]],
+                   summary: str = 'gave up') -> None:
+        """Poll ``node_status`` on ``nodes`` until ``judge(replies,
+        silent)`` finds nothing wrong (it maps a node to what is wrong
+        with it, judging all the replies together)."""
+        deadline = self.fleet.monotonic() + timeout
+        while True:
+            replies, silent = self._statuses(nodes)
+            wrong = judge(replies, silent)
             if not wrong:
                 return
             if self.fleet.monotonic() >= deadline:
@@ -272,15 +302,25 @@ class Procedures:
 
     def require_healthy(self, members: Sequence[Member]) -> None:
         """Precondition of every topology change: all nodes 0x21 within
-        ``status_timeout`` (a guest may be briefly unreachable)."""
+        ``status_timeout`` (a guest may be briefly unreachable). A member
+        whose peers all show it [SERVICE IN][DOWN] is dead, and the
+        message says how it leaves (doc/ring-procedures.md §4)."""
         step = 'check ring health'
         self._progress(step)
 
-        def check(node: str, reply: Mapping[str, Any]) -> str | None:
-            code = rs.self_code(reply)
-            return None if code == rs.HEALTHY else rs.describe(code)
-        self._poll(step, _ids(members), self.timing.status_timeout, check,
-                   summary='not every node is healthy (0x21)')
+        def judge(replies: Mapping[str, Any],
+                  silent: Mapping[str, str]) -> dict[str, str]:
+            wrong = {}
+            for m in members:
+                if m.id not in replies:
+                    wrong[m.id] = unanswered(m, replies, silent)
+                    continue
+                code = rs.self_code(replies[m.id])
+                if code != rs.HEALTHY:
+                    wrong[m.id] = rs.describe(code)
+            return wrong
+        self.poll_views(step, _ids(members), self.timing.status_timeout,
+                        judge, summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
         """doc/ring-procedures.md §3 step 4: one node at a time into
@@ -297,6 +337,18 @@ class Procedures:
                   ctlport=self.server_ctlport, custom_id_seed=leaver.id)
         self.wait_self('%s: %s to [DELETE][Pending]' % (why, leaver.id),
                        {leaver.id: frozenset({rs.DELETE_PENDING})})
+
+    def _service_out_dead(self, why: str, remaining: Sequence[Member],
+                          leaver: Member) -> None:
+        """doc/ring-procedures.md §4 ("A dead leaver", step 1): the live
+        peer's chmpx takes the down server to [DELETE][Pending] itself;
+        it keeps its base hash (reads of its range go to replicas) until
+        COMPMERGE."""
+        self._one('%s: service out dead %s' % (why, leaver.id),
+                  remaining[0].id, 'service_out', server=leaver.ip,
+                  ctlport=self.server_ctlport, custom_id_seed=leaver.id)
+        self.wait_ring('%s: dead %s to [DELETE][Pending]' % (why, leaver.id),
+                       remaining, [leaver], _DEAD_LEAVING)
 
     # -- procedures --------------------------------------------------------
 
@@ -359,14 +411,38 @@ class Procedures:
             LOG.warning('%s', exc)
 
     def shrink_ring(self, remaining: Sequence[Member],
-                    leaving: Sequence[Member]) -> None:
-        """doc/ring-procedures.md §4 steps 1-5: the leavers end SERVICE OUT and
-        stopped. The first RPC (SERVICEOUT) is the first change to the ring."""
+                    leaving: Sequence[Member],
+                    dead: Sequence[Member] = ()) -> None:
+        """doc/ring-procedures.md §4 steps 1-5: the leavers end SERVICE OUT
+        and stopped; ``dead`` leavers ("A dead leaver") are taken out by
+        a live peer and take no part in the merge. The first RPC
+        (SERVICEOUT) is the first change to the ring. Run again after a
+        failure it goes on from where the ring is ("Retrying a failed
+        shrink"): leavers already [DELETE] are not sent SERVICEOUT again,
+        members already [Pending] are not restarted, and once a MERGE ran
+        nobody is."""
         why = 'shrink'
+        codes = self._codes(_ids(remaining) + _ids(leaving))
+        merged = any(rs.operate(c) in (rs.DOING_NIBBLE, rs.DONE_NIBBLE)
+                     for c in codes.values())
         for m in leaving:
+            if rs.action(codes[m.id]) == rs.ACTION_DELETE:
+                continue
+            if merged:
+                raise ProcedureError(why, 'the ring is merging but %s is '
+                                     'not leaving (%s); the shrink cannot '
+                                     'go on' % (m.id,
+                                                rs.describe(codes[m.id])))
             self._service_out(why, remaining[0], m)
+        views, _ = self._statuses(_ids(remaining))
+        for m in dead:
+            if not all(rs.action(c) == rs.ACTION_DELETE
+                       for c in rs.seen_as(views, m.id, m.ip)):
+                self._service_out_dead(why, remaining, m)
         self._progress(OUTAGE_START)
-        self._restart_each(remaining, why)
+        if not merged:
+            self._restart_each([m for m in remaining
+                                if codes[m.id] == rs.HEALTHY], why)
         expected = _expect(remaining, rs.DONE)
         expected.update(_expect(leaving, rs.DELETE_DONE))
         watchdog.merge(self, why, remaining[0], remaining[1:], expected,
@@ -375,8 +451,13 @@ class Procedures:
         expected = _expect(remaining, rs.HEALTHY)
         expected.update(_expect(leaving, rs.SERVICE_OUT_UP))
         self.wait_self('shrink: ring healthy without leavers', expected)
+        if dead:
+            self.wait_ring('shrink: dead leavers out', remaining, dead,
+                           frozenset({rs.SERVICE_OUT_DOWN, None}))
         self._progress(OUTAGE_END)
-        self._all('shrink: stop leaving nodes', _ids(leaving), 'stop_node')
+        if leaving:
+            self._all('shrink: stop leaving nodes', _ids(leaving),
+                      'stop_node')
 
     def shrink_finish(self, remaining: Sequence[Member],
                       leaving: Sequence[Member], purge: bool = True) -> None:

@@ -33,9 +33,7 @@ GROW, SHRINK, ROLL = 'grow', 'shrink', 'rolling restart or upgrade'
 _ADD, _DELETE = 0x1, 0x2
 
 
-def in_ring(code: int | None) -> bool:
-    """SERVICE IN (up or down), whatever it is doing."""
-    return code is not None and (code & 0xF0) == 0x20
+in_ring = rs.in_ring
 
 
 def _action(code: int) -> int:
@@ -132,15 +130,18 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
     if any(_action(codes[i]) for i in merging):
         _finish_topology_merge(procs, members, codes, ring)
         done.append('finished the merge of the ring and purged every member')
-    elif merging:
+    else:
         for i in merging:
             procs._merge_back('resume: merge back %s' % i, members[i],
                               [members[n] for n in ring])
-        done.append('merged %s back' % ', '.join(merging))
-    elif kind == GROW and not any(not in_ring(codes[i]) for i in ids):
-        # past COMPMERGE: the purge may not have ended (§5)
-        procs.purge([members[i] for i in ring])
-        done.append('purged every member')
+        if merging:
+            done.append('merged %s back' % ', '.join(merging))
+        outside = any(not in_ring(codes[i]) for i in ids)
+        if (kind == GROW and not outside) or (kind == SHRINK and outside):
+            # the membership changed (past COMPMERGE) and the purge may
+            # not have reached every member (§5)
+            procs.purge([members[i] for i in ring])
+            done.append('purged every member')
     codes, _ = observe(procs, ids)
     serving = [i for i in ids if in_ring(codes[i])]
     outside = [i for i in ids if i not in serving]

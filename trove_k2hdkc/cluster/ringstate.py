@@ -24,6 +24,11 @@ ADD_PENDING = 0x1121
 ADD_DONE = 0x3121
 DELETE_PENDING = 0x1221
 DELETE_DONE = 0x3221
+# A down ring member being taken out ([SERVICE IN][DOWN][DELETE]...).
+DOWN_DELETE_PENDING = 0x1220
+DOWN_DELETE_DONE = 0x3220
+# The ACTION nibble of a leaving member ([DELETE]).
+ACTION_DELETE = 0x2
 # The OPERATE nibble: Pending 1, Doing 2, Done 3.
 DOING_NIBBLE, DONE_NIBBLE = 0x2, 0x3
 
@@ -89,3 +94,32 @@ def ring_codes(node_status: Mapping[str, Any]) -> list[int]:
 
 def describe(code: int | None) -> str:
     return 'absent' if code is None else '0x%x' % code
+
+
+def in_ring(code: int | None) -> bool:
+    """SERVICE IN (up or down), whatever it is doing."""
+    return code is not None and (code & 0xF0) == 0x20
+
+
+def is_down(code: int | None) -> bool:
+    """A ring member whose chmpx its peers lost ([SERVICE IN][DOWN])."""
+    return in_ring(code) and code is not None and code & 0xF == 0
+
+
+def action(code: int | None) -> int:
+    """The ACTION nibble: 0 none, 1 [ADD], 2 [DELETE]."""
+    return 0 if code is None else (code >> 8) & 0xF
+
+
+def seen_as(replies: Mapping[str, Mapping[str, Any]], seed: str,
+            name: str | None = None) -> list[int | None]:
+    """The code of member ``seed`` in each reply's ring view."""
+    return [ring_code(r, seed, name) for r in replies.values()]
+
+
+def down_in_views(replies: Mapping[str, Mapping[str, Any]], seed: str,
+                  name: str | None = None) -> bool:
+    """Every view that answered shows the member [SERVICE IN][DOWN]:
+    its chmpx is gone (a dead VM, doc/ring-procedures.md §4)."""
+    seen = seen_as(replies, seed, name)
+    return bool(seen) and all(is_down(c) for c in seen)

@@ -46,7 +46,7 @@ from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
-from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
@@ -173,34 +173,40 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                                  'reached INSTANCE_READY')
 
     def _run(self, what: str, cluster_id: str, body: Callable[[], None],
-             status: Any, recover: Callable[[], bool] | None = None
+             status: Any, recover: Callable[[], bool | str] | None = None
              ) -> bool:
         """Run ``body`` under the cluster timeout. On any failure
-        ``recover`` runs and says whether the cluster is back as it was;
-        if it is not, every member gets ``status``. Either way each
-        member shows the failure as its fault and the task resets."""
+        ``recover`` runs and says how the cluster ended: True, back as it
+        was; a text, brought to a serving state it describes (it set the
+        members' statuses); False, neither, and every member gets
+        ``status``. Either way each member shows the failure as its
+        fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
-        failure = None
+        failure, ended = None, None
         code = self.db_info.task_status.code
         held = k2tasks.HELD.get(code, frozenset({code}))
-        try:
-            with orphans.heartbeat(cluster_id, held, CONF.get(
-                    'k2hdkc').task_heartbeat_interval):
+        with orphans.heartbeat(cluster_id, held, CONF.get(
+                'k2hdkc').task_heartbeat_interval):
+            try:
                 body()
-        except Timeout as t:
-            if t is not timeout:
-                raise
-            failure = '%s timed out after %ss' % (
-                what, CONF.cluster_usage_timeout)
-            LOG.error('Cluster %s: %s', cluster_id, failure)
-        except Exception as exc:
-            failure = '%s failed: %s' % (what, exc)
-            LOG.exception('Cluster %s: %s', cluster_id, failure)
-        finally:
-            timeout.cancel()
+            except Timeout as t:
+                if t is not timeout:
+                    raise
+                failure = '%s timed out after %ss' % (
+                    what, CONF.cluster_usage_timeout)
+                LOG.error('Cluster %s: %s', cluster_id, failure)
+            except Exception as exc:
+                failure = '%s failed: %s' % (what, exc)
+                LOG.exception('Cluster %s: %s', cluster_id, failure)
+            finally:
+                timeout.cancel()
+            if failure is not None and recover is not None:
+                ended = recover()
         if failure is not None:
-            if recover is not None and recover():
+            if ended is True:
                 failure += '; undone, the cluster is as it was'
+            elif isinstance(ended, str):
+                failure += '; ' + ended
             else:
                 self.update_statuses_on_failure(cluster_id, status=status)
             self._record_fault(cluster_id, failure)
@@ -208,6 +214,36 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._clear_faults(cluster_id)
         self.reset_task()
         return failure is None
+
+    def _recover_ring(self, cluster_id: str, procs: Procedures,
+                      ids: Sequence[str], kind: str) -> bool | str:
+        """After a step failed with the ring changing: the rules of
+        doc/ring-procedures.md §11 from the ring's state (a guest that
+        came back, a process its supervisor restarted, a lost reply);
+        False when the ring cannot be brought to serve (a member gone)."""
+        try:
+            outcome = resume.resume(procs, ids, kind)
+            self._complete_fresh(procs.fleet, outcome)
+        except Exception as exc:
+            LOG.error('Cluster %s: the ring could not be brought back to '
+                      'serving: %s', cluster_id, exc)
+            return False
+        self._end_statuses(ids, outcome, kind)
+        return 'then, from the ring\'s state: %s; %s' % (
+            outcome.done, outcome_text(kind, outcome))
+
+    def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
+        """``cluster_complete`` for new members that joined."""
+        fresh = [i for i in outcome.serving if self.awaiting_complete(i)]
+        if fresh:
+            fleet.call_all(fresh, 'cluster_complete')
+
+    def _end_statuses(self, ids: Sequence[str], outcome: resume.Outcome,
+                      kind: str) -> None:
+        for i in ids:
+            self._update_member(i, task_status=(
+                InstanceTasks.NONE if i in outcome.serving
+                else _ERROR_OF.get(kind, InstanceTasks.NONE)))
 
     def _record_fault(self, cluster_id: str, message: str) -> None:
         """The instance fault is the one place ``openstack database
@@ -321,9 +357,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                        joining=lambda: state.update(ring_touched=True))
             fleet.call_all(new_ids, 'cluster_complete')
 
-        def recover() -> bool:
+        def recover() -> bool | str:
             if state['ring_touched']:
-                return False
+                procs, existing = state['procs']
+                return self._recover_ring(
+                    cluster_id, procs, [m.id for m in existing] + new_ids,
+                    resume.GROW)
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.
@@ -349,7 +388,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
-        state = {'ring_touched': False}
+        state: dict[str, Any] = {'ring_touched': False}
 
         def body() -> None:
             leave_ids = list(instance_ids)
@@ -364,24 +403,27 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if refusal:
                 raise ProcedureError('shrink', refusal)
             procs, fleet = self._procedures(cluster_id, guests, ring)
-            # doc/ring-procedures.md §11: a leaver an interrupted shrink
-            # took out of the ring (or a new member that never joined)
-            # needs only the K2HR3 half.
-            out = _out_of_ring(fleet, remaining, leaving)
-            in_ring = [m for m in leaving if m.id not in out]
-            procs.require_healthy(remaining + in_ring)
-            self._require_recorded_ring(fleet, remaining + in_ring, ring)
+            # doc/ring-procedures.md §4, §11: leavers may be dead
+            # or already out (an interrupted or failed shrink), which
+            # need only part of the ring steps or none.
+            plan = shrinkplan.plan(procs, remaining, leaving)
+            self._require_recorded_ring(fleet, remaining + plan.live, ring)
             state['ring_touched'] = True
-            if in_ring:
-                procs.shrink_ring(remaining, in_ring)
-            _stop_quietly(fleet, out)
+            state['procs'] = (procs, stay_ids + leave_ids)
+            if plan.touches_ring:
+                procs.shrink_ring(remaining, plan.live, plan.dead)
+            _stop_quietly(fleet, [m.id for m in plan.up])
             registry.remove_servers(leaving)
-            procs.shrink_finish(remaining, leaving, purge=bool(in_ring))
+            procs.shrink_finish(remaining, leaving,
+                                purge=plan.touches_ring)
             self._delete_instances(context, cluster_id, leave_ids)
 
-        def recover() -> bool:
+        def recover() -> bool | str:
             # Before the first SERVICEOUT nothing was changed.
-            return not state['ring_touched']
+            if not state['ring_touched']:
+                return True
+            procs, ids = state['procs']
+            return self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
 
         if self._run('shrink', cluster_id, body,
                      InstanceTasks.SHRINKING_ERROR, recover):
@@ -495,10 +537,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             with orphans.heartbeat(cluster_id, frozenset({held.code}),
                                    CONF.get('k2hdkc').task_heartbeat_interval):
                 outcome = resume.resume(procs, ids, kind)
-                fresh = [i for i in outcome.serving
-                         if self.awaiting_complete(i)]
-                if fresh:
-                    fleet.call_all(fresh, 'cluster_complete')
+                self._complete_fresh(fleet, outcome)
         except (Exception, Timeout) as exc:
             if isinstance(exc, Timeout) and exc is not timeout:
                 raise
@@ -511,10 +550,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         else:
             message = resume_message(kind, outcome)
             LOG.warning('Cluster %s: %s', cluster_id, message)
-            for i in ids:
-                self._update_member(i, task_status=(
-                    InstanceTasks.NONE if i in outcome.serving
-                    else _ERROR_OF.get(kind, InstanceTasks.NONE)))
+            self._end_statuses(ids, outcome, kind)
             self._record_fault(cluster_id, message)
         finally:
             timeout.cancel()
@@ -567,9 +603,13 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                             ids: Sequence[str]) -> None:
         """Trove deletes cluster members only while the cluster task is
         SHRINKING_CLUSTER or DELETING (``is_cluster_deleting``), so the
-        grow's task moves on to SHRINKING first."""
+        grow's task moves on to SHRINKING first; and it refuses to
+        delete an instance whose task is still BUILDING (a grow's member
+        keeps it until ``cluster_complete``), so that ends first."""
         claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
                      ClusterTasks.SHRINKING_CLUSTER)
+        for instance_id in ids:
+            self._update_member(instance_id, task_status=InstanceTasks.NONE)
         self._delete_instances(context, cluster_id, ids)
 
     def _teardown(self, cluster_id: str,
@@ -604,10 +644,15 @@ _ERROR_OF = {resume.GROW: InstanceTasks.GROWING_ERROR,
 def resume_message(kind: str, outcome: resume.Outcome) -> str:
     """What a member's fault says after a resume: where it had got,
     what was done, which topology serves, what the user must do."""
-    text = ('%s interrupted by a taskmanager restart at %s; resumed: %s; '
-            'the cluster is serving with %d members in the ring (%s)'
-            % (kind, outcome.step, outcome.done, len(outcome.serving),
-               ', '.join(outcome.serving)))
+    return ('%s interrupted by a taskmanager restart at %s; resumed: %s; %s'
+            % (kind, outcome.step, outcome.done,
+               outcome_text(kind, outcome)))
+
+
+def outcome_text(kind: str, outcome: resume.Outcome) -> str:
+    """Which members serve, and what to do about the others."""
+    text = ('the cluster is serving with %d members in the ring (%s)'
+            % (len(outcome.serving), ', '.join(outcome.serving)))
     if outcome.outside and kind == resume.GROW:
         text += ('; %s did not join the ring: remove them with openstack '
                  'database cluster shrink' % ', '.join(outcome.outside))
@@ -618,19 +663,6 @@ def resume_message(kind: str, outcome: resume.Outcome) -> str:
     elif outcome.outside:
         text += '; %s are not in the ring' % ', '.join(outcome.outside)
     return text
-
-
-def _out_of_ring(fleet: Any, remaining: Sequence[Member],
-                 leaving: Sequence[Member]) -> set[str]:
-    """Leavers that every remaining member's ring view shows out of the
-    ring or not at all; a view that cannot be read counts them in."""
-    try:
-        replies = fleet.call_all([m.id for m in remaining], 'node_status')
-        return {m.id for m in leaving if all(
-            not resume.in_ring(rs.ring_code(r, m.id, m.ip))
-            for r in replies.values())}
-    except (GuestCallError, rs.StatusShapeError):
-        return set()
 
 
 def _stop_quietly(fleet: Any, ids: Sequence[str]) -> None:

@@ -13,13 +13,16 @@ import threading
 from typing import Any
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from trove.common import cfg
+from trove.conductor import api as conductor_api
 from trove.guestagent import guest_log
 from trove.guestagent.datastore import manager as trove_manager
 
 from trove_k2hdkc.guest import errors
 from trove_k2hdkc.guest.access import AccessStore
 from trove_k2hdkc.guest.access import node_access
+from trove_k2hdkc.guest.backup import NodeBackups
 from trove_k2hdkc.guest.heal import Healer
 from trove_k2hdkc.guest.node_config import K2hr3Fetcher
 from trove_k2hdkc.guest.node_config import K2hr3Registrar
@@ -68,6 +71,14 @@ class Manager(trove_manager.Manager):
             data_dir=opts.data_dir, start_timeout=opts.node_start_timeout,
             merge_timeout=opts.merge_timeout)
         self.healer = Healer(self.app)
+        self.backups = NodeBackups(
+            ini_path, driver=opts.backup_strategy,
+            container=CONF.backup_swift_container,
+            encryption_key=CONF.backup_aes_cbc_key or None,
+            insecure=CONF.swift_api_insecure,
+            unsupported=('backups run with the process node runtime only '
+                         '([k2hdkc] node_runtime = process)'
+                         if self._docker else None))
         self.status = K2hdkcStatus(
             runtime, self.app.self_status,
             guestagent_dir=opts.guestagent_dir, observe=self.healer.observe)
@@ -143,9 +154,10 @@ class Manager(trove_manager.Manager):
             LOG.info('Cluster member of %s prepared; the node starts when '
                      'the cluster is configured.', cluster_config.get('id'))
             return
-        self._prepare_single(overrides)
+        self._prepare_single(context, overrides, backup_info)
 
-    def _prepare_single(self, overrides: Any) -> None:
+    def _prepare_single(self, context, overrides: Any,
+                        backup_info: dict | None = None) -> None:
         """A single-node instance: the taskmanager
         (``trove_k2hdkc.taskmanager.Manager``) provisioned a one-member
         K2HR3 layout and hands its access in ``overrides['k2hr3']``; the
@@ -162,8 +174,23 @@ class Manager(trove_manager.Manager):
                              allow_http=self._allow_http)
         self.registrar(access, self.app.node_config.identity.cuk)
         self.app.configure_node(access)
+        if backup_info:
+            # Before the first start: the restored file is the node's
+            # file from its first attach (doc/backup.md §4).
+            self.backups.restore(backup_info, context.auth_token)
         self.app.start_node()
         self.app.bootstrap_alone()
+
+    def create_backup(self, context, backup_info):
+        """Trove's backup RPC: BUILDING, then COMPLETED or FAILED to the
+        conductor; the node keeps serving (doc/backup.md §1)."""
+        conductor = conductor_api.API(context)
+
+        def report(**fields):
+            conductor.update_backup(
+                CONF.guest_id, sent=timeutils.utcnow_ts(microsecond=True),
+                **fields)
+        self.backups.create(backup_info, context.auth_token, report)
 
     def stop_db(self, context):
         self.app.stop_node()

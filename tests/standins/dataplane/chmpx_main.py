@@ -180,7 +180,7 @@ class Chmpx:
                 view = self.ring.states.get(sender)
                 mine = self.my_state.to_dict() if self.ring.is_server \
                     else None
-                return {'state': mine,
+                return {'state': mine, 'down': self._down_states(),
                         'you': view.to_dict() if view else None}
         if op == 'ring':
             if self._first_delivery(msg.get('id')):
@@ -213,6 +213,30 @@ class Chmpx:
 
     # -- ring-wide commands ------------------------------------------------
 
+    def _down_states(self) -> dict:
+        """The states this server holds for down servers (caller holds
+        the lock). A SERVICEOUT of a down server, and what MERGE and
+        COMPMERGE make of it, reach every server and slave as status
+        changes (chmpx's PxComSendStatusChange sends to the slaves too);
+        in the stand-in the others learn them from the status exchange,
+        since the down server cannot tell them."""
+        if not self.ring.is_server:
+            return {}
+        return {ident: state.to_dict()
+                for ident, state in self.ring.states.items()
+                if not state.up and ident in self.ring.seen}
+
+    def _take_down(self, states) -> None:
+        """Adopt a peer's further-advanced state of a down server
+        (caller holds the lock): [DELETE][Pending] after a SERVICEOUT,
+        [DELETE][Done] after a MERGE, SERVICE OUT after COMPMERGE."""
+        for ident, data in (states or {}).items():
+            cur = self.ring.states.get(ident)
+            new = st.State.from_dict(data)
+            if (cur is not None and not cur.up and ident != self.ring.me
+                    and ringmod.leave_rank(new) > ringmod.leave_rank(cur)):
+                self.ring.states[ident] = new
+
     def _first_delivery(self, cid) -> bool:
         """False for a ring command id this node has already applied."""
         if not cid:
@@ -237,15 +261,22 @@ class Chmpx:
             elif cmd == 'markout':
                 cur = self.ring.states.get(arg)
                 if cur is not None and not cur.up:
-                    cur.ring = 'OUT'
+                    self.ring.serviceout_down(cur)
             elif cmd == 'compmerge':
                 self.ring.compmerge(me)
                 me.last = common.now_us()
+                for ident, cur in self.ring.states.items():
+                    if not cur.up and ident != self.ring.me:
+                        self.ring.compmerge(cur)
             elif cmd == 'abort':
                 self.merge_gen += 1
                 self.ring.abort(me)
                 me.last = common.now_us()
             elif cmd == 'merge':
+                for cur in self.ring.states.values():
+                    if (not cur.up and cur.action == 'DELETE'
+                            and cur.operate == 'Pending'):
+                        cur.operate = 'Done'  # a down leaver has nothing
                 if me.operate == 'Pending' and not me.suspend:
                     me.operate = 'Doing'
                     me.last = common.now_us()
@@ -399,6 +430,7 @@ class Chmpx:
                     continue
                 if reply and reply.get('state'):
                     self._take(node.ident, reply['state'])
+                    self._take_down(reply.get('down'))
                 else:
                     self.ring.mark_down(node.ident, common.now_us())
 

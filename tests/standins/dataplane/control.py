@@ -101,7 +101,9 @@ def serviceout(proc, arg: str) -> str:
         state = proc.ring.states[target.ident].copy()
         operating = proc.ring.operating()
     if not state.up:
-        if state.ring == 'IN':
+        # chmpx handles a down server locally (doc/ring-procedures.md
+        # §4): [DELETE][Pending] on every server, no merge on its side.
+        if state.ring == 'IN' and not state.action:
             proc.broadcast('markout', target.ident)
             return SUCCEED
         return 'SUCCEED: Already server has been SERVICEOUT.'

@@ -8,6 +8,8 @@ The archive is the stand-in's own format (JSON lines of elements).
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 
 from tests.standins.dataplane import common
@@ -32,25 +34,45 @@ def header(path: str, ro: bool, opts: dict) -> str:
 
 
 def archive_put(db: storemod.Store, path: str) -> bool:
+    """Records appended as the iteration goes (a reader may follow the
+    file while it grows).  The real tool positions each record with
+    lseek+pwrite, so a pipe fails once there is a record to write."""
+    if db.elements and os.path.exists(path) and \
+            not stat.S_ISREG(os.stat(path).st_mode):
+        return False
     try:
         with open(path, 'w', encoding='utf-8') as fobj:
             for key, elem in sorted(db.elements.items()):
                 fobj.write(json.dumps(dict(elem, k=key)) + '\n')
+                fobj.flush()
         return True
     except OSError:
         return False
 
 
 def archive_load(db: storemod.Store, path: str) -> bool:
+    """Records are applied one by one.  Like the real loader, a record cut
+    short at the end of the file ends the load quietly (a short read is
+    its end of file), while a damaged whole record fails it, the records
+    before it staying applied."""
     try:
         with open(path, encoding='utf-8') as fobj:
-            elems = [json.loads(line) for line in fobj if line.strip()]
-    except (OSError, ValueError):
+            lines = fobj.read().split('\n')
+    except (OSError, UnicodeDecodeError):
         return False
-    for elem in elems:
-        db.elements[elem.pop('k')] = elem
+    ok = True
+    for number, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            elem = json.loads(line)
+            key = elem.pop('k')
+        except (ValueError, KeyError, AttributeError):
+            ok = number == len(lines) - 1   # the unterminated last line
+            break
+        db.elements[key] = elem
     db.touch()
-    return True
+    return ok
 
 
 def run_one(db: storemod.Store, line: str, ro: bool) -> bool:

@@ -89,8 +89,20 @@ class Ring:
             last=now_us if ident in self.seen else 0)
 
     def any_member_down(self) -> bool:
-        return any(s.ring == 'IN' and not s.up
+        """A SERVICE IN server is down and not leaving: chmpx refuses
+        MERGE (a down server being taken out does not count)."""
+        return any(s.ring == 'IN' and not s.up and s.action != 'DELETE'
                    for s in self.states.values())
+
+    @staticmethod
+    def serviceout_down(state: st.State) -> None:
+        """SERVICEOUT of a down SERVICE IN server, handled by the server
+        that got it: [SERVICE IN][DOWN][DELETE][Pending] (0x1220,
+        chmpx's CHMPXSTS_SRVIN_DOWN_DELPENDING). It keeps its base hash
+        until COMPMERGE, so reads of its range fall back to replicas
+        and the live servers merge the new layout among themselves."""
+        if state.ring == 'IN' and not state.action:
+            state.action, state.operate = 'DELETE', 'Pending'
 
     def operating(self) -> bool:
         return any(s.operate in ('Doing', 'Done')
@@ -143,3 +155,12 @@ class Ring:
             return 'SUCCEED'
         state.action, state.operate = 'DELETE', 'Pending'
         return 'SUCCEED'
+
+
+def leave_rank(state: st.State) -> int:
+    """How far a down server has got on its way out of the ring."""
+    if state.ring == 'OUT':
+        return 3
+    if state.action == 'DELETE':
+        return 2 if state.operate == 'Done' else 1
+    return 0

@@ -40,6 +40,7 @@ class Node:
     configured: dict | None = None
     completed: bool = False
     version: str | None = None
+    dead: bool = False     # its VM is gone: no guest, no chmpx
 
 
 class Ring:
@@ -90,6 +91,15 @@ class Ring:
         self.nodes[node_id] = node
         return node
 
+    def kill(self, node_id: str) -> None:
+        """The member's VM is gone: its guest never answers and its peers
+        show it [SERVICE IN][DOWN] (0x20) while it was in the ring
+        (doc/ring-procedures.md §1, AUTOMERGE off)."""
+        node = self.nodes[node_id]
+        node.dead, node.running = True, False
+        if node.code & 0xF0 == 0x20:
+            node.code = rs.SERVICE_IN_DOWN
+
     def listed_all(self) -> None:
         for node in self.nodes.values():
             node.listed = tuple(self.k2hr3_hosts)
@@ -101,6 +111,9 @@ class Ring:
         fault = self.faults.get((node_id, method))
         if fault is not None:
             raise fault
+        if self.nodes[node_id].dead:
+            raise TimeoutError('%s: no reply from %s (VM gone)'
+                               % (method, node_id))
         if method == 'node_status' and self.silent.get(node_id):
             self.silent[node_id] -= 1
             raise TimeoutError('no reply from %s' % node_id)
@@ -136,6 +149,8 @@ class Ring:
             other = self.nodes.get(other_id)
             code = other.code if other and other.running \
                 else rs.SERVICE_OUT_DOWN
+            if other and other.dead:
+                code = other.code   # as its peers last recorded it
             if other_id != node.id and self._lagging(other_id):
                 code = rs.SERVICE_IN_DOWN
             stale = self._stale.get(other_id)
@@ -178,6 +193,12 @@ class Ring:
         target = self.nodes[custom_id_seed]
         if target.ip != server or ctlport != self.ctlport:
             raise RefusedError('no such server')
+        if target.dead:
+            # chmpx handles a down server itself: [SERVICE IN][DOWN]
+            # [DELETE][Pending] (CHMPXSTS_SRVIN_DOWN_DELPENDING)
+            if target.code == rs.SERVICE_IN_DOWN:
+                target.code = rs.DOWN_DELETE_PENDING
+            return
         if self._view_shows(node, 0x2, 0x3):
             raise RefusedError('server is operating now')
         if target.code not in (rs.HEALTHY, rs.PENDING):
@@ -229,6 +250,12 @@ class Ring:
         return [n for n in self.nodes.values() if n.running]
 
     def _merge(self, node: Node) -> None:
+        if any(n.dead and n.code == rs.SERVICE_IN_DOWN
+               for n in self.nodes.values()):
+            raise RefusedError('a SERVICE IN server is down')
+        for n in self.nodes.values():
+            if n.dead and n.code == rs.DOWN_DELETE_PENDING:
+                n.code = rs.DOWN_DELETE_DONE   # nothing to merge itself
         members = [n for n in self._ring_members()
                    if n.code != rs.SERVICE_OUT_UP]
         if any(n.code not in PENDINGS | {rs.HEALTHY} for n in members):
@@ -275,6 +302,9 @@ class Ring:
             raise RefusedError('some servers could not be changed')
         for n in self._ring_members():
             n.code = done.get(n.code, n.code)
+        for n in self.nodes.values():
+            if n.dead and n.code == rs.DOWN_DELETE_DONE:
+                n.code = rs.SERVICE_OUT_DOWN
 
     def _purge_prepare(self, node: Node) -> dict:
         """k2hdkc restarted on an empty K2HFILE: [n/a][Pending]; sent

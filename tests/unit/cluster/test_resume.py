@@ -152,3 +152,25 @@ def test_a_silent_guest_is_judged_by_its_peers_view():
     assert codes['inst-3'] == rs.HEALTHY
     assert ips['inst-3'] == '10.0.0.3'
     assert procs.server_ctlport == ring.ctlport
+
+
+@pytest.mark.parametrize('kind, codes', [
+    (resume.GROW, {'inst-1': rs.HEALTHY, 'inst-2': rs.PENDING,
+                   'inst-3': rs.HEALTHY, 'inst-4': rs.HEALTHY}),
+    (resume.SHRINK, {'inst-1': rs.HEALTHY, 'inst-2': rs.PENDING,
+                     'inst-3': rs.HEALTHY}),
+])
+def test_an_interrupted_purge_is_merged_back_then_every_member_purged(
+        kind, codes):
+    """The purge of §5 stopped at inst-2: its merge back, then a purge of
+    every member, the ones after inst-2 included (stale copies)."""
+    listed = [i for i in IDS if i in codes]
+    ring = ring_of(codes, listed=listed)
+    out = run(ring, kind)
+    assert out.serving == listed
+    assert_all_healthy(ring, listed)
+    back = merge_index(ring)
+    assert ring.calls[back][0] == 'inst-2'
+    for i in listed:
+        assert ring.index(i, 'purge_prepare') > back
+    assert 'purged every member' in out.done

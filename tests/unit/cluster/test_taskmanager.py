@@ -118,6 +118,7 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks._members = lambda ctx, want: (
         [Member(i, ring.nodes[i].ip) for i in want], {i: None for i in want})
     tasks._all_instances_ready = mock.Mock(return_value=ready)
+    tasks.awaiting_complete = lambda instance_id: False
     tasks.reset_task = mock.Mock()
     tasks.update_statuses_on_failure = mock.Mock()
     tasks._delete_instances = mock.Mock()
@@ -220,7 +221,7 @@ def test_grow_failure_before_service_in_is_undone(faults):
         mock.ANY, CLUSTER, ['inst-3'])
     assert registry.log[-1] == 'remove'
     assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
-    assert ring.methods('inst-3') == ['stop_node']
+    assert ring.methods('inst-3') == ['stop_node', 'db']
     assert ring.methods('inst-2')[-1] == 'refresh_config'
     messages = fault_messages(faults)
     assert set(messages) == set(ring.nodes)
@@ -231,7 +232,15 @@ def test_grow_failure_before_service_in_is_undone(faults):
         assert TOKEN not in text
 
 
-def test_grow_failure_from_service_in_on_is_not_undone(faults):
+def statuses(ring):
+    """Task status each member was last given (``_update_member``)."""
+    return {i: v['task_status'] for i, m, v in ring.calls if m == 'db'}
+
+
+def test_grow_failure_from_service_in_on_ends_serving(faults):
+    """From SERVICEIN on the grow is not undone; the ring's state decides
+    (doc/ring-procedures.md §11): a member that cannot join stays out,
+    marked, and the old ring serves."""
     ring = fresh_ring(2)
     healthy(ring)
     ring.add('inst-3', '10.0.0.3')
@@ -239,12 +248,36 @@ def test_grow_failure_from_service_in_on_is_not_undone(faults):
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, list(ring.nodes))
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    tasks.update_statuses_on_failure.assert_called_once_with(
-        CLUSTER, status=InstanceTasks.GROWING_ERROR)
+    tasks.update_statuses_on_failure.assert_not_called()
     tasks._delete_instances.assert_not_called()
-    assert 'remove' not in registry.log
+    assert statuses(ring) == {'inst-1': InstanceTasks.NONE,
+                              'inst-2': InstanceTasks.NONE,
+                              'inst-3': InstanceTasks.GROWING_ERROR}
     for text in fault_messages(faults).values():
         assert text.startswith('grow failed: grow: service in inst-3')
+        assert 'serving with 2 members in the ring (inst-1, inst-2)' in text
+        assert 'inst-3 did not join the ring' in text
+
+
+def test_grow_whose_restart_reply_is_lost_is_finished(faults):
+    """The restart RPC of an existing member loses its reply (its agent
+    restarted): the step fails, the ring's state shows the merge half
+    done, and it is finished: three healthy members, statuses NONE."""
+    ring = fresh_ring(2)
+    healthy(ring)
+    ring.add('inst-3', '10.0.0.3')
+    ring.lost_replies[('inst-2', 'restart_k2hdkc')] = 1
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
+    assert all(v is InstanceTasks.NONE for v in statuses(ring).values())
+    assert len(statuses(ring)) == 3
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('grow failed: grow: restart k2hdkc on inst-2')
+    assert "then, from the ring's state: finished the merge" in text
+    assert 'serving with 3 members in the ring' in text
 
 
 def test_grow_success_registers_new_host():
@@ -263,15 +296,19 @@ def test_grow_success_registers_new_host():
 def assert_grow_undone(tasks, ring, new_ids):
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, new_ids)
+    # Trove refuses to delete an instance whose task is BUILDING (what a
+    # grow's member has until cluster_complete): the undo ends it first
+    for i in new_ids:
+        assert (i, 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
     tasks.update_statuses_on_failure.assert_not_called()
     tasks.reset_task.assert_called_once_with()
     for i in new_ids:
         assert i not in ring.k2hr3_hosts
-        assert ring.methods(i) == []
+        assert ring.methods(i) == ['db']   # no RPC: only its task ended
     assert 'refresh_config' not in ring.methods()
 
 
-def test_grow_refused_on_unhealthy_ring_is_undone(faults):
+def test_grow_refused_on_unhealthy_ring_is_undone(faults, trove_db):
     ring = fresh_ring(2)
     healthy(ring)
     ring.nodes['inst-2'].code = rs.SERVICE_IN_DOWN
@@ -685,7 +722,8 @@ def test_recorded_ports_the_ring_does_not_run_stop_the_operation(
         tasks._ids = lambda cluster_id: ['inst-1', 'inst-2', 'inst-3']
         tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     assert registry.log == ['ring_settings']
-    assert ring.methods() == []       # status reads only
+    # status reads only (and a grow's new member's task ended for its undo)
+    assert set(ring.methods()) <= {'db'}
     message = fault_messages(faults)['inst-1']
     assert 'K2HR3 records port/ctlport 9020/8021' in message
     assert 'the ring was not changed' in message

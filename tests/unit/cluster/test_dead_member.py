@@ -1,0 +1,167 @@
+"""A dead member leaves by shrink and is replaced by a grow; a shrink
+that failed after SERVICEOUT is retried (doc/ring-procedures.md §4)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from trove.common.exception import GuestTimeout
+from trove.instance.tasks import InstanceTasks
+
+from tests.unit.cluster.test_taskmanager import CLUSTER
+from tests.unit.cluster.test_taskmanager import FakeRegistry
+from tests.unit.cluster.test_taskmanager import assert_grow_undone
+from tests.unit.cluster.test_taskmanager import cleared  # noqa: F401
+from tests.unit.cluster.test_taskmanager import fault_messages
+from tests.unit.cluster.test_taskmanager import faults  # noqa: F401
+from tests.unit.cluster.test_taskmanager import fresh_ring
+from tests.unit.cluster.test_taskmanager import healthy
+from tests.unit.cluster.test_taskmanager import k2hdkc_opts  # noqa: F401
+from tests.unit.cluster.test_taskmanager import make_tasks
+from trove_k2hdkc.cluster import ringstate as rs
+
+REMAINING = ['inst-1', 'inst-2', 'inst-3']
+
+
+def dead_ring(count=4, dead='inst-4'):
+    ring = fresh_ring(count)
+    healthy(ring)
+    ring.kill(dead)
+    return ring
+
+
+def assert_serving_without(ring, gone, remaining):
+    for i in remaining:
+        node = ring.nodes[i]
+        assert node.code == rs.HEALTHY and node.running
+        assert gone not in node.listed
+        view = ring.call(i, 'node_status')
+        assert {e['custom_id_seed'] for e in view['ring']} == set(remaining)
+        assert set(rs.ring_codes(view)) == {rs.HEALTHY}
+    assert gone not in ring.k2hr3_hosts
+
+
+def test_shrink_removes_a_dead_member():
+    ring = dead_ring()
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    # SERVICEOUT of the dead member goes to a live peer's control port
+    out = [c for c in ring.calls if c[1] == 'service_out']
+    assert out == [('inst-1', 'service_out', {
+        'server': '10.0.0.4', 'ctlport': 8021, 'custom_id_seed': 'inst-4'})]
+    # then the merge among the live members, COMPMERGE, purge
+    for i in REMAINING:
+        assert ring.index('inst-1', 'service_out') < ring.index(
+            i, 'restart_k2hdkc') < ring.index('inst-1', 'merge')
+        assert 'purge_finish' in ring.methods(i)
+    assert ring.index('inst-1', 'merge') < ring.index(
+        'inst-1', 'complete_merge')
+    assert registry.log == ['ring_settings', 'remove']
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+
+
+def test_dead_member_replaced_by_shrink_then_grow():
+    ring = dead_ring()
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    ring.add('inst-5', '10.0.0.5')
+    tasks = make_tasks(ring, FakeRegistry(ring), REMAINING + ['inst-5'])
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-5'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING + ['inst-5'])
+    assert ring.nodes['inst-5'].completed
+
+
+def test_shrink_of_another_member_while_one_is_dead_changes_nothing(
+        faults):  # noqa: F811
+    ring = dead_ring()
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    tasks._delete_instances.assert_not_called()
+    assert ring.methods() == [] and registry.log == ['ring_settings']
+    message = fault_messages(faults)['inst-1']
+    assert 'inst-4 is down' in message
+    assert 'cluster shrink of it' in message
+
+
+def test_grow_with_a_dead_member_is_refused_and_undone(
+        faults, trove_db):  # noqa: F811
+    ring = dead_ring(3, dead='inst-3')
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks._ids = mock.Mock(side_effect=[list(ring.nodes),
+                                        ['inst-1', 'inst-2', 'inst-3']])
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    assert_grow_undone(tasks, ring, ['inst-4'])
+    message = fault_messages(faults)['inst-1']
+    assert 'inst-3 is down' in message
+    assert 'openstack database cluster shrink' in message
+    assert 'undone' in message
+
+
+def _fail_once(ring, node, method):
+    ring.faults[(node, method)] = GuestTimeout('timed out')
+
+
+def _retry(ring, leaver):
+    ring.faults.clear()
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, [leaver])
+    return tasks
+
+
+def test_shrink_failed_after_serviceout_can_be_retried(faults):  # noqa: F811
+    """The first attempt stops with the leaver [DELETE][Pending] and some
+    members restarted ([n/a][Pending]); the same request again finishes
+    the merge instead of refusing the ring as unhealthy."""
+    ring = fresh_ring(4)
+    healthy(ring)
+    _fail_once(ring, 'inst-2', 'restart_k2hdkc')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.SHRINKING_ERROR)
+    assert ring.nodes['inst-4'].code == rs.DELETE_PENDING
+    assert ring.nodes['inst-1'].code == rs.PENDING
+    tasks = _retry(ring, 'inst-4')
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert ring.nodes['inst-4'].running is False
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+
+
+def test_dead_member_shrink_failed_in_the_merge_can_be_retried(
+        faults):  # noqa: F811
+    ring = dead_ring()
+    _fail_once(ring, 'inst-1', 'merge')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.SHRINKING_ERROR)
+    # the dead member is out, the others wait in [n/a][Pending]
+    assert {ring.nodes[i].code for i in REMAINING} == {rs.PENDING}
+    tasks = _retry(ring, 'inst-4')
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    assert [c[1] for c in ring.calls].count('service_out') == 1
+
+
+def test_pending_member_without_a_leave_under_way_is_refused(
+        faults):  # noqa: F811
+    """Only a leave under way (a leaver [DELETE] or out of the ring)
+    makes a remaining member in [Pending] a shrink to finish."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.nodes['inst-2'].code = rs.PENDING
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
+    assert ring.methods() == []
+    assert 'inst-2 0x1021' in fault_messages(faults)['inst-1']
