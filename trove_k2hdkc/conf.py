@@ -145,6 +145,16 @@ k2hr3_opts = [
     cfg.FloatOpt('k2hr3_teardown_backoff', default=2.0, min=0.0,
                  help='Seconds before the second teardown run; doubles per '
                       'run.'),
+    cfg.StrOpt('k2hr3_owner_token_function',
+               default='trove_k2hdkc.cluster.owner.service_token',
+               help='Import path of a function(project_id) -> a Keystone '
+                    "token of that project, used when a request of another "
+                    "project (an admin's) acts on a cluster or instance: "
+                    "its K2HR3 objects live in the owner's tenant "
+                    '(doc/k2hr3-layout.md §5). The default uses Trove\'s '
+                    '[service_credentials] scoped to the project, so that '
+                    'user needs a role there. Like Trove\'s remote_*_client '
+                    'options.'),
     cfg.URIOpt('k2hr3_guest_api_url', schemes=['http', 'https'],
                help='K2HR3 API URL as the guests reach it, when it differs '
                     'from k2hr3_api_url (the controller side). Unset uses '

@@ -24,6 +24,10 @@ DELETED_EVERY = 10
 WRITE_ATTEMPTS = 3
 REREADS = 3
 PAUSE = 1.0
+# Commands per k2hdkclinetool run. A run of 10,000 prints on the real
+# programs took over 300 s on the loaded 2-core machine (and timed out);
+# 1,000 stay well inside any run's limit and cost little.
+BATCH = 1000
 
 #: ``k2hdkclinetool`` output lines of ``print <key>``
 #: (tests/data/reference/README.md, linetool output); a read that
@@ -99,6 +103,28 @@ def parse_print(stdout: str, keys: Iterable[str]) -> Reads:
     return Reads({k: v for k, v in values.items() if k in wanted},
                  frozenset(absent & wanted),
                  frozenset(wanted - set(values) - absent))
+
+
+def batches(items: list[str], size: int = BATCH) -> list[list[str]]:
+    """``items`` in runs of at most ``size``, in order."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def reader(run: Runner) -> Callable[[list[str]], Reads]:
+    """A ``check`` reader over a linetool runner, in runs of ``BATCH``."""
+    def read(keys: list[str]) -> Reads:
+        found = Reads({}, frozenset(), frozenset())
+        for part in batches(keys):
+            found = found.updated(parse_print(
+                run(['print %s' % k for k in part])[0], part))
+        return found
+    return read
+
+
+def write_batched(run: Runner, commands: list[str]) -> int:
+    """``write`` in runs of half a ``BATCH`` (each write gets a print);
+    returns the writes repeated."""
+    return sum(write(run, part) for part in batches(commands, BATCH // 2))
 
 
 class WriteFailed(AssertionError):

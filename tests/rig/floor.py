@@ -14,7 +14,6 @@ hangs and what they cost apart from the clean figures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
 import pathlib
 import sys
@@ -29,9 +28,6 @@ from trove_k2hdkc.cluster import watchdog
 
 SERVERS = 4
 START = 3
-# Commands per k2hdkclinetool run: keeps each run well inside the
-# harness's 120 s limit on a loaded machine, and costs little.
-BATCH = 1000
 CTL_TRIES = 3
 QUERIES = frozenset({'SELFSTATUS', 'ALLSTATUS', 'VERSION'})
 # Commands whose lost reply is judged by the status they cause.
@@ -108,22 +104,6 @@ class Floor:
     @property
     def hung(self) -> bool:
         return bool(self.ring_hangs.seen or self.purge_hangs.seen)
-
-
-def batches(items: list[str], size: int = BATCH) -> list[list[str]]:
-    """``items`` in runs of at most ``size``, in order."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def reader(run: dataset.Runner) -> Callable[[list[str]], dataset.Reads]:
-    """A ``dataset.check`` reader over a linetool runner, in batches."""
-    def read(keys: list[str]) -> dataset.Reads:
-        found = dataset.Reads({}, frozenset(), frozenset())
-        for part in batches(keys):
-            found = found.updated(dataset.parse_print(
-                run(['print %s' % k for k in part])[0], part))
-        return found
-    return read
 
 
 class Ring(harness.LocalRing):
@@ -332,9 +312,8 @@ def _describe(codes: dict[str, int | None]) -> str:
 
 def load(run: dataset.Runner, data: dataset.DataSet) -> None:
     """Write (then delete) the data set through ``run``, every write
-    checked (``dataset.write`` adds a print to each: half-size batches)."""
-    for part in batches(data.load_commands(), BATCH // 2):
-        dataset.write(run, part)
+    checked."""
+    dataset.write_batched(run, data.load_commands())
 
 
 def _seconds(action) -> float:
@@ -363,7 +342,8 @@ def measure(keys: int, path: str | None = None,
             box: dict[str, dataset.Report] = {}
 
             def read() -> None:
-                box['report'] = dataset.check(data, reader(ring.linetool))
+                box['report'] = dataset.check(
+                    data, dataset.reader(ring.linetool))
             took = _seconds(read)
             purge = _seconds(ring.purge)
     return Floor(keys, loaded, grow, took, purge, box['report'],

@@ -216,14 +216,13 @@ class RigSlave:
         return res.stdout, res.stderr
 
     def run(self, commands: list[str]) -> int:
-        """Run ``set``/``rm`` commands, each checked and retried
-        (``dataset.write``); returns the retries needed."""
-        return dataset.write(self.linetool, commands)
+        """Run ``set``/``rm`` commands, each checked and retried, in
+        batches (``dataset.write_batched``); returns the retries needed."""
+        return dataset.write_batched(self.linetool, commands)
 
     def values(self, keys: list[str]) -> dataset.Reads:
-        """What ``print <key>`` returns for each key."""
-        return dataset.parse_print(
-            self.linetool(['print %s' % k for k in keys])[0], keys)
+        """What ``print <key>`` returns for each key, read in batches."""
+        return dataset.reader(self.linetool)(keys)
 
     def _stop_chmpx(self) -> None:
         """SIGHUP (chmpx ignores SIGTERM), no sooner than DETACH_WAIT

@@ -183,7 +183,22 @@ def destroy(state: pathlib.Path, rig: str, key: str,
         procs.kill_pids(netns.ns_pids(ns))
     netns.delete_vm_net(rig, key)
     if remove_root and root.exists():
+        keep_logs(state, key)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def keep_logs(state: pathlib.Path, key: str) -> None:
+    """Copy VM ``key``'s guest agent, chmpx and k2hdkc logs to
+    ``<state>/logs/vm-<key>`` before its disk goes: a test's cluster is
+    deleted at teardown, and a failed real-binary run is judged by them
+    (the rig keeps ``logs`` when a test failed)."""
+    root = vm_root(state, key)
+    dest = state / 'logs' / ('vm-' + key)
+    logs = [root / 'guest-agent.log'] + sorted((root / 'log').glob('*.log'))
+    for log in logs:
+        if log.is_file():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, dest / log.name)
 
 
 def agent_pid(state: pathlib.Path, key: str) -> int | None:

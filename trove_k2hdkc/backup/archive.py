@@ -142,7 +142,7 @@ def put(node: NodeFile, workdir: str) -> Iterator[bytes]:
         os.close(fd)
         out.close()
         for name in (archive, cmds):
-            _unlink(name)
+            discard(name)
         os.rmdir(tmpdir)
 
 
@@ -154,7 +154,7 @@ def load(node: NodeFile, archive: str) -> str:
     """
     fresh = '%s.restore-%d' % (node.path, os.getpid())
     cmds = '%s.cmd' % archive
-    _unlink(fresh)
+    discard(fresh)
     with open(cmds, 'w', encoding='utf-8') as fobj:
         fobj.write('archive load %s\nquit\n' % archive)
     try:
@@ -168,14 +168,15 @@ def load(node: NodeFile, archive: str) -> str:
                                % (res.returncode, '; '.join(errs)
                                   or (res.stdout + res.stderr)[-300:].strip()))
     except BaseException:
-        _unlink(fresh)
+        discard(fresh)
         raise
     finally:
-        _unlink(cmds)
+        discard(cmds)
     return fresh
 
 
-def _unlink(path: str) -> None:
+def discard(path: str) -> None:
+    """Remove ``path`` if it exists."""
     try:
         os.unlink(path)
     except FileNotFoundError:

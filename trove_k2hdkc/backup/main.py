@@ -184,7 +184,11 @@ def restore(conf: cfg.ConfigOpts) -> None:
         LOG.info('Backup verified (%d archive bytes); loading it into a '
                  'fresh file', arfile.tell())
         fresh = archive.load(node, arfile.name)
-    os.replace(fresh, node.path)
+    try:
+        os.replace(fresh, node.path)
+    except OSError:
+        archive.discard(fresh)
+        raise
     LOG.info('Restored %s from %s', node.path, conf.restore_from)
 
 

@@ -176,9 +176,3 @@ def load(conn, location: str, checksum: str) -> Iterator[bytes]:
                     seg_name, size, md5.hexdigest(), seg['bytes'],
                     seg['hash']))
 
-
-def delete(conn, location: str) -> None:
-    """Delete the manifest and its segments."""
-    container, name = split_location(location)
-    conn.delete_object(container, name,
-                       query_string='multipart-manifest=delete')

@@ -193,10 +193,35 @@ class K2hdkcCluster(cluster_models.Cluster):
                                   configuration, image_id)
             task_api.load(context, datastore_version.manager
                           ).create_cluster(db_info.id)
-        except Exception:
-            db_info.update(task_status=ClusterTasks.NONE)
-            raise
+        except Exception as exc:
+            raise cls._abandon_create(context, db_info, datastore,
+                                      datastore_version, exc) from exc
         return cls(context, db_info, datastore, datastore_version)
+
+    @classmethod
+    def _abandon_create(cls, context: Any, db_info: Any, datastore: Any,
+                        datastore_version: Any,
+                        exc: Exception) -> Exception:
+        """Creating a member (e.g. an unknown module, a quota reached
+        part way) or the hand-off failed. No ring and no K2HR3 object
+        exists yet, so the cluster and the members made so far are
+        deleted (the ordinary cluster delete) instead of left as a
+        cluster nobody asked for. Returns the error to answer."""
+        db_info.update(task_status=ClusterTasks.NONE)
+        left = ' Nothing was kept: the cluster is being deleted.'
+        try:
+            cls(context, db_info, datastore, datastore_version).delete()
+        except Exception:
+            LOG.exception('Cluster %s: could not delete it after its '
+                          'creation failed', db_info.id)
+            left = (' Cluster %s was left behind; delete it.' % db_info.id)
+        LOG.error('Cluster %s: creation failed (%s).%s', db_info.id, exc,
+                  left)
+        if isinstance(exc, (exception.TroveError, webob.exc.HTTPError)):
+            return exc
+        return faults.CreateFailed(
+            'Creating the cluster failed while creating its members '
+            '(%s).%s' % (exc, left))
 
     def _ring_settings(self) -> ClusterSettings:
         """The parameters recorded at create, not the configuration's

@@ -33,3 +33,11 @@ class GrowFailed(webob.exc.HTTPServiceUnavailable):
 
     def __init__(self, text: str) -> None:
         super().__init__(detail=text)
+
+
+class CreateFailed(webob.exc.HTTPServiceUnavailable):
+    """503: create could not create its members for a reason that is not
+    the request's; what it had made is being deleted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(detail=text)

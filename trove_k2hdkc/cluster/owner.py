@@ -6,9 +6,10 @@ deletes it carries a token of *their* project, which K2HR3 scopes to
 *their* tenant: the teardown would find nothing there and the owner's
 objects would stay. So the taskmanager acts with a Keystone token of the
 owner's project: the requester's own when it is of that project, else
-one it gets for Trove's service user (``[service_credentials]``) scoped
-to the owner's project (doc/k2hr3-layout.md §5 says why and what the
-operator grants). Tokens are never logged or shown in ``repr``.
+one from ``[k2hdkc] k2hr3_owner_token_function``, by default Trove's
+service user (``[service_credentials]``) scoped to the owner's project
+(doc/k2hr3-layout.md §5 says why and what the operator grants). Tokens
+are never logged or shown in ``repr``.
 """
 
 from __future__ import annotations
@@ -75,10 +76,19 @@ def service_token(project_id: str) -> str:
     return token
 
 
+def configured_token_function() -> Callable[[str], str]:
+    """``[k2hdkc] k2hr3_owner_token_function``, imported."""
+    from oslo_utils import importutils
+    from trove.common import cfg
+    return importutils.import_class(
+        cfg.CONF.get('k2hdkc').k2hr3_owner_token_function)
+
+
 def owner_context(context: Any, project_id: str, *,
-                  token_for: Callable[[str], str] = service_token) -> Any:
+                  token_for: Callable[[str], str] | None = None) -> Any:
     """``context`` when it is of ``project_id`` (the owner asked), else
-    an ``OwnerContext`` with a token of ``project_id``."""
+    an ``OwnerContext`` with a token of ``project_id`` from ``token_for``
+    (default: the configured function)."""
     if not project_id:
         raise OwnerAuthError('the cluster has no recorded project')
     if _same_project(context, project_id) and getattr(
@@ -87,8 +97,15 @@ def owner_context(context: Any, project_id: str, *,
     LOG.info('Acting in project %s, the owner of the resource, for a '
              'request of project %s', project_id,
              getattr(context, 'project_id', None))
-    return OwnerContext(project_id=project_id,
-                        auth_token=token_for(project_id))
+    token_for = token_for or configured_token_function()
+    try:
+        token = token_for(project_id)
+    except OwnerAuthError:
+        raise
+    except Exception as exc:
+        raise OwnerAuthError('no token of project %s: %s'
+                             % (project_id, type(exc).__name__)) from None
+    return OwnerContext(project_id=project_id, auth_token=token)
 
 
 def cluster_project(cluster_id: str) -> str:

@@ -603,9 +603,13 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                             ids: Sequence[str]) -> None:
         """Trove deletes cluster members only while the cluster task is
         SHRINKING_CLUSTER or DELETING (``is_cluster_deleting``), so the
-        grow's task moves on to SHRINKING first."""
+        grow's task moves on to SHRINKING first; and it refuses to
+        delete an instance whose task is still BUILDING (a grow's member
+        keeps it until ``cluster_complete``), so that ends first."""
         claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
                      ClusterTasks.SHRINKING_CLUSTER)
+        for instance_id in ids:
+            self._update_member(instance_id, task_status=InstanceTasks.NONE)
         self._delete_instances(context, cluster_id, ids)
 
     def _teardown(self, cluster_id: str,

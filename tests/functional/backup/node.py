@@ -12,6 +12,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from tests.standins.dataplane import store as storemod
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -81,3 +83,11 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 def last_line(res: subprocess.CompletedProcess) -> str:
     lines = res.stdout.strip().splitlines()
     return lines[-1] if lines else ''
+
+
+@pytest.fixture
+def standin_path(monkeypatch):
+    """The backup code in this process finds the stand-in k2hlinetool."""
+    for name, value in env().items():
+        if name in ('PATH', 'PYTHONPATH'):
+            monkeypatch.setenv(name, value)

@@ -6,16 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.functional.backup import node as nodemod
+from tests.functional.backup.node import standin_path  # noqa: F401
 from trove_k2hdkc.guest import backup as gbackup
 
 KEY = 'guest-aes-key'
 
-
-@pytest.fixture
-def standin_path(monkeypatch):
-    env = nodemod.env()
-    monkeypatch.setenv('PATH', env['PATH'])
-    monkeypatch.setenv('PYTHONPATH', env['PYTHONPATH'])
+# the backup code run here finds the stand-in k2hlinetool
+pytestmark = pytest.mark.usefixtures('standin_path')
 
 
 def _backups(node, key=KEY):
@@ -29,7 +26,7 @@ def _info(swift, backup_id):
             'datastore_version': '1.0.16'}
 
 
-def test_backup_reported_then_restored(swift, standin_path, tmp_path):
+def test_backup_reported_then_restored(swift, tmp_path):
     data = {'k%04d' % i: 'v%04d' % i for i in range(500)}
     src = nodemod.Node(tmp_path / 'src').create(data)
     reports = []
@@ -52,7 +49,7 @@ def test_backup_reported_then_restored(swift, standin_path, tmp_path):
     assert dst.read() == data
 
 
-def test_swift_down_reports_failed_with_the_reason(standin_path, tmp_path):
+def test_swift_down_reports_failed_with_the_reason(tmp_path):
     src = nodemod.Node(tmp_path).create({'a': 'b'})
     reports = []
     info = {'id': 'g-down', 'swift_url': 'http://127.0.0.1:9/v1/AUTH_x'}
@@ -66,7 +63,7 @@ def test_swift_down_reports_failed_with_the_reason(standin_path, tmp_path):
 
 
 def test_restore_with_wrong_key_raises_and_keeps_the_file(
-        swift, standin_path, tmp_path):
+        swift, tmp_path):
     src = nodemod.Node(tmp_path / 'src').create({'a': 'b'})
     done = _backups(src).create(_info(swift, 'g-key'), swift.token,
                                 lambda **f: None)

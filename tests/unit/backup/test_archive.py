@@ -8,13 +8,11 @@ import os
 import pytest
 
 from tests.functional.backup import node as nodemod
+from tests.functional.backup.node import standin_path  # noqa: F401
 from trove_k2hdkc.backup import archive
 
-
-@pytest.fixture
-def standin_path(monkeypatch):
-    monkeypatch.setenv('PATH', nodemod.env()['PATH'])
-    monkeypatch.setenv('PYTHONPATH', str(nodemod.REPO))
+# the backup code run here finds the stand-in k2hlinetool
+pytestmark = pytest.mark.usefixtures('standin_path')
 
 
 def _node(tmp_path, count):
@@ -23,7 +21,7 @@ def _node(tmp_path, count):
     return node, archive.NodeFile.from_ini(str(node.ini))
 
 
-def test_put_frees_what_it_has_read(standin_path, tmp_path):
+def test_put_frees_what_it_has_read(tmp_path):
     """The archive is never whole on disk: by the last chunk every byte
     before it has been punched out of the file."""
     node, nodefile = _node(tmp_path, 40000)
@@ -41,7 +39,7 @@ def test_put_frees_what_it_has_read(standin_path, tmp_path):
     assert node.files() == ['data', 'data/k2hdkc.k2h', 'k2hdkc.ini']
 
 
-def test_put_error_is_raised_and_cleaned(standin_path, tmp_path,
+def test_put_error_is_raised_and_cleaned(tmp_path,
                                          monkeypatch):
     node, nodefile = _node(tmp_path, 3)
     monkeypatch.setattr(archive, 'TOOL', str(tmp_path / 'fake-tool'))
@@ -56,7 +54,7 @@ def test_put_error_is_raised_and_cleaned(standin_path, tmp_path,
                             'k2hdkc.ini']
 
 
-def test_load_error_removes_the_fresh_file(standin_path, tmp_path):
+def test_load_error_removes_the_fresh_file(tmp_path):
     node, nodefile = _node(tmp_path, 3)
     bad = tmp_path / 'bad.ar'
     bad.write_text('garbage\n{"k": "a", "v": "b"}\n')
@@ -82,15 +80,3 @@ def test_memory_node_is_refused(tmp_path):
     with pytest.raises(archive.ArchiveError, match='K2HTYPE=mem'):
         archive.NodeFile.from_ini(str(node.ini))
 
-
-def test_console_script_is_declared():
-    """setup.cfg installs trove-k2hdkc-backup -> backup.main:main."""
-    import configparser
-    import importlib
-
-    cfg = configparser.ConfigParser()
-    cfg.read(nodemod.REPO / 'setup.cfg')
-    scripts = dict(line.split(' = ') for line in cfg['entry_points'][
-        'console_scripts'].strip().splitlines())
-    module, func = scripts['trove-k2hdkc-backup'].split(':')
-    assert callable(getattr(importlib.import_module(module), func))

@@ -63,3 +63,16 @@ def test_image_requirements_cover_the_program_imports():
         if module in mods:
             assert dist in reqs, dist
     assert 'trove' not in mods   # the image carries no Trove
+
+
+def test_console_script_is_declared():
+    """setup.cfg installs trove-k2hdkc-backup -> backup.main:main."""
+    import configparser
+    import importlib
+
+    cfg = configparser.ConfigParser()
+    cfg.read(nodemod.REPO / 'setup.cfg')
+    scripts = dict(line.split(' = ') for line in cfg['entry_points'][
+        'console_scripts'].strip().splitlines())
+    module, func = scripts['trove-k2hdkc-backup'].split(':')
+    assert callable(getattr(importlib.import_module(module), func))

@@ -97,15 +97,40 @@ def test_create_members_and_cast(db_create, inst_create, tm_load):
     assert cluster.db_info is db_create.return_value
 
 
+@pytest.mark.parametrize('fail_at, error, code', [
+    ('cast', RuntimeError('mq'), 503),
+    ('second member', exception.FlavorNotFound(uuid='9'), None),
+    ('first member', RuntimeError('nova'), 503),
+])
+@mock.patch.object(api.K2hdkcCluster, 'delete', autospec=True)
 @mock.patch.object(api.task_api, 'load')
 @mock.patch.object(api.Instance, 'create')
 @mock.patch.object(api.cluster_models.DBCluster, 'create')
-def test_create_cast_failure_resets_task(db_create, inst_create, tm_load):
-    tm_load.return_value.create_cluster.side_effect = RuntimeError('mq')
-    with pytest.raises(RuntimeError):
+def test_create_failure_deletes_what_it_made(db_create, inst_create, tm_load,
+                                            delete, fail_at, error, code):
+    """A create that fails part way leaves no cluster behind (it was
+    left with task NONE and the members made so far), and a failure
+    that is not the request's is a 503, not a 500."""
+    db_create.return_value = mock.Mock(id='cid')
+    db_create.return_value.name = 'c1'
+    if fail_at == 'cast':
+        tm_load.return_value.create_cluster.side_effect = error
+    elif fail_at == 'second member':
+        inst_create.side_effect = [mock.Mock(id='m0'), error]
+    else:
+        inst_create.side_effect = error
+    with pytest.raises(Exception) as err:
         create(spec(2))
+    if code is None:    # Trove's own error, answered as Trove maps it
+        assert err.value is error
+    else:
+        assert err.value.code == code, err.value
+        assert str(error) in err.value.detail
+        assert 'being deleted' in err.value.detail
     db_create.return_value.update.assert_called_once_with(
         task_status=ClusterTasks.NONE)
+    (deleted,), _ = delete.call_args
+    assert deleted.db_info is db_create.return_value
 
 
 class Recorded:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from unittest import mock
 
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from neutronclient.common import exceptions as neutron_exceptions
 import pytest
 from trove.cluster.tasks import ClusterTasks
@@ -117,3 +121,31 @@ def test_grow_with_net_id_of_the_cluster_network_is_accepted(
         c.grow([member(**{'net-id': NET})])
     assert inst_create.call_args.kwargs['nics'] == [{'network_id': NET}]
     assert t.task_in_db(c.id) == ClusterTasks.GROWING_CLUSTER
+
+
+_uuid = st.sampled_from([NET, OTHER, SUBNET]) | st.uuids().map(str)
+_nic = st.fixed_dictionaries({}, optional={
+    'net-id': _uuid, 'network_id': _uuid, 'subnet_id': _uuid,
+    'ip_address': st.sampled_from(['10.0.0.9', '10.0.0.10'])})
+_junk = st.recursive(st.none() | st.integers() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=2)
+                     | st.dictionaries(st.text(max_size=3), inner,
+                                       max_size=2), max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.fixed_dictionaries({'flavor_id': st.just('7')}, optional={
+    'nics': st.lists(_nic, max_size=2) | _junk}), min_size=1, max_size=3))
+def test_any_nics_are_normalised_or_refused_with_400(neutron, requests):
+    """Whatever the body holds, the answer is the normal form or a 400,
+    never another error (a 500 at the API)."""
+    try:
+        nics.normalise(None, requests)
+    except exception.BadRequest as err:
+        assert 'nic' in str(err)
+        return
+    for request in requests:
+        for nic in request.get('nics', []):
+            assert set(nic) <= {'network_id', 'subnet_id', 'ip_address'}
+            assert nic['network_id']

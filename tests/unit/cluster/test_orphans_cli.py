@@ -165,3 +165,19 @@ def test_script_without_k2hr3_exits_2(tmp_path, trove_db):
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 2
     assert 'could not log in to K2HR3' in proc.stderr
+
+
+def test_rig_orphan_check_of_the_fault_matrix(standin, monkeypatch):
+    """``cluster.k2hr3_orphans``, which ends the fault matrix, reports
+    what no live cluster or instance of the rig project owns."""
+    from tests.rig import cli as rig_cli
+    from tests.rig import cluster as rig_cluster
+
+    def openstack(info, *args, **kwargs):
+        return [{'ID': OWNED}] if args[1] == 'cluster' else []
+    monkeypatch.setattr(rig_cli, 'openstack', openstack)
+    info = {'k2hr3_api_url': standin.url, 'owner_token': 'ks-p1',
+            'project_id': P1}
+    got = rig_cluster.k2hr3_orphans(info)
+    assert sorted(line.split()[1].rstrip(':') for line in got) == sorted(
+        'k2hdkc-' + i for i in (GONE, ELSEWHERE))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.rig import dataset
+from tests.rig import slave
 
 NORES = '[ERR] RESULT CODE(DKC_RES_NORESTYPE - DKC_RES_SUBCODE_NORESTYPE)'
 
@@ -171,3 +172,33 @@ def test_reader_rereads_a_bounded_number_of_times():
                   lambda keys: calls.append(list(keys)) or read(keys),
                   rereads=3, sleep=lambda s: None)
     assert calls[1:] == [['key-00003']] * 3
+
+
+def _slave(tool):
+    """A RigSlave whose linetool runs are ``tool`` (no node behind it)."""
+    node = slave.RigSlave.__new__(slave.RigSlave)
+    node.linetool = tool
+    return node
+
+
+def test_the_client_reads_a_large_data_set_in_bounded_runs():
+    """One run of 10,000 prints on the real programs outlasted the run's
+    300 s limit on the loaded machine: reads go in runs of BATCH."""
+    data = dataset.DataSet.make(2 * dataset.BATCH + 5)
+    tool = FakeTool()
+    tool(data.load_commands())
+    tool.scripts.clear()
+    report = dataset.check(data, _slave(tool).values)
+    assert report.ok and report.total == len(data.values) - len(
+        data.deleted)
+    assert [len(s) for s in tool.scripts] == [
+        dataset.BATCH, dataset.BATCH, 5]
+
+
+def test_the_client_writes_a_large_data_set_in_bounded_runs():
+    data = dataset.DataSet.make(dataset.BATCH + 3)
+    tool = FakeTool()
+    assert _slave(tool).run(data.load_commands()) == 0
+    assert tool.store == {k: v for k, v in data.expected().items() if v}
+    # Each write is followed by its print: a run holds BATCH lines.
+    assert max(len(s) for s in tool.scripts) <= dataset.BATCH

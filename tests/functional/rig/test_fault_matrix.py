@@ -1,0 +1,38 @@
+"""The CI subset of the fault matrix (tests/rig/faultmatrix.py; the
+README holds the table of a full run): a fault at a step of grow or
+shrink, and the cluster ends serving in the old or the new topology with
+every acknowledged key readable, the task ended, and the members saying
+why (doc/ring-procedures.md §3, §4, §11).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rig import faultmatrix
+
+pytestmark = pytest.mark.rig
+
+KEYS = 200
+
+# step, fault -> the topology it must end in, and what the status says
+CELLS = {
+    ('shrink:merge', 'taskmanager'): ('new (2)',
+                                      'interrupted by a taskmanager restart'),
+    ('grow:merge', 'k2hdkc'): ('new (4)', 'ACTIVE'),
+}
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize('step, fault', sorted(CELLS))
+def test_cell_ends_serving(trove_rig, step, fault):
+    topology, says = CELLS[step, fault]
+    result = faultmatrix.run_cell(trove_rig, step, fault, keys=KEYS)
+    print(faultmatrix.HEADER)
+    print(result.row())
+    assert result.task == 'NONE', result
+    assert result.topology == topology, result
+    readable, total = result.keys.split('/')
+    assert readable == total and int(total) > 0, result
+    assert result.serving_after is not None, result
+    assert says in result.status, result
