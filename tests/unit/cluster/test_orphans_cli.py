@@ -17,6 +17,7 @@ from trove.common import cfg
 
 from tests.conftest import REPO_ROOT
 from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
+from tests.unit.cluster.test_delete_owner import Ctx
 from trove_k2hdkc import k2hr3
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cmd import k2hr3_orphans as cli
@@ -31,12 +32,6 @@ SINGLE_GONE = '33333333-3333-4333-8333-333333333333'
 ELSEWHERE = '44444444-4444-4444-8444-444444444444'
 P1, P2 = 'proj1', 'proj2'
 OWNERS = {(P1, OWNED), (P2, ELSEWHERE)}
-
-
-class Ctx:
-    def __init__(self, project_id, token):
-        self.project_id, self.auth_token = project_id, token
-        self.project_name = None
 
 
 @pytest.fixture
