@@ -14,8 +14,10 @@ import pytest
 import requests
 
 from tests.contract import k2hr3_capture_file
+from tests.functional.k2hr3.helpers import make_client
 from tests.standins.k2hr3 import K2hr3StandIn
 from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
+from trove_k2hdkc.k2hr3 import K2hr3ConnectionError
 
 FILE = 'store_outage_capture.json'
 DOWN = 'store_down'
@@ -87,3 +89,18 @@ def test_store_back_tokens_work_again(
     assert status() == 401
     k2hr3_standin.store_up()
     assert status() == 200
+
+
+def test_a_client_that_waits_less_than_k2hr3_sees_no_reply(
+        k2hr3_standin: K2hr3StandIn) -> None:  # noqa: F811
+    """The real K2HR3 answers only after its store client gives up (17 s
+    and more), so a client with a shorter timeout (the plugin's default
+    ``k2hr3_timeout`` is 10 s) gets no reply at all, not the 401."""
+    client = make_client(k2hr3_standin, timeout=0.2, retries=0)
+    try:
+        k2hr3_standin.store_down(delay=2.0)
+        with pytest.raises(K2hr3ConnectionError, match='no reply'):
+            client.token_info('0' * 64)
+    finally:
+        k2hr3_standin.store_up()
+        client.close()

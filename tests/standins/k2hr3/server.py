@@ -320,7 +320,7 @@ class K2hr3StandIn:
         """Act as the real K2HR3 does while its own K2HDKC store is down
         (store outage capture): each request is answered after ``delay``
         seconds (the real one waits out its chmpx slave's timeouts, about
-        18 s with the capture's INI, 35 s for a login); every user or role
+        17-23 s with the capture's INI, 38 s for a login); every user or role
         token reads as unknown, so a request carrying one answers 401
         "token(...) is not existed, because it is expired or not set yet."
         as for a wrong token, and a login answers 404.  Tokenless member
