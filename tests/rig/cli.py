@@ -15,10 +15,16 @@ def executable(info: dict[str, Any]) -> str:
 
 
 def openstack(info: dict[str, Any], *args: str, parse: bool = True,
-              timeout: float = 120) -> Any:
-    """``openstack <args> [-f json]`` with the rig's admin_token auth."""
+              timeout: float = 120, as_other_admin: bool = False) -> Any:
+    """``openstack <args> [-f json]`` with the rig's admin_token auth;
+    ``as_other_admin``: as the admin of another project (its own token
+    and its own project's endpoint)."""
+    token, url = info['token'], info['api_url']
+    if as_other_admin:
+        token = info['admin_token']
+        url = url.rsplit('/', 1)[0] + '/' + info['admin_project_id']
     cmd = [executable(info), '--os-auth-type', 'admin_token', '--os-token',
-           info['token'], '--os-endpoint', info['api_url']] + list(args)
+           token, '--os-endpoint', url] + list(args)
     if parse:
         cmd += ['-f', 'json']
     res = subprocess.run(cmd, capture_output=True, text=True,

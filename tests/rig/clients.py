@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.rig import network
 from tests.rig import nova
+from tests.rig import state
 from tests.rig import storage
 
 
@@ -37,3 +38,14 @@ def glance_client(context: Any = None, region_name: str | None = None,
 def swift_client(context: Any = None, region_name: str | None = None,
                  **_: Any) -> storage.SwiftClient:
     return storage.SwiftClient()
+
+
+def owner_token(project_id: str) -> str:
+    """``[k2hdkc] k2hr3_owner_token_function`` in the rig: the Keystone
+    token of Trove's service user in the rig project, as Keystone would
+    issue it with ``[service_credentials]`` (the rig has no Keystone; the
+    K2HR3 stand-in knows this token)."""
+    info = state.rig_info()
+    if project_id != info['project_id']:
+        raise LookupError('the rig knows no project %s' % project_id)
+    return info['owner_token']

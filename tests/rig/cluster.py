@@ -192,3 +192,26 @@ def upgrade(info: dict[str, Any], cluster_id: str, version: str) -> None:
     """``openstack database cluster upgrade <cluster> <version>``."""
     cli.openstack(info, 'database', 'cluster', 'upgrade', cluster_id,
                   version, parse=False)
+
+
+def k2hr3_orphans(info: dict[str, Any]) -> list[str]:
+    """What ``trove-k2hdkc-orphans`` lists in the rig: K2HR3 objects of
+    this product that no live cluster or instance owns, seen with the
+    token Trove's service user has there (doc/k2hr3-layout.md §6)."""
+    from trove_k2hdkc import k2hr3
+    from trove_k2hdkc.k2hr3 import orphans
+    owned = {c['ID'] for c in cli.openstack(info, 'database', 'cluster',
+                                             'list')}
+    owned |= {i['ID'] for i in cli.openstack(
+        info, 'database', 'instance', 'list', '--include-clustered')}
+    url = info['k2hr3_api_url']
+    out = []
+    with k2hr3.build_client(k2hr3.ClientSettings(
+            base_url=url, allow_http=url.startswith('http://'))) as client:
+        for tenant in orphans.tenants(client, info['owner_token']):
+            for orphan in orphans.find(
+                    client, tenant, lambda project, oid: (
+                        project == info['project_id'] and oid in owned)):
+                out.append('%s k2hdkc-%s: %s' % (
+                    tenant.name, orphan.owner_id, ', '.join(orphan.objects)))
+    return out

@@ -88,6 +88,12 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
         'api_url': s.api_url, 'project_id': s.project_id,
         'project_name': s.project_name,
         'user_id': s.user_id, 'token': secrets.token_hex(16),
+        # An admin of another project (deletes other projects' clusters)
+        # and the Keystone token the taskmanager gets for the rig project
+        # when acting for that admin (k2hr3_owner_token_function).
+        'admin_project_id': s.project_id + '-ops',
+        'admin_token': secrets.token_hex(16),
+        'owner_token': secrets.token_hex(16),
         'rabbit_user': s.name, 'rabbit_vhost': s.name,
         'rabbit_password': secrets.token_hex(12),
         'database': db, 'db_name': s.db_name if use_mariadb else None,
@@ -172,6 +178,8 @@ def trove_conf(info: dict[str, Any]) -> str:
             'cluster_poll_interval': 0.5,
             # a killed taskmanager's task is resumed within seconds
             'task_heartbeat_interval': 2, 'task_orphan_after': 10,
+            'k2hr3_owner_token_function': 'tests.rig.clients.owner_token',
+            'k2hr3_teardown_backoff': 0.5,
             # the guests' node_start_timeout is 60: 2 x 60 + 30
             'guest_node_rpc_timeout': 150,
         },
@@ -227,6 +235,8 @@ token = {token}
 project_id = {project_id}
 project_name = {project_name}
 user_id = {user_id}
+admin_token = {admin_token}
+admin_project_id = {admin_project_id}
 
 [filter:extensions]
 paste.filter_factory = trove.common.extensions:factory

@@ -36,6 +36,7 @@ from tests.rig import scenario
 from tests.rig import state
 from tests.rig import vm
 from tests.standins.dataplane import faults
+from trove_k2hdkc.k2hr3.errors import K2hr3Error
 
 HEALTHY = 0x21
 
@@ -341,4 +342,13 @@ def run(state_dir: pathlib.Path, spec: str, keys: int) -> int:
                   flush=True)
             continue
         print(result.row(), flush=True)
-    return 0
+    # Zero orphans after the matrix (doc/k2hr3-layout.md §6).
+    try:
+        left = cluster.k2hr3_orphans(rig.info)
+    except K2hr3Error as exc:   # e.g. a real K2HR3 without Keystone
+        print('K2HR3 objects no cluster owns after the matrix: not '
+              'checked: %s' % exc, flush=True)
+        return 0
+    print('K2HR3 objects no cluster owns after the matrix: %s'
+          % ('; '.join(left) or 'none'), flush=True)
+    return 1 if left else 0

@@ -193,7 +193,12 @@ def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:
     procs.spawn([info['python'], '-m', 'tests.standins.k2hr3',
                  '--host', host, '--port', str(info['k2hr3_port']),
                  '--keystone-token', '%s=%s:%s' % (
-                     info['token'], info['user_id'], info['project_id'])],
+                     info['token'], info['user_id'], info['project_id']),
+                 '--keystone-token', '%s=%s:%s' % (
+                     info['admin_token'], info['admin_project_id'] + '-admin',
+                     info['admin_project_id']),
+                 '--keystone-token', '%s=trove:%s' % (
+                     info['owner_token'], info['project_id'])],
                 root / 'logs' / 'k2hr3.log', root / 'pids' / 'k2hr3.pid',
                 env=env, cwd=info['repo_root'])
     procs.wait_until(lambda: procs.tcp_open(host, info['k2hr3_port']), 30,

@@ -11,6 +11,7 @@ trove-taskmanager with ``STOCK_CONF`` to use it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 
 from trove_k2hdkc.cluster import ringstate as rs
@@ -30,7 +31,8 @@ def _codes(members: Sequence[Member], code: int) -> dict:
 class StockProcedures(Procedures):
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
-             access: NodeAccess) -> None:
+             access: NodeAccess,
+             joining: Callable[[], None] = lambda: None) -> None:
         ids = [m.id for m in new]
         self._all('stock grow: refresh config', [m.id for m in existing],
                   'refresh_config')
@@ -40,6 +42,7 @@ class StockProcedures(Procedures):
                   **access.kwargs())
         self._all('stock grow: start', ids, 'start_node')
         self.wait_self('stock grow: up', _codes(new, rs.SERVICE_OUT_UP))
+        joining()
         for m in new:
             self._one('stock grow: service in', m.id, 'service_in')
         self._one('stock grow: merge', existing[0].id, 'merge')

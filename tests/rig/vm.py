@@ -194,7 +194,8 @@ def keep_logs(state: pathlib.Path, key: str) -> None:
     (the rig keeps ``logs`` when a test failed)."""
     root = vm_root(state, key)
     dest = state / 'logs' / ('vm-' + key)
-    logs = [root / 'guest-agent.log'] + sorted((root / 'log').glob('*.log'))
+    # The node's logs sit under the guest's log dir (/var/log/trove/k2hdkc).
+    logs = [root / 'guest-agent.log'] + sorted((root / 'log').rglob('*.log'))
     for log in logs:
         if log.is_file():
             dest.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,10 @@ from tests.rig import vm
 
 def test_a_vms_logs_are_kept_when_its_disk_goes(tmp_path):
     root = vm.vm_root(tmp_path, 'abc123')
-    (root / 'log').mkdir(parents=True)
+    (root / 'log' / 'k2hdkc').mkdir(parents=True)
     (root / 'guest-agent.log').write_text('agent\n')
-    (root / 'log' / 'chmpx.log').write_text('chmpx\n')
-    (root / 'log' / 'k2hdkc.log').write_text('k2hdkc\n')
+    (root / 'log' / 'k2hdkc' / 'chmpx.log').write_text('chmpx\n')
+    (root / 'log' / 'k2hdkc' / 'k2hdkc.log').write_text('k2hdkc\n')
     (root / 'data').mkdir()
     (root / 'data' / 'big.k2h').write_text('not a log')
 

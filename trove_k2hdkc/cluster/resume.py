@@ -40,6 +40,13 @@ def _action(code: int) -> int:
     return (code >> 8) & 0xF
 
 
+def _dead_leaver(code: int | None) -> bool:
+    """Down and [DELETE]: a dead member a shrink took out through a live
+    peer (doc/ring-procedures.md §4); it never comes back, and MERGE does
+    not wait for it."""
+    return rs.is_down(code) and _action(code or 0) == _DELETE
+
+
 def _unsettled(reply: Mapping) -> bool:
     """A member the ring shows down, or its own k2hdkc detached: a
     guest may still be restarting it (an RPC the dead taskmanager sent
@@ -49,7 +56,7 @@ def _unsettled(reply: Mapping) -> bool:
     except rs.StatusShapeError:
         return True
     return any(c is not None and (c == rs.SUSPENDED
-                                  or (in_ring(c) and c & 0xF == 0))
+                                  or (rs.is_down(c) and not _dead_leaver(c)))
                for c in codes)
 
 
@@ -82,7 +89,9 @@ def observe(procs: Procedures, ids: Sequence[str]
     deadline = procs.fleet.monotonic() + procs.timing.status_timeout
     while True:
         replies, silent = procs._statuses(ids)
-        if not (silent or any(_unsettled(r) for r in replies.values())) \
+        waiting = [i for i in silent if not replies or not all(
+            _dead_leaver(c) for c in rs.seen_as(replies, i))]
+        if not (waiting or any(_unsettled(r) for r in replies.values())) \
                 or procs.fleet.monotonic() >= deadline:
             break
         procs.fleet.sleep(procs.timing.poll_interval)
@@ -120,14 +129,17 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
             done.append('started %s and put it in the ring'
                         % ', '.join(joined))
             codes, _ = observe(procs, ids)
-    ring = [i for i in ids if in_ring(codes[i])]
+    # a dead leaver takes no part: the live members merge without it
+    ring = [i for i in ids if in_ring(codes[i])
+            and not _dead_leaver(codes[i])]
     down = [i for i in ring if codes[i] & 0xF == 0]
     merging = [i for i in ring if _busy(codes[i])]
     if merging and down:
         raise ProcedureError('resume', 'the ring is merging but %s is down; '
                              'chmpx refuses MERGE until it is back'
                              % ', '.join(down))
-    if any(_action(codes[i]) for i in merging):
+    dead = [i for i in ids if _dead_leaver(codes[i])]
+    if dead or any(_action(codes[i]) for i in merging):
         _finish_topology_merge(procs, members, codes, ring)
         done.append('finished the merge of the ring and purged every member')
     else:

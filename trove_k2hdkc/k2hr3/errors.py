@@ -63,10 +63,14 @@ class K2hr3LeftBehindError(K2hr3Error):
 
 def is_transient(exc: BaseException) -> bool:
     """A failure that may pass if the same call is made later: no reply
-    (connection, timeout), a 5xx, or objects left behind because of
-    such a failure. A 4xx or a malformed reply will not change."""
+    (connection, timeout), a 5xx, a 401, or objects left behind because of
+    such a failure. Other 4xx and malformed replies will not change.
+
+    A 401 is here because K2HR3 answers it to every token while its own
+    K2HDKC store is down ("token(...) is not existed"), just as to a wrong
+    token; only a later call tells them apart (doc/k2hr3-layout.md §4)."""
     if isinstance(exc, K2hr3LeftBehindError):
         return exc.transient
     if isinstance(exc, K2hr3HTTPError):
-        return exc.status >= 500
+        return exc.status >= 500 or exc.status == 401
     return isinstance(exc, K2hr3ConnectionError)

@@ -57,16 +57,16 @@ def test_resource_crud(backend):
 
 def test_policy_and_role_crud(backend):
     client, token = backend.client, backend.token
-    res = Yrn(TENANT, 'resource', 'c1/server')
+    res = Yrn(token.tenant, 'resource', 'c1/server')
     client.put_resource(token, 'c1', data='x', keys={})
     client.put_resource(token, 'c1/server', data='', keys={})
     client.put_policy(token, 'c1', [res])
     policy = client.get_policy(token, 'c1')
     assert policy.effect == 'allow' and policy.resource == (str(res),)
-    client.put_role(token, 'c1', policies=[Yrn(TENANT, 'policy', 'c1')])
+    client.put_role(token, 'c1', policies=[Yrn(token.tenant, 'policy', 'c1')])
     client.put_role(token, 'c1/server')
     role = client.get_role(token, 'c1')
-    assert role.policies == ('yrn:yahoo:::tenant0:policy:c1',)
+    assert role.policies == (str(Yrn(token.tenant, 'policy', 'c1')),)
     assert role.hosts == ()
     for name in ('c1/server', 'c1'):
         client.delete_role(token, name)
@@ -81,9 +81,9 @@ def test_role_hosts_and_role_tokens(backend):
     client, token, standin = backend.client, backend.token, backend.standin
     client.put_resource(token, 'c2', data='A={{= %a% }}', keys={'a': 1})
     client.put_resource(token, 'c2/server', data='', keys={'m': 'S'})
-    server_res = Yrn(TENANT, 'resource', 'c2/server')
+    server_res = Yrn(token.tenant, 'resource', 'c2/server')
     client.put_policy(token, 'c2', [server_res])
-    client.put_role(token, 'c2', policies=[Yrn(TENANT, 'policy', 'c2')])
+    client.put_role(token, 'c2', policies=[Yrn(token.tenant, 'policy', 'c2')])
     client.put_role(token, 'c2/server')
     member = RoleHost('10.1.2.3', 8020, 'cuk-1', 'openstack-auto-v1',
                       'tag-1')
@@ -113,7 +113,7 @@ def test_role_hosts_and_role_tokens(backend):
     # A DELETE with R= revokes that role token (K2HR3 semantics), so use a
     # second one.
     guest_token = client.issue_role_token(token, 'c2/server', expire=3600)
-    role_yrn = Yrn(TENANT, 'role', 'c2/server')
+    role_yrn = Yrn(token.tenant, 'role', 'c2/server')
     client.add_role_host_by_role_token(guest_token, role_yrn, port=8022,
                                        cuk='cuk-2', extra='openstack-auto-v1',
                                        tag='t2')

@@ -13,6 +13,9 @@ from tests.standins.k2hr3.store import State
 from tests.standins.k2hr3.store import dummy_tenants
 
 NO_TENANT = 'POST body does not have tenant name(or user credentials)'
+STORE_DOWN = ('could not get scoped user token for user=%s, tenant=%s by '
+              'could not get user access token by could not add '
+              'yrn:yahoo::::user:%s subkey under yrn:yahoo::::user key')
 
 
 def _auth_args(req: Request) -> tuple[str | None, str | None]:
@@ -32,6 +35,10 @@ def _auth_args(req: Request) -> tuple[str | None, str | None]:
 
 def _scope(state: State, user: str, tenant: str | None,
            tenants: list[dict], token: str | None) -> Reply:
+    if state.store_down:
+        # K2HR3 writes the user into its store before it issues a token
+        # (store outage capture O2).
+        raise ApiError(404, STORE_DOWN % (user, tenant or '', user))
     if tenant is not None:
         match = [t for t in tenants if t['name'] == tenant]
         if not match:

@@ -30,7 +30,7 @@ def not_existed(token: str) -> ApiError:
 
 
 def user(state: State, token: str) -> UserToken:
-    entry = state.user_token(token)
+    entry = None if state.store_down else state.user_token(token)
     if entry is None:
         raise not_existed(token)
     return entry
@@ -44,7 +44,7 @@ def scoped_user(state: State, token: str) -> UserToken:
 
 
 def role(state: State, token: str) -> RoleToken:
-    entry = state.role_token(token)
+    entry = None if state.store_down else state.role_token(token)
     if entry is None:
         raise not_existed(token)
     return entry

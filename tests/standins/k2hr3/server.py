@@ -113,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         action = standin._record(self.command, self.path, headers)
         if action is None:
             action = _file_fault(self.command, self.path)
+        if standin.state.store_down:
+            time.sleep(standin.store_down_delay)
         if action == ('drop',):
             self.close_connection = True
             try:
@@ -248,6 +250,7 @@ class K2hr3StandIn:
         self._thread: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
         self._listener: socket.socket | None = None
+        self.store_down_delay = 0.0
 
     # -- configuration ---------------------------------------------------
     def add_keystone_token(self, token: str, user: str,
@@ -312,6 +315,24 @@ class K2hr3StandIn:
         any reply."""
         with self._lock:
             self._injections.extend([('drop',)] * count)
+
+    def store_down(self, delay: float = 0.0) -> None:
+        """Act as the real K2HR3 does while its own K2HDKC store is down
+        (store outage capture): each request is answered after ``delay``
+        seconds (the real one waits out its chmpx slave's timeouts, about
+        17-23 s with the capture's INI, 38 s for a login); every user or role
+        token reads as unknown, so a request carrying one answers 401
+        "token(...) is not existed, because it is expired or not set yet."
+        as for a wrong token, and a login answers 404.  Tokenless member
+        requests are not modelled (the plugin sends none)."""
+        with self.state.lock:
+            self.store_down_delay = delay
+            self.state.store_down = True
+
+    def store_up(self) -> None:
+        """The store is back with its data: tokens are valid again."""
+        with self.state.lock:
+            self.state.store_down = False
 
     def clear_injections(self) -> None:
         """Drop the failures still queued: K2HR3 is back."""

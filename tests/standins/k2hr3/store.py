@@ -36,6 +36,9 @@ class State:
         self.user_tokens: dict[str, tokens.UserToken] = {}
         self.role_tokens: dict[str, tokens.RoleToken] = {}
         self.keystone: dict[str, tuple[str, list[dict]]] = {}
+        #: K2HR3's own K2HDKC store is unreachable: every token reads as
+        #: unknown and logins fail (``K2hr3StandIn.store_down``).
+        self.store_down = False
 
     def tenant(self, name: str) -> TenantData:
         return self.tenants.setdefault(name, TenantData())

@@ -49,6 +49,8 @@ class Ring:
         self.k2hr3_hosts: list[str] = []   # ids registered in K2HR3
         self.calls: list[tuple[str, str, dict]] = []
         self.faults: dict[tuple[str, str], Exception] = {}
+        # like ``faults``, for the next such call only
+        self.faults_once: dict[tuple[str, str], Exception] = {}
         self.merge_hangs = 0               # merges that stay in Doing
         # Stuck responders (doc/ring-procedures.md §8): reach Done while the
         # others stay in Doing, on every MERGE until their k2hdkc restarts
@@ -108,7 +110,8 @@ class Ring:
 
     def call(self, node_id: str, method: str, **kwargs: Any) -> Any:
         self.calls.append((node_id, method, dict(kwargs)))
-        fault = self.faults.get((node_id, method))
+        fault = self.faults.get((node_id, method)) or self.faults_once.pop(
+            (node_id, method), None)
         if fault is not None:
             raise fault
         if self.nodes[node_id].dead:

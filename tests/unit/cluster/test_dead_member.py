@@ -165,3 +165,25 @@ def test_pending_member_without_a_leave_under_way_is_refused(
     tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     assert ring.methods() == []
     assert 'inst-2 0x1021' in fault_messages(faults)['inst-1']
+
+
+def test_dead_member_shrink_failed_in_the_merge_is_finished_at_once(
+        faults):  # noqa: F811
+    """A step failing after the dead leaver's SERVICEOUT is followed by
+    the rules of doc/ring-procedures.md §11: the live members finish the
+    merge without it (it is down and [DELETE]); the same shrink sent
+    again only removes it from K2HR3 and deletes its instance."""
+    ring = dead_ring()
+    ring.faults_once[('inst-1', 'merge')] = GuestTimeout('timed out')
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    assert {ring.nodes[i].code for i in REMAINING} == {rs.HEALTHY}
+    assert ring.nodes['inst-4'].code == rs.SERVICE_OUT_DOWN
+    tasks.update_statuses_on_failure.assert_not_called()
+    message = fault_messages(faults)['inst-1']
+    assert 'finished the merge of the ring' in message
+    assert 'serving with 3 members' in message, message
+    tasks = _retry(ring, 'inst-4')
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    assert ring.methods().count('service_out') == 1

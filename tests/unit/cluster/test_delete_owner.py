@@ -144,6 +144,23 @@ def test_4xx_is_not_retried(standin):
     standin.clear_injections()
 
 
+def test_teardown_waits_out_an_outage_of_k2hr3s_store(standin):
+    """While its own K2HDKC store is down the real K2HR3 answers 401
+    "token(...) is not existed" to every token (store outage capture, O1):
+    not a verdict on the token, so the teardown runs again."""
+    registry = provision_as_owner(standin)
+    delays = []
+
+    def sleep(delay):
+        delays.append(delay)
+        standin.store_up()
+    registry.sleep = sleep
+    standin.store_down()
+    registry.teardown()
+    assert delays == [0.5]
+    assert objects(standin, OWNER) == ([], 0)
+
+
 @mock.patch.object(task_models.ClusterTasks, 'delete_cluster')
 def test_delete_that_keeps_failing_is_not_reported_as_done(base_delete,
                                                            standin, caplog):

@@ -17,6 +17,7 @@ from trove.common import cfg
 
 from tests.conftest import REPO_ROOT
 from tests.standins.k2hr3.fixture import k2hr3_standin  # noqa: F401
+from tests.unit.cluster.test_delete_owner import Ctx
 from trove_k2hdkc import k2hr3
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cmd import k2hr3_orphans as cli
@@ -31,12 +32,6 @@ SINGLE_GONE = '33333333-3333-4333-8333-333333333333'
 ELSEWHERE = '44444444-4444-4444-8444-444444444444'
 P1, P2 = 'proj1', 'proj2'
 OWNERS = {(P1, OWNED), (P2, ELSEWHERE)}
-
-
-class Ctx:
-    def __init__(self, project_id, token):
-        self.project_id, self.auth_token = project_id, token
-        self.project_name = None
 
 
 @pytest.fixture
@@ -165,3 +160,19 @@ def test_script_without_k2hr3_exits_2(tmp_path, trove_db):
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 2
     assert 'could not log in to K2HR3' in proc.stderr
+
+
+def test_rig_orphan_check_of_the_fault_matrix(standin, monkeypatch):
+    """``cluster.k2hr3_orphans``, which ends the fault matrix, reports
+    what no live cluster or instance of the rig project owns."""
+    from tests.rig import cli as rig_cli
+    from tests.rig import cluster as rig_cluster
+
+    def openstack(info, *args, **kwargs):
+        return [{'ID': OWNED}] if args[1] == 'cluster' else []
+    monkeypatch.setattr(rig_cli, 'openstack', openstack)
+    info = {'k2hr3_api_url': standin.url, 'owner_token': 'ks-p1',
+            'project_id': P1}
+    got = rig_cluster.k2hr3_orphans(info)
+    assert sorted(line.split()[1].rstrip(':') for line in got) == sorted(
+        'k2hdkc-' + i for i in (GONE, ELSEWHERE))
