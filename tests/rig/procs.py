@@ -48,6 +48,17 @@ def spawn(cmd: Sequence[str], log: pathlib.Path, pidfile: pathlib.Path,
     return proc.pid
 
 
+def _group_gone(pid: int, timeout: float) -> bool:
+    """Reap ``pid`` until it and its group are gone, or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reap(pid)
+        if not alive(pid) and not _group_members(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def stop_group(pid: int, timeout: float = 10.0) -> None:
     """TERM the process group led by ``pid``, then KILL what remains."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -56,12 +67,8 @@ def stop_group(pid: int, timeout: float = 10.0) -> None:
         except ProcessLookupError:
             reap(pid)
             return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reap(pid)
-            if not alive(pid) and not _group_members(pid):
-                return
-            time.sleep(0.2)
+        if _group_gone(pid, timeout):
+            return
 
 
 def kill_group(pid: int, timeout: float = 10.0) -> None:
@@ -70,12 +77,7 @@ def kill_group(pid: int, timeout: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reap(pid)
-        if not alive(pid) and not _group_members(pid):
-            return
-        time.sleep(0.2)
+    _group_gone(pid, timeout)
 
 
 def _group_members(pgid: int) -> list[int]:
