@@ -77,7 +77,9 @@ def trio(node, tmp_path):  # noqa: F811
         assert ring.ctl(1, 'COMPMERGE') == 'SUCCEED\n'
         ring.wait_all([HEALTHY] * 3)
         ring.start_chmpx('slave')
-        ring.wait_all([HEALTHY] * 3, via='slave')
+        # A bound, not a speed check: the slave's first join once took
+        # longer than the default 20 s on a loaded machine.
+        ring.wait_all([HEALTHY] * 3, via='slave', timeout=60)
         ring.linetool(['set %s %s' % kv for kv in KEYS.items()])
         assert ring.readable(KEYS) == len(KEYS)
         yield types.SimpleNamespace(mgr=mgr, ring=ring,
