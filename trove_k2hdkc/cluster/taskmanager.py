@@ -51,7 +51,6 @@ from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import GuestCallError
 from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
@@ -412,7 +411,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             state['procs'] = (procs, stay_ids + leave_ids)
             if plan.touches_ring:
                 procs.shrink_ring(remaining, plan.live, plan.dead)
-            _stop_quietly(fleet, [m.id for m in plan.up])
+            if plan.up:
+                # One that does not answer is deleted anyway.
+                procs.best_effort('shrink: stop the leavers',
+                                  [m.id for m in plan.up], 'stop_node')
             registry.remove_servers(leaving)
             procs.shrink_finish(remaining, leaving,
                                 purge=plan.touches_ring)
@@ -663,18 +665,6 @@ def outcome_text(kind: str, outcome: resume.Outcome) -> str:
     elif outcome.outside:
         text += '; %s are not in the ring' % ', '.join(outcome.outside)
     return text
-
-
-def _stop_quietly(fleet: Any, ids: Sequence[str]) -> None:
-    """Stop members that are out of the ring before they are deleted;
-    one that does not answer is deleted anyway."""
-    if not ids:
-        return
-    try:
-        fleet.call_all(list(ids), 'stop_node')
-    except GuestCallError as exc:
-        LOG.warning('could not stop %s before deleting them: %s',
-                    ', '.join(sorted(exc.failures)), exc)
 
 
 def start_recovery() -> bool:
