@@ -100,7 +100,10 @@ trove_datastore_opts = [
     cfg.IntOpt('default_password_length', default=36, min=8,
                help='Length of passwords Trove generates for this datastore.'),
     cfg.IntOpt('usage_timeout', default=900,
-               help='Seconds to wait for a guest to become active.'),
+               help='Seconds to wait for a guest to become active; a '
+                    "cluster create or grow waits this long for its new "
+                    'members, less when one fails or its Nova server '
+                    'vanishes.'),
     cfg.ListOpt('ignore_users', default=[],
                 help='Users to exclude when listing users (none exist).'),
     cfg.ListOpt('ignore_dbs', default=[],

@@ -43,6 +43,7 @@ from trove.taskmanager import models as task_models
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
 from trove_k2hdkc.cluster import owner
+from trove_k2hdkc.cluster import readiness
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
@@ -108,6 +109,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     # (request context, cluster id) -> a context of the cluster's project.
     owner_context_for: Callable[[Any, str], Any] = staticmethod(
         owner.context_for_cluster)
+    # (context, instance id) -> readiness.READY, None, or why it never
+    # will be.
+    member_state: Callable[[Any, str], str | None] = staticmethod(
+        readiness.trove_state)
 
     # -- glue helpers ----------------------------------------------------
 
@@ -166,10 +171,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         return [db.id for db in DBInstance.find_all(
             cluster_id=cluster_id, deleted=False).all()]
 
-    def _wait_ready(self, ids: Sequence[str], cluster_id: str) -> None:
-        if not self._all_instances_ready(list(ids), cluster_id):
-            raise ProcedureError('wait for members', 'not every member '
-                                 'reached INSTANCE_READY')
+    def _wait_ready(self, context: Any, ids: Sequence[str]) -> None:
+        """Every member INSTANCE_READY; fails at once on one whose build
+        or Nova server failed (``readiness``)."""
+        readiness.wait(ids, lambda i: self.member_state(context, i),
+                       timeout=CONF.get('k2hdkc').usage_timeout,
+                       interval=CONF.usage_sleep_time)
 
     def _run(self, what: str, cluster_id: str, body: Callable[[], None],
              status: Any, recover: Callable[[], bool | str] | None = None
@@ -304,7 +311,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             state['registry'] = self.registry_factory(CONF, context,
                                                       cluster_id)
             access = state['registry'].provision()
-            self._wait_ready(ids, cluster_id)
+            self._wait_ready(context, ids)
             members, guests = self._members(context, ids)
             state['registry'].add_servers(members)
             procs, fleet = self._procedures(cluster_id, guests)
@@ -338,7 +345,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if not old_ids:
                 raise ProcedureError('grow', 'the cluster has no existing '
                                      'member')
-            self._wait_ready(new_ids, cluster_id)
+            self._wait_ready(context, new_ids)
             existing, guests = self._members(context, old_ids)
             new, new_guests = self._members(context, new_ids)
             guests.update(new_guests)
@@ -607,11 +614,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         SHRINKING_CLUSTER or DELETING (``is_cluster_deleting``), so the
         grow's task moves on to SHRINKING first; and it refuses to
         delete an instance whose task is still BUILDING (a grow's member
-        keeps it until ``cluster_complete``), so that ends first."""
+        keeps it until ``cluster_complete``), so that ends first. One
+        that never became ready ends in error: with its Nova server still
+        BUILD, Trove would refuse to delete it ("not ready")."""
         claim.switch(cluster_id, ClusterTasks.GROWING_CLUSTER,
                      ClusterTasks.SHRINKING_CLUSTER)
         for instance_id in ids:
-            self._update_member(instance_id, task_status=InstanceTasks.NONE)
+            ready = self.member_state(context, instance_id)
+            self._update_member(instance_id, task_status=(
+                InstanceTasks.NONE if ready == readiness.READY
+                else InstanceTasks.BUILDING_ERROR_SERVER))
         self._delete_instances(context, cluster_id, ids)
 
     def _teardown(self, cluster_id: str,
