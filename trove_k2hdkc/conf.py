@@ -312,8 +312,9 @@ cluster_opts = [
                       "operation writes (the cluster row's updated time), "
                       'which show that its taskmanager is alive.'),
     cfg.FloatOpt('task_orphan_after', default=120.0, min=2.0,
-                 help='A grow, shrink, restart or upgrade whose heartbeat '
-                      'is this many seconds old has lost its taskmanager. '
+                 help='A create, grow, shrink, restart or upgrade whose '
+                      'heartbeat is this many seconds old has lost its '
+                      'taskmanager (a create is then failed, not resumed). '
                       'A taskmanager that starts looks for such tasks and '
                       'finishes or ends each one so that the ring serves '
                       'and the task is NONE again (see '

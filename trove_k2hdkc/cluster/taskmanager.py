@@ -303,6 +303,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     # -- Trove entry points ---------------------------------------------
 
     def create_cluster(self, context: Any, cluster_id: str) -> None:
+        # A create a restarted taskmanager ended (``end_create``) is not
+        # run late from a cast still queued.
+        if not self._cast_for(cluster_id, ClusterTasks.BUILDING_INITIAL):
+            return
         LOG.info('Cluster %s: create begins', cluster_id)
         ids = self._ids(cluster_id)
         state: dict[str, reg.ClusterRegistry] = {}
@@ -537,6 +541,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         over (``orphans``): finish what the ring shows, record how the
         cluster ended, end the task (doc/ring-procedures.md §11)."""
         held = k2tasks.RESUMABLE[code]
+        if held is k2tasks.RESUMING_CREATE:
+            self.end_create(context, cluster_id, held)
+            return
         kind = _RESUME_KIND.get(held.code, resume.ROLL)
         ids = self._ids(cluster_id)
         guests = {i: self.guest_factory(context, i) for i in ids}
@@ -563,6 +570,36 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._record_fault(cluster_id, message)
         finally:
             timeout.cancel()
+            claim.switch(cluster_id, held, ClusterTasks.NONE)
+
+    def end_create(self, context: Any, cluster_id: str,
+                   held: ClusterTask) -> None:
+        """A create whose taskmanager died is failed, as a create that
+        failed is (doc/ring-procedures.md §11): the new ring holds no
+        acknowledged key, and nothing of the dead process says how far
+        its bootstrap got or whether a member's build still runs, so it
+        is not resumed. Its K2HR3 objects go (in the cluster's own
+        project: the request's token died with the request), the members
+        get BUILDING_ERROR_SERVER and a fault saying what to do, and the
+        task ends."""
+        what = 'its K2HR3 objects were removed'
+        try:
+            self.registry_factory(
+                CONF, self.owner_context_for(context, cluster_id),
+                cluster_id).teardown()
+        except Exception as exc:
+            _log_teardown_failure(cluster_id, exc)
+            what = ('removing its K2HR3 objects failed (%s); deleting the '
+                    'cluster removes them' % type(exc).__name__)
+        message = ('create interrupted by a taskmanager restart: the '
+                   'cluster was not finished and is not resumed; %s; '
+                   'delete the cluster and create it again' % what)
+        LOG.warning('Cluster %s: %s', cluster_id, message)
+        try:
+            self.update_statuses_on_failure(
+                cluster_id, status=InstanceTasks.BUILDING_ERROR_SERVER)
+            self._record_fault(cluster_id, message)
+        finally:
             claim.switch(cluster_id, held, ClusterTasks.NONE)
 
     @staticmethod
