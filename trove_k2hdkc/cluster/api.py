@@ -183,7 +183,7 @@ class K2hdkcCluster(cluster_models.Cluster):
                               'configuration groups; drop "configuration".')
         cls._check_count(len(instances), opts)
         nics.normalise(context, instances)
-        nics.same_network(instances)
+        placement.same_place(instances)
         cls._validate_members(context, instances, opts)
         db_info = cluster_models.DBCluster.create(
             name=name, tenant_id=context.project_id,
