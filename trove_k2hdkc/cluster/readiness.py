@@ -69,12 +69,21 @@ def trove_state(context: Any, instance_id: str) -> str | None:
     if status == ServiceStatuses.INSTANCE_READY:
         return READY
     if status in _FAILED or db.task_status.is_error:
-        return 'Trove reports %s (task %s)' % (status.api_status,
-                                               db.task_status.action)
+        why = 'Trove reports %s (task %s)' % (status.api_status,
+                                              db.task_status.action)
+        nova = _server_trouble(context, db) if db.compute_instance_id \
+            else None
+        return why + ('; ' + nova if nova else '')
     if not db.compute_instance_id:
         return None   # the server is not created yet
+    return _server_trouble(context, db)
+
+
+def _server_trouble(context: Any, db: Any) -> str | None:
+    """Why the member's Nova server will never serve (gone, ERROR with
+    Nova's fault), or None."""
     try:
-        server = inst_models.load_server(context, instance_id,
+        server = inst_models.load_server(context, db.id,
                                          db.compute_instance_id,
                                          db.region_id)
     except trove_exc.ComputeInstanceNotFound:

@@ -104,3 +104,7 @@ def test_ready_and_failed_come_from_trove_first(member):
     status.save()
     why, _ = state_with(member, [server('ACTIVE')])
     assert why == 'Trove reports ERROR (task BUILDING)'
+    # Nova's own reason is added when it has one
+    why, _ = state_with(member, [server('ERROR', {'message': 'no host'})])
+    assert why == ('Trove reports ERROR (task BUILDING); its Nova server '
+                   'srv-1 is ERROR: no host')
