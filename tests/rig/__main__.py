@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--subnet', default=config.RigSettings.subnet)
     parser.add_argument('--k2hr3-api-url')
     parser.add_argument('--keep-logs', action='store_true')
+    parser.add_argument('--auth', choices=config.AUTH_MODES,
+                        default=config.default_auth(),
+                        help='trove-api auth: a real Keystone, or the '
+                             'static rig token (default from $%s)'
+                             % config.ENV_AUTH)
+    parser.add_argument('--keystone-port', type=int,
+                        default=config.RigSettings.keystone_port)
     parser.add_argument('--sizes', default='1,3',
                         help='bench: cluster sizes to create, e.g. 1,3,6,12;'
                              ' the last one is then grown by one')
@@ -72,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = args.state_dir.resolve()
     settings = config.RigSettings(
         state_dir=state_dir, name=args.name, api_port=args.port,
-        subnet=args.subnet, k2hr3_api_url=args.k2hr3_api_url)
+        subnet=args.subnet, k2hr3_api_url=args.k2hr3_api_url,
+        auth=args.auth, keystone_port=args.keystone_port)
     if args.action == 'up':
         info = launcher.up(settings)
         print('rig up: %s (state %s)' % (info['api_url'], state_dir))

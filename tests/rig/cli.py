@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 from typing import Any
+
+from tests.rig import keystone
 
 
 def executable(info: dict[str, Any]) -> str:
@@ -15,20 +18,33 @@ def executable(info: dict[str, Any]) -> str:
 
 
 def openstack(info: dict[str, Any], *args: str, parse: bool = True,
-              timeout: float = 120, as_other_admin: bool = False) -> Any:
-    """``openstack <args> [-f json]`` with the rig's admin_token auth;
-    ``as_other_admin``: as the admin of another project (its own token
-    and its own project's endpoint)."""
-    token, url = info['token'], info['api_url']
-    if as_other_admin:
-        token = info['admin_token']
-        url = url.rsplit('/', 1)[0] + '/' + info['admin_project_id']
-    cmd = [executable(info), '--os-auth-type', 'admin_token', '--os-token',
-           token, '--os-endpoint', url] + list(args)
+              timeout: float = 120, as_other_admin: bool = False,
+              who: str | None = None) -> Any:
+    """``openstack <args> [-f json]`` as the rig user: with a Keystone,
+    a password login and Trove's endpoint from the catalog; else the
+    rig's admin_token auth. ``as_other_admin``: as the admin of another
+    project (its own project's endpoint); ``who``: another user of the
+    rig's Keystone (``keystone.users`` key)."""
+    env = dict(os.environ)
+    if info.get('auth') == 'keystone':
+        auth = []
+        env.update(keystone.cli_env(
+            info, who or ('admin' if as_other_admin else 'a')))
+    else:
+        if who is not None:
+            raise ValueError('users other than the rig user need '
+                             'auth=keystone')
+        token, url = info['token'], info['api_url']
+        if as_other_admin:
+            token = info['admin_token']
+            url = url.rsplit('/', 1)[0] + '/' + info['admin_project_id']
+        auth = ['--os-auth-type', 'admin_token', '--os-token', token,
+                '--os-endpoint', url]
+    cmd = [executable(info)] + auth + list(args)
     if parse:
         cmd += ['-f', 'json']
     res = subprocess.run(cmd, capture_output=True, text=True,
-                         timeout=timeout)
+                         timeout=timeout, env=env)
     if res.returncode != 0:
         raise RuntimeError('openstack %s failed (%d): %s'
                            % (' '.join(args), res.returncode,

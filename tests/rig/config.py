@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import os
 import pathlib
 import secrets
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 import uuid
 
 from tests.rig import binaries
+from tests.rig import keystone
 from tests.rig import vm
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -33,6 +35,18 @@ FLAVORS = [
     {'id': '2', 'name': 'k2.small', 'ram': 1024, 'vcpus': 1, 'disk': 10},
     {'id': '3', 'name': 'k2.medium', 'ram': 2048, 'vcpus': 2, 'disk': 20},
 ]
+# How trove-api authenticates: ``static`` (tests/rig/auth.py, fixed
+# tokens) or ``keystone`` (a real Keystone, tests/rig/keystone.py).
+ENV_AUTH = 'K2HDKC_RIG_AUTH'
+AUTH_MODES = ('static', 'keystone')
+
+
+def default_auth() -> str:
+    mode = os.environ.get(ENV_AUTH) or 'static'
+    if mode not in AUTH_MODES:
+        raise ValueError('%s must be one of %s, not %r'
+                         % (ENV_AUTH, ', '.join(AUTH_MODES), mode))
+    return mode
 
 
 @dataclasses.dataclass
@@ -54,6 +68,8 @@ class RigSettings:
     # Rig-managed K2HR3 stand-in (when no k2hr3_api_url is given), on
     # the bridge address so host services and guests both reach it.
     k2hr3_port: int = 18080
+    auth: str = dataclasses.field(default_factory=default_auth)
+    keystone_port: int = 18770
 
     @property
     def db_name(self) -> str:
@@ -83,7 +99,7 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
     standin = s.k2hr3_api_url is None
     k2hr3_url = s.k2hr3_api_url or 'http://%s:%d' % (s.gateway,
                                                      s.k2hr3_port)
-    return {
+    info = {
         'name': s.name, 'state_dir': str(state), 'api_port': s.api_port,
         'api_url': s.api_url, 'project_id': s.project_id,
         'project_name': s.project_name,
@@ -116,7 +132,15 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
                     'checksum': 'rig', 'min_disk': 0, 'min_ram': 0}],
         'k2hr3_api_url': k2hr3_url, 'k2hr3_standin': standin,
         'k2hr3_port': s.k2hr3_port, 'created_host_dirs': [],
+        'auth': s.auth,
     }
+    if s.auth == 'keystone':
+        if not use_mariadb:
+            raise RuntimeError('auth=keystone needs MariaDB')
+        # ids, api_url and tokens follow once Keystone runs
+        # (keystone.provision)
+        info['keystone'] = keystone.settings(info, s.keystone_port)
+    return info
 
 
 def allow_insecure_http(info: dict[str, Any]) -> bool | None:
@@ -141,7 +165,15 @@ def trove_conf(info: dict[str, Any]) -> str:
     rabbit = 'rabbit://%s:%s@127.0.0.1:5672/%s' % (
         info['rabbit_user'], info['rabbit_password'], info['rabbit_vhost'])
     clients = 'tests.rig.clients.'
-    return _ini({
+    sections = _trove_sections(info, state, rabbit, clients)
+    if info['auth'] == 'keystone':
+        sections.update(keystone.trove_sections(info))
+    return _ini(sections)
+
+
+def _trove_sections(info: dict[str, Any], state: pathlib.Path, rabbit: str,
+                    clients: str) -> dict[str, dict[str, Any]]:
+    return {
         'DEFAULT': {
             'config_source': 'k2hdkc_options',
             'bind_host': '127.0.0.1', 'bind_port': info['api_port'],
@@ -178,7 +210,11 @@ def trove_conf(info: dict[str, Any]) -> str:
             'cluster_poll_interval': 0.5,
             # a killed taskmanager's task is resumed within seconds
             'task_heartbeat_interval': 2, 'task_orphan_after': 10,
-            'k2hr3_owner_token_function': 'tests.rig.clients.owner_token',
+            # static auth: the stand-in's fixed token; with Keystone the
+            # product's default ([service_credentials])
+            'k2hr3_owner_token_function': (
+                None if info['auth'] == 'keystone'
+                else 'tests.rig.clients.owner_token'),
             'k2hr3_teardown_backoff': 0.5,
             # the guests' node_start_timeout is 60: 2 x 60 + 30
             'guest_node_rpc_timeout': 150,
@@ -186,7 +222,7 @@ def trove_conf(info: dict[str, Any]) -> str:
             # minutes, not 15 (cluster/readiness.py)
             'usage_timeout': 300,
         },
-    })
+    }
 
 
 def guest_conf(info: dict[str, Any]) -> str:
@@ -219,7 +255,7 @@ def guest_conf(info: dict[str, Any]) -> str:
     })
 
 
-API_PASTE = """\
+API_PASTE_HEAD = """\
 [composite:trove]
 use = call:trove.common.wsgi:versioned_urlmap
 /: versions
@@ -229,17 +265,8 @@ use = call:trove.common.wsgi:versioned_urlmap
 paste.app_factory = trove.versions:app_factory
 
 [pipeline:troveapi]
-pipeline = request_id faultwrapper rigauth authorization contextwrapper \
-extensions troveapp
-
-[filter:rigauth]
-paste.filter_factory = tests.rig.auth:filter_factory
-token = {token}
-project_id = {project_id}
-project_name = {project_name}
-user_id = {user_id}
-admin_token = {admin_token}
-admin_project_id = {admin_project_id}
+pipeline = request_id faultwrapper {auth_filter} authorization \
+contextwrapper extensions troveapp
 
 [filter:extensions]
 paste.filter_factory = trove.common.extensions:factory
@@ -260,6 +287,30 @@ paste.filter_factory = trove.common.wsgi:FaultWrapper.factory
 paste.app_factory = trove.common.api:app_factory
 """
 
+RIGAUTH = """
+[filter:rigauth]
+paste.filter_factory = tests.rig.auth:filter_factory
+token = {token}
+project_id = {project_id}
+project_name = {project_name}
+user_id = {user_id}
+admin_token = {admin_token}
+admin_project_id = {admin_project_id}
+"""
+
+# keystonemiddleware reads [keystone_authtoken] of trove.conf
+AUTHTOKEN = """
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+"""
+
+
+def api_paste(info: dict[str, Any]) -> str:
+    if info['auth'] == 'keystone':
+        return API_PASTE_HEAD.format(auth_filter='authtoken') + AUTHTOKEN
+    return (API_PASTE_HEAD.format(auth_filter='rigauth')
+            + RIGAUTH.format(**info))
+
 
 def write_all(info: dict[str, Any]) -> None:
     """Write rig.json and every config file into the state dir."""
@@ -270,8 +321,9 @@ def write_all(info: dict[str, Any]) -> None:
     (state / 'rig.json').write_text(json.dumps(info, indent=1))
     (state / 'rig.json').chmod(0o600)
     (state / 'trove.conf').write_text(trove_conf(info))
+    (state / 'trove.conf').chmod(0o600)
     (state / 'trove-guestagent.conf').write_text(guest_conf(info))
-    (state / 'api-paste.ini').write_text(API_PASTE.format(**info))
+    (state / 'api-paste.ini').write_text(api_paste(info))
     src = TEMPLATES / 'k2hdkc'
     dst = state / 'templates' / 'k2hdkc'
     if src.is_dir():

@@ -21,6 +21,12 @@ from tests.rig import state
 
 
 def cli_prefix(info: dict[str, Any]) -> str:
+    """How a user runs ``openstack`` against the rig: with a Keystone,
+    the rig user's openrc (password login, Trove from the catalog)."""
+    if info.get('auth') == 'keystone':
+        openrc = pathlib.Path(info['state_dir']) / 'openrc-a'
+        return '. %s && %s' % (shlex.quote(str(openrc)),
+                               shlex.quote(cli.executable(info)))
     return ('%s --os-auth-type admin_token --os-token %s '
             '--os-endpoint %s' % (shlex.quote(cli.executable(info)),
                                   shlex.quote(info['token']),

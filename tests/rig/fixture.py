@@ -39,9 +39,10 @@ class RigHandle:
     def api_url(self) -> str:
         return self.info['api_url']
 
-    def openstack(self, *args: str, parse: bool = True) -> Any:
+    def openstack(self, *args: str, parse: bool = True,
+                  who: str | None = None) -> Any:
         """Run ``openstack <args>``; parsed ``-f json`` output."""
-        return cli.openstack(self.info, *args, parse=parse)
+        return cli.openstack(self.info, *args, parse=parse, who=who)
 
 
 def _free_port() -> int:
@@ -82,7 +83,8 @@ def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix='k2hdkc-rig-',
                                               dir='/var/tmp'))
     settings = config.RigSettings(state_dir=state_dir, name=TEST_RIG_NAME,
-                                  api_port=_free_port(), subnet=TEST_SUBNET)
+                                  api_port=_free_port(), subnet=TEST_SUBNET,
+                                  keystone_port=_free_port())
     try:
         info = launcher.up(settings)
         yield RigHandle(info=info, state_dir=state_dir)

@@ -19,6 +19,7 @@ from typing import Any
 import urllib.request
 
 from tests.rig import config
+from tests.rig import keystone
 from tests.rig import netns
 from tests.rig import procs
 from tests.rig import services
@@ -128,6 +129,11 @@ def _up(info: dict[str, Any]) -> None:
     netns.ensure_bridge(info['name'], '%s/%d' % (
         info['network']['gateway'], info['network']['prefixlen']))
     env = trove_env(info)
+    if info['auth'] == 'keystone':
+        keystone.start(info, env)
+        keystone.provision(info)
+        keystone.write_openrc(info)
+        (root / state.RIG_FILE).write_text(json.dumps(info, indent=1))
     procs.spawn([info['python'], '-m', 'tests.rig.relay',
                  info['network']['gateway'], '5672', '127.0.0.1', '5672'],
                 root / 'logs' / 'relay.log', root / 'pids' / 'relay.pid',
@@ -183,23 +189,28 @@ def restart_taskmanager(info: dict[str, Any],
 
 
 def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:
-    """K2HR3 API stand-in on the bridge address; the rig's token is a
-    Keystone token of the rig user, whose K2HR3 tenant has the rig
-    project's id (how the taskmanager finds the tenant)."""
+    """K2HR3 API stand-in on the bridge address. Static auth: the rig's
+    token is a Keystone token of the rig user, whose K2HR3 tenant has the
+    rig project's id (how the taskmanager finds the tenant); with
+    Keystone the stand-in asks Keystone, as K2HR3 does."""
     root = pathlib.Path(info['state_dir'])
     host = info['network']['gateway']
     # K2HR3 faults on demand, through the VMs' faults file (faults.py)
     env = dict(env, **{faults.ENV: str(root / faults.FILE_NAME)})
-    procs.spawn([info['python'], '-m', 'tests.standins.k2hr3',
-                 '--host', host, '--port', str(info['k2hr3_port']),
-                 '--keystone-token', '%s=%s:%s' % (
-                     info['token'], info['user_id'], info['project_id']),
-                 '--keystone-token', '%s=%s:%s' % (
-                     info['admin_token'], info['admin_project_id'] + '-admin',
-                     info['admin_project_id']),
-                 '--keystone-token', '%s=trove:%s' % (
-                     info['owner_token'], info['project_id'])],
-                root / 'logs' / 'k2hr3.log', root / 'pids' / 'k2hr3.pid',
+    cmd = [info['python'], '-m', 'tests.standins.k2hr3',
+           '--host', host, '--port', str(info['k2hr3_port'])]
+    if info['auth'] == 'keystone':
+        # tokens checked at the rig's Keystone, as the real K2HR3 does
+        cmd += ['--keystone-url', info['keystone']['url']]
+    else:
+        cmd += ['--keystone-token', '%s=%s:%s' % (
+                    info['token'], info['user_id'], info['project_id']),
+                '--keystone-token', '%s=%s:%s' % (
+                    info['admin_token'], info['admin_project_id'] + '-admin',
+                    info['admin_project_id']),
+                '--keystone-token', '%s=trove:%s' % (
+                    info['owner_token'], info['project_id'])]
+    procs.spawn(cmd, root / 'logs' / 'k2hr3.log', root / 'pids' / 'k2hr3.pid',
                 env=env, cwd=info['repo_root'])
     procs.wait_until(lambda: procs.tcp_open(host, info['k2hr3_port']), 30,
                      'K2HR3 stand-in on %s:%d' % (host, info['k2hr3_port']))
@@ -233,6 +244,7 @@ def down(state_dir: pathlib.Path, keep_logs: bool = False,
                                        info['rabbit_user'])
         if info.get('db_name'):
             services.drop_database(info['db_name'])
+        keystone.drop(info)
         # created_host_dirs stay: another rig's VMs may bind-mount them,
         # and removing the mount point on the host detaches those mounts
         # (seen: cluster_complete failed with ENOENT on

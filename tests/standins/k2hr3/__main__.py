@@ -1,6 +1,7 @@
 """``python -m tests.standins.k2hr3``: run the stand-in until SIGINT/TERM.
 
-``--keystone-token TOKEN=USER:TENANT1,TENANT2`` may be repeated.
+``--keystone-token TOKEN=USER:TENANT1,TENANT2`` may be repeated;
+``--keystone-url URL`` checks other Keystone tokens at a real Keystone.
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--tls-key')
     parser.add_argument('--keystone-token', action='append', default=[],
                         type=_keystone)
+    parser.add_argument('--keystone-url',
+                        help='a Keystone /v3 URL: check other U= tokens '
+                             'there, as K2HR3 with openstackapiv3 does')
     args = parser.parse_args(argv)
     context = None
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
     standin = K2hr3StandIn(args.host, args.port, context)
+    if args.keystone_url:
+        standin.use_keystone(args.keystone_url)
     for token, user, tenants in args.keystone_token:
         standin.add_keystone_token(token, user, tenants)
     stopping = threading.Event()

@@ -1,9 +1,10 @@
-"""``/v1/user/tokens``: unscoped/scoped user tokens (dummyuserapi and
-registered Keystone tokens)."""
+"""``/v1/user/tokens``: unscoped/scoped user tokens (dummyuserapi,
+registered Keystone tokens, or tokens checked at a Keystone)."""
 
 from __future__ import annotations
 
 from tests.standins.k2hr3 import auth
+from tests.standins.k2hr3 import keystone
 from tests.standins.k2hr3.http_types import ApiError
 from tests.standins.k2hr3.http_types import Reply
 from tests.standins.k2hr3.http_types import Request
@@ -34,7 +35,8 @@ def _auth_args(req: Request) -> tuple[str | None, str | None]:
 
 
 def _scope(state: State, user: str, tenant: str | None,
-           tenants: list[dict], token: str | None) -> Reply:
+           tenants: list[dict], token: str | None,
+           expire: float | None = None) -> Reply:
     if state.store_down:
         # K2HR3 writes the user into its store before it issues a token
         # (store outage capture O2).
@@ -49,7 +51,7 @@ def _scope(state: State, user: str, tenant: str | None,
                 'parameters are wrong : token=%s, tenant=null')
                 % (user, tenant, user, shown))
         tenants = match
-    entry = state.issue_user_token(user, tenant, tenants)
+    entry = state.issue_user_token(user, tenant, tenants, expire)
     return ok(201, message='succeed', scoped=tenant is not None,
               token=entry.token)
 
@@ -67,6 +69,11 @@ def create(state: State, req: Request) -> Reply:
     if token in state.keystone:
         user, tenants = state.keystone[token]
         return _scope(state, user, tenant, tenants, token)
+    if state.keystone_url and not state.store_down and state.user_token(
+            token) is None:
+        checked = keystone.login(state.keystone_url, token, tenant)
+        return _scope(state, checked.user, tenant, checked.tenants, token,
+                      checked.expire)
     entry = auth.user(state, token)
     if tenant is None:
         raise ApiError(400, NO_TENANT)

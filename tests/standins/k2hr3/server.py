@@ -259,6 +259,12 @@ class K2hr3StandIn:
         with self.state.lock:
             self.state.add_keystone_token(token, user, tenants)
 
+    def use_keystone(self, url: str) -> None:
+        """Check ``U=`` tokens this stand-in did not issue at the
+        Keystone whose /v3 URL is ``url`` (standins/k2hr3/keystone.py)."""
+        with self.state.lock:
+            self.state.keystone_url = url
+
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
         self._server = _Server((self._host, self._port), self,

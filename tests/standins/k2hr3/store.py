@@ -36,6 +36,9 @@ class State:
         self.user_tokens: dict[str, tokens.UserToken] = {}
         self.role_tokens: dict[str, tokens.RoleToken] = {}
         self.keystone: dict[str, tuple[str, list[dict]]] = {}
+        #: A Keystone's /v3 URL: unknown ``U=`` tokens are checked there,
+        #: as the real K2HR3 does (``keystone.login``).
+        self.keystone_url: str | None = None
         #: K2HR3's own K2HDKC store is unreachable: every token reads as
         #: unknown and logins fail (``K2hr3StandIn.store_down``).
         self.store_down = False
@@ -50,9 +53,11 @@ class State:
         self.keystone[token] = (user, infos)
 
     def issue_user_token(self, user: str, tenant: str | None,
-                         tenants: list[dict]) -> tokens.UserToken:
+                         tenants: list[dict],
+                         expire: float | None = None) -> tokens.UserToken:
+        lifetime = time.time() + tokens.USER_TOKEN_LIFETIME
         entry = tokens.UserToken(tokens.new_token(), user, tenant, tenants,
-                                 time.time() + tokens.USER_TOKEN_LIFETIME)
+                                 min(lifetime, expire or lifetime))
         self.user_tokens[entry.token] = entry
         return entry
 
