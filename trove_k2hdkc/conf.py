@@ -304,6 +304,11 @@ cluster_opts = [
                       'gets two merge_timeout more. A guest silent for '
                       "that long fails the step, naming the member, "
                       "instead of waiting for Trove's usage_timeout."),
+    cfg.FloatOpt('guest_restore_rpc_timeout', default=3600.0, min=10.0,
+                 help='Seconds the control plane waits for a member of a '
+                      'cluster restored from a backup set to download, '
+                      'verify and load its backup (restore_node); size it '
+                      'for the largest node backup.'),
     cfg.FloatOpt('task_heartbeat_interval', default=20.0, min=0.5,
                  help='Seconds between the heartbeats a running cluster '
                       "operation writes (the cluster row's updated time), "

@@ -170,8 +170,16 @@ class K2hdkcCluster(cluster_models.Cluster):
                datastore_version: Any, instances: list[dict],
                extended_properties: dict | None, locality: Any,
                configuration: str | None,
-               image_id: str | None = None) -> K2hdkcCluster:
+               image_id: str | None = None,
+               restore: Sequence[str] | None = None) -> K2hdkcCluster:
+        """``restore``: backup ids of a set in ring order (the backup-set
+        API checked them); one member per backup, each loading its own
+        before it first starts (doc/backup.md §6)."""
         opts = _opts(datastore_version)
+        if restore is not None and len(restore) != len(instances):
+            raise bad_request('The backup set has %d member backups; the '
+                              'restored cluster needs as many members, '
+                              'not %d.' % (len(restore), len(instances)))
         if extended_properties:
             raise bad_request('K2HDKC clusters take no extended properties; '
                               'drop %s.' % sorted(extended_properties))
@@ -191,8 +199,11 @@ class K2hdkcCluster(cluster_models.Cluster):
             cls._create_instances(context, db_info, datastore,
                                   datastore_version, instances, locality,
                                   configuration, image_id)
-            task_api.load(context, datastore_version.manager
-                          ).create_cluster(db_info.id)
+            tasks = task_api.load(context, datastore_version.manager)
+            if restore is None:
+                tasks.create_cluster(db_info.id)
+            else:
+                tasks.restore_cluster(db_info.id, list(restore))
         except Exception as exc:
             raise cls._abandon_create(context, db_info, datastore,
                                       datastore_version, exc) from exc

@@ -352,12 +352,17 @@ class Procedures:
 
     # -- procedures --------------------------------------------------------
 
-    def bootstrap(self, members: Sequence[Member],
-                  access: NodeAccess) -> None:
-        """doc/ring-procedures.md §2: K2HR3 already lists every member."""
+    def bootstrap(self, members: Sequence[Member], access: NodeAccess,
+                  restore: Mapping[str, dict[str, Any]] | None = None
+                  ) -> None:
+        """doc/ring-procedures.md §2: K2HR3 already lists every member.
+        ``restore``: member id -> the backup it loads before its first
+        start (a cluster restored from a set, doc/backup.md §6)."""
         why, ids = 'bootstrap', _ids(members)
         self._all('bootstrap: configure nodes', ids, 'configure_node',
                   **access.kwargs())
+        if restore:
+            self._restore(members, restore)
         self._all('bootstrap: start nodes', ids, 'start_node')
         self.wait_self('bootstrap: nodes up',
                        _expect(members, rs.SERVICE_OUT_UP))
@@ -368,6 +373,26 @@ class Procedures:
         watchdog.merge(self, why, members[0], members[1:],
                        _expect(members, rs.ADD_DONE))
         self._complete(why, members[0], members)
+
+    def _restore(self, members: Sequence[Member],
+                 backups: Mapping[str, dict[str, Any]]) -> None:
+        """Every member loads its own backup, one after another (the
+        VMs share the Swift link); every one that failed is named."""
+        missing = [m.id for m in members if m.id not in backups]
+        if missing:
+            raise ProcedureError('bootstrap: restore nodes',
+                                 'no backup for %s' % ', '.join(missing))
+        self._progress('bootstrap: restore nodes')
+        failures, results = {}, {}
+        for m in members:
+            try:
+                results[m.id] = self.fleet.call(
+                    m.id, 'restore_node', backup_info=backups[m.id])
+            except Exception as exc:
+                failures[m.id] = _text(exc)
+        if failures:
+            raise GuestCallError('bootstrap: restore nodes', failures,
+                                 results)
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess,

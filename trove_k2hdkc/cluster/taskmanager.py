@@ -40,6 +40,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc.backupset import tasks as setstasks
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
 from trove_k2hdkc.cluster import owner
@@ -74,7 +75,10 @@ class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
 
     @property
     def task_manager_manager_actions(self) -> dict[str, Callable]:
-        return {'discard_members': _manager_discard_members}
+        return {'discard_members': _manager_discard_members,
+                'backup_cluster': _manager_backup_cluster,
+                'restore_cluster': _manager_restore_cluster,
+                'delete_backup_set': _manager_delete_backup_set}
 
 
 def _manager_discard_members(context: Any, cluster_id: str,
@@ -82,6 +86,26 @@ def _manager_discard_members(context: Any, cluster_id: str,
     tasks = task_models.ClusterTasks.load(context, cluster_id,
                                           K2hdkcClusterTasks)
     tasks.discard_members(context, cluster_id, instance_ids)
+
+
+def _manager_backup_cluster(context: Any, cluster_id: str,
+                            backups: Sequence[dict]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    setstasks.backup_cluster(tasks, context, cluster_id, backups,
+                             k2tasks.BACKING_UP)
+
+
+def _manager_restore_cluster(context: Any, cluster_id: str,
+                             backup_ids: Sequence[str]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    tasks.create_cluster(context, cluster_id, restore=list(backup_ids))
+
+
+def _manager_delete_backup_set(context: Any, project_id: str,
+                               backup_ids: Sequence[str]) -> None:
+    setstasks.delete_set(context, project_id, backup_ids)
 
 
 class K2hdkcTaskManagerAPI(task_api.API):
@@ -92,6 +116,25 @@ class K2hdkcTaskManagerAPI(task_api.API):
                         instance_ids: Sequence[str]) -> None:
         self._cast('k2hdkc_discard_members', self.API_BASE_VERSION,
                    cluster_id=cluster_id, instance_ids=list(instance_ids))
+
+    def backup_cluster(self, cluster_id: str,
+                       backups: Sequence[dict]) -> None:
+        """A backup set (doc/backup.md §6): ``backups`` are the member
+        backups' ``backup_info``."""
+        self._cast('k2hdkc_backup_cluster', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, backups=list(backups))
+
+    def restore_cluster(self, cluster_id: str,
+                        backup_ids: Sequence[str]) -> None:
+        """``create_cluster`` whose members load a set's backups, given
+        in ring order, before they first start."""
+        self._cast('k2hdkc_restore_cluster', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, backup_ids=list(backup_ids))
+
+    def delete_backup_set(self, project_id: str,
+                          backup_ids: Sequence[str]) -> None:
+        self._cast('k2hdkc_delete_backup_set', self.API_BASE_VERSION,
+                   project_id=project_id, backup_ids=list(backup_ids))
 
 
 class K2hdkcClusterTasks(task_models.ClusterTasks):
@@ -295,8 +338,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     # -- Trove entry points ---------------------------------------------
 
-    def create_cluster(self, context: Any, cluster_id: str) -> None:
-        LOG.info('Cluster %s: create begins', cluster_id)
+    def create_cluster(self, context: Any, cluster_id: str,
+                       restore: Sequence[str] | None = None) -> None:
+        """``restore``: backup ids of a set in ring order; each member
+        loads the one at its own ring position before its first start."""
+        LOG.info('Cluster %s: create begins%s', cluster_id,
+                 ' (restoring a backup set)' if restore else '')
         ids = self._ids(cluster_id)
         state: dict[str, reg.ClusterRegistry] = {}
 
@@ -308,7 +355,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             members, guests = self._members(context, ids)
             state['registry'].add_servers(members)
             procs, fleet = self._procedures(cluster_id, guests)
-            procs.bootstrap(members, access)
+            plan = (setstasks.restore_plan(context, ids, restore)
+                    if restore else None)
+            procs.bootstrap(members, access, restore=plan)
             fleet.call_all(ids, 'cluster_complete')
 
         def cleanup() -> bool:
