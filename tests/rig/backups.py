@@ -3,10 +3,15 @@ real Swift holds (doc/backup.md §2 names the objects)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
+import pathlib
 import time
 from typing import Any
 
 from tests.rig import cli
+from tests.rig import launcher
+from tests.rig import procs
 
 
 def wait_backup(info: dict[str, Any], backup_id: str,
@@ -48,3 +53,21 @@ def stored(info: dict[str, Any], backup_id: str,
         raise
     return sorted(o['name'] for o in objects
                   if o['name'].startswith(backup_id))
+
+
+@contextlib.contextmanager
+def object_server_down(info: dict[str, Any]) -> Iterator[None]:
+    """The rig Swift's object server stopped for the block: the proxy,
+    accounts and containers still answer (Trove's API checks pass),
+    object writes fail with 503."""
+    pids = pathlib.Path(info['state_dir']) / 'pids'
+    procs.stop_pidfile(pids / 'swift-object.pid')
+    try:
+        yield
+    finally:
+        server = launcher.swift_server(info)
+        server.start_server('object')
+        server.write_pidfiles(pids)
+        procs.wait_until(lambda: procs.tcp_open(
+            '127.0.0.1', info['swift']['ports']['object']), 30,
+            'the Swift object server back')

@@ -22,7 +22,8 @@ from typing import Any
 MARKER = 'k2hdkc-backup-set'
 _DESCRIPTION_RE = re.compile(
     r'^' + MARKER + r' (?P<set>[0-9a-f-]{36}) (?P<index>\d+)/(?P<count>\d+)'
-    r' of cluster (?P<cluster>[0-9a-f-]{36})(?:: (?P<text>.*))?$', re.S)
+    r' of cluster (?P<cluster>[0-9a-f-]{36})(?:: (?P<text>.*?))?'
+    r'(?P<failed> \| FAILED: .*)?$', re.S)
 #: Trove's backups.description is VARCHAR(512).
 MAX_TEXT = 200
 
@@ -53,6 +54,13 @@ def parse(description: str | None) -> Tag | None:
         return None
     return Tag(match['set'], int(match['index']), int(match['count']),
                match['cluster'], match['text'] or '')
+
+
+def failure(description: str | None) -> str | None:
+    """Why a member backup failed, as its guest recorded it."""
+    text = description or ''
+    mark = ' | FAILED: '
+    return text.split(mark, 1)[1] if mark in text else None
 
 
 def ring_order(instance_ids: list[str]) -> list[str]:
@@ -99,6 +107,7 @@ class BackupSet:
     def view(self) -> dict[str, Any]:
         members = [{'index': i, 'backup_id': m.id,
                     'instance_id': m.instance_id, 'status': m.state,
+                    'reason': failure(m.description),
                     'size': m.size, 'locationRef': m.location}
                    for i, m in sorted(self.members.items())]
         created = min((m.created for m in self.members.values()),

@@ -99,12 +99,29 @@ def test_single_instance_backup_and_restore_with_the_stock_cli(rig):
         assert made['id'] + '.k2har.gz.enc' in objects
         assert made['id'] + '_00000000' in objects
 
-        # k2hdkc backups are full backups only (doc/backup.md §3).
+        # k2hdkc backups are full backups only (doc/backup.md §3); the
+        # reason is in what backup show prints.
         inc = rig.openstack('database', 'backup', 'create', 'bk-inc',
                             '--instance', src, '--incremental')
         failed = backups.wait_backup(info, inc['id'], states=('FAILED',))
         assert failed['parent_id'] == made['id']
+        assert 'FAILED: incremental backups are not supported' in (
+            failed['description'] or ''), failed
         assert backups.stored(info, inc['id']) == []
+
+        # Swift's object server down: FAILED with the reason, nothing
+        # left in Swift, and the node serves every key meanwhile.
+        with backups.object_server_down(info):
+            down = rig.openstack('database', 'backup', 'create', 'bk-down',
+                                 '--instance', src)
+            failed = backups.wait_backup(info, down['id'],
+                                         states=('FAILED',))
+            assert 'FAILED: ' in (failed['description'] or ''), failed
+            report = dataset.check(data, client.values)
+            assert report.ok, 'while Swift was down: %s' % report
+        assert backups.stored(info, down['id']) == []
+        rig.openstack('database', 'backup', 'delete', down['id'],
+                      parse=False)
     finally:
         client.stop()
     _delete_instance(rig, src)

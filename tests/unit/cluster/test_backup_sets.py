@@ -40,6 +40,12 @@ def test_tag_round_trips_and_other_descriptions_are_not_sets():
     tag = sets.Tag(SET, 2, 3, CLUSTER, 'before: upgrade')
     assert sets.parse(tag.description()) == tag
     assert sets.parse(sets.Tag(SET, 1, 1, CLUSTER).description()).text == ''
+    # the guest appends why a member backup failed; it stays in its set
+    for text in ('', 'nightly'):
+        failed = sets.Tag(SET, 1, 2, CLUSTER, text).description() + (
+            ' | FAILED: Swift said 503')
+        assert sets.parse(failed) == sets.Tag(SET, 1, 2, CLUSTER, text)
+        assert sets.failure(failed) == 'Swift said 503'
     for other in (None, '', 'my backup', 'k2hdkc-backup-set x 1/2 of '
                   'cluster y'):
         assert sets.parse(other) is None

@@ -74,9 +74,13 @@ def test_create_backup_failure_is_reported_and_raised(mgr, monkeypatch):
     Conductor.updates = []
     mgr.backups.run, _ = _program('x\nException: Swift said 503\n', rc=1)
     with pytest.raises(gbackup.BackupError, match='Swift said 503'):
-        mgr.create_backup(CTX, {'id': 'b2', 'swift_url': 'http://s/v1/A'})
+        mgr.create_backup(CTX, {'id': 'b2', 'swift_url': 'http://s/v1/A',
+                                'description': 'before upgrade'})
     assert [f['state'] for _, f in Conductor.updates] == ['BUILDING',
                                                           'FAILED']
+    # backup show prints the description: the reason goes there
+    assert Conductor.updates[-1][1]['description'] == (
+        'before upgrade | FAILED: Swift said 503')
 
 
 def test_docker_runtime_reports_failed_with_the_reason(
