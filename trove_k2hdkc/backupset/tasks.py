@@ -61,10 +61,10 @@ def _fail(backup_id: str, why: str) -> None:
 
 
 def start_backups(context: Any, infos: Sequence[dict[str, Any]],
-                  load: Callable[[Any, str], Any] = (
-                      task_models.BuiltInstanceTasks.load)) -> None:
+                  load: Callable[[Any, str], Any] | None = None) -> None:
     """Ask each member's guest for its backup (a cast: each guest then
     reports BUILDING, COMPLETED or FAILED to the conductor)."""
+    load = load or task_models.BuiltInstanceTasks.load
     for info in infos:
         try:
             load(context, info['instance_id']).create_backup(dict(info))

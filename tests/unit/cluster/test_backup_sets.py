@@ -135,6 +135,7 @@ def enforcer(monkeypatch):
 
 def _ctx(project, admin=False):
     return TroveContext(project_id=project, user_id='u', is_admin=admin,
+                        auth_token='t0ken-%s' % project,
                         roles=['admin'] if admin else ['member'])
 
 
@@ -176,3 +177,119 @@ def test_bad_bodies_name_what_to_fix():
     with pytest.raises(trove_exc.BadRequest, match='whole number'):
         setapi.BackupSetController._member({'flavorRef': '1',
                                             'volume': {'size': 'x'}})
+
+
+def test_the_extension_routes_every_action_and_leaves_trove_alone():
+    """Through Trove's own extension middleware, as trove-api builds it
+    from the entry point."""
+    from unittest import mock
+
+    from trove.common import extensions
+    from trove.common import wsgi
+    import webob
+
+    seen = []
+
+    class Recording(setapi.BackupSetController):
+        def index(self, req, tenant_id):
+            seen.append(('index', tenant_id))
+            return wsgi.Result({}, 200)
+
+        def show(self, req, tenant_id, id):  # noqa: A002
+            seen.append(('show', id))
+            return wsgi.Result({}, 200)
+
+        def create(self, req, body, tenant_id):
+            seen.append(('create', body))
+            return wsgi.Result({}, 202)
+
+        def delete(self, req, tenant_id, id):  # noqa: A002
+            seen.append(('delete', id))
+            return wsgi.Result(None, 202)
+
+        def restore(self, req, body, tenant_id, id):  # noqa: A002
+            seen.append(('restore', id, body))
+            return wsgi.Result({}, 200)
+
+    ext = setapi.K2hdkc()
+    with mock.patch.object(setapi, 'BackupSetController', Recording), \
+            mock.patch.object(setapi, 'register_policy'):
+        resources = ext.get_resources()
+    manager = mock.Mock(get_resources=lambda: resources,
+                        get_actions=lambda: [],
+                        get_request_extensions=lambda: [])
+    app = extensions.ExtensionMiddleware(webob.Response('trove'), {},
+                                         ext_mgr=manager)
+
+    def send(method, path, body=b''):
+        req = webob.Request.blank(path, method=method, body=body,
+                                  content_type='application/json')
+        req.environ['trove.context'] = mock.Mock()
+        return req.get_response(app)
+
+    base = '/p1/k2hdkc-backup-sets'
+    assert send('GET', base).status_int == 200
+    assert send('POST', base, b'{"backup_set": {}}').status_int == 202
+    assert send('GET', base + '/s1').status_int == 200
+    assert send('POST', base + '/s1/restore',
+                b'{"restore": {"name": "c"}}').status_int == 200
+    assert send('DELETE', base + '/s1').status_int == 202
+    assert send('GET', '/p1/clusters').body == b'trove'
+    assert seen == [('index', 'p1'), ('create', {'backup_set': {}}),
+                    ('show', 's1'),
+                    ('restore', 's1', {'restore': {'name': 'c'}}),
+                    ('delete', 's1')]
+
+
+class _Rows:
+    """DBBackup.find_by over rows by id; ``save`` keeps them."""
+
+    def __init__(self, **states):
+        self.rows = {b: types.SimpleNamespace(id=b, state=s,
+                                              save=lambda: None)
+                     for b, s in states.items()}
+
+    def find_by(self, **kw):
+        return self.rows[kw['id']]
+
+
+def test_backup_cluster_asks_every_member_waits_and_gives_the_task_back(
+        monkeypatch):
+    rows = _Rows(b1='NEW', b2='NEW')
+    monkeypatch.setattr(settasks.DBBackup, 'find_by', rows.find_by)
+    asked = []
+
+    class Member:
+        def __init__(self, iid):
+            self.iid = iid
+
+        def create_backup(self, info):
+            asked.append((self.iid, info['id']))
+            if self.iid == 'i2':
+                raise RuntimeError('guest gone')
+            rows.rows[info['id']].state = 'COMPLETED'
+
+    tasks = types.SimpleNamespace(
+        _cast_for=lambda cid, task: True, reset=[],
+        db_info=types.SimpleNamespace(tenant_id='p1'))
+    tasks.reset_task = lambda: tasks.reset.append(True)
+    monkeypatch.setattr(settasks.task_models.BuiltInstanceTasks, 'load',
+                        lambda ctx, iid: Member(iid))
+    infos = [{'id': 'b1', 'instance_id': 'i1'},
+             {'id': 'b2', 'instance_id': 'i2'}]
+    settasks.backup_cluster(tasks, _ctx('p1'), 'c1', infos, 'BACKING_UP')
+    assert asked == [('i1', 'b1'), ('i2', 'b2')]
+    assert rows.rows['b1'].state == 'COMPLETED'
+    # a member that could not be asked fails its backup, not the others
+    assert rows.rows['b2'].state == 'FAILED'
+    assert tasks.reset == [True]
+
+
+def test_a_backup_that_never_ends_is_failed_after_the_timeout(monkeypatch):
+    rows = _Rows(b1='BUILDING', b2='COMPLETED')
+    monkeypatch.setattr(settasks.DBBackup, 'find_by', rows.find_by)
+    clock = iter(range(0, 1000, 10))
+    states = settasks.wait_ended(['b1', 'b2'], 25, sleep=lambda s: None,
+                                 monotonic=lambda: next(clock))
+    assert states == {'b1': 'FAILED', 'b2': 'COMPLETED'}
+    assert rows.rows['b1'].state == 'FAILED'
