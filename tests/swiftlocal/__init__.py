@@ -197,7 +197,12 @@ use = egg:swift#dlo
                 raise RuntimeError('swift %s server exited: %s' % (
                     dead[0], self.log_tail(dead[0])))
             try:
-                # /info answers without a token once the proxy serves.
+                # The storage servers take connections, and the proxy
+                # serves /info (no token needed).
+                for name in ('account', 'container', 'object'):
+                    if name in self.procs:
+                        socket.create_connection(
+                            ('127.0.0.1', self.ports[name]), 2).close()
                 urllib.request.urlopen(  # noqa: S310 (http only)
                     self.url_prefix.split('/v1/')[0] + '/info',
                     timeout=5).close()
