@@ -102,7 +102,10 @@ trove_datastore_opts = [
     cfg.IntOpt('default_password_length', default=36, min=8,
                help='Length of passwords Trove generates for this datastore.'),
     cfg.IntOpt('usage_timeout', default=900,
-               help='Seconds to wait for a guest to become active.'),
+               help='Seconds to wait for a guest to become active; a '
+                    "cluster create or grow waits this long for its new "
+                    'members, less when one fails or its Nova server '
+                    'vanishes.'),
     cfg.ListOpt('ignore_users', default=[],
                 help='Users to exclude when listing users (none exist).'),
     cfg.ListOpt('ignore_dbs', default=[],
@@ -322,8 +325,9 @@ cluster_opts = [
                       "operation writes (the cluster row's updated time), "
                       'which show that its taskmanager is alive.'),
     cfg.FloatOpt('task_orphan_after', default=120.0, min=2.0,
-                 help='A grow, shrink, restart or upgrade whose heartbeat '
-                      'is this many seconds old has lost its taskmanager. '
+                 help='A create, grow, shrink, restart or upgrade whose '
+                      'heartbeat is this many seconds old has lost its '
+                      'taskmanager (a create is then failed, not resumed). '
                       'A taskmanager that starts looks for such tasks and '
                       'finishes or ends each one so that the ring serves '
                       'and the task is NONE again (see '
