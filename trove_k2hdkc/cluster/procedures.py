@@ -17,6 +17,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
+import functools
 from typing import Any
 from typing import Protocol
 
@@ -101,6 +102,30 @@ def unanswered(member: Member, replies: Mapping[str, Any],
     if rs.down_in_views(replies, member.id, member.ip):
         return DEAD_TEXT
     return 'no answer: %s' % silent.get(member.id, 'no reply')
+
+
+def unhealthy(members: Sequence[Member], replies: Mapping[str, Any],
+              silent: Mapping[str, str],
+              allowed: frozenset[int] = frozenset({rs.HEALTHY}), *,
+              views: bool = False) -> dict[str, str]:
+    """Each member whose own status is not in ``allowed`` (or, with
+    ``views``, that a live peer sees otherwise) -> what it is instead;
+    one that gave no status is described by ``unanswered``."""
+    wrong = {}
+    for m in members:
+        if m.id not in replies:
+            wrong[m.id] = unanswered(m, replies, silent)
+            continue
+        code = rs.self_code(replies[m.id])
+        if code not in allowed:
+            wrong[m.id] = rs.describe(code)
+            continue
+        others = [c for c in rs.seen_as(replies, m.id, m.ip)
+                  if c not in allowed] if views else []
+        if others:
+            wrong[m.id] = 'seen as %s' % '/'.join(
+                sorted(set(map(rs.describe, others))))
+    return wrong
 
 
 def _nothing(member: Member) -> None:
@@ -308,19 +333,9 @@ class Procedures:
         step = 'check ring health'
         self._progress(step)
 
-        def judge(replies: Mapping[str, Any],
-                  silent: Mapping[str, str]) -> dict[str, str]:
-            wrong = {}
-            for m in members:
-                if m.id not in replies:
-                    wrong[m.id] = unanswered(m, replies, silent)
-                    continue
-                code = rs.self_code(replies[m.id])
-                if code != rs.HEALTHY:
-                    wrong[m.id] = rs.describe(code)
-            return wrong
         self.poll_views(step, _ids(members), self.timing.status_timeout,
-                        judge, summary='not every node is healthy (0x21)')
+                        functools.partial(unhealthy, members),
+                        summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
         """doc/ring-procedures.md §3 step 4: one node at a time into

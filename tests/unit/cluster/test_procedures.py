@@ -14,6 +14,7 @@ from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import StepTimeout
 from trove_k2hdkc.cluster.procedures import Timing
+from trove_k2hdkc.cluster.procedures import unhealthy
 from trove_k2hdkc.k2hr3.access import NodeAccess
 
 ACCESS = NodeAccess('https://k2hr3.example.net', 'yrn:res', 'yrn:role',
@@ -142,6 +143,31 @@ def test_require_healthy_refuses_a_degraded_ring():
     with pytest.raises(ProcedureError) as err:
         procedures(ring).require_healthy(old)
     assert old[2].id in str(err.value) and '0x1021' in str(err.value)
+
+
+def _reply(own, views):
+    """A node_status reply: its own code and its view of each member."""
+    return {'self': {'status': {'code': hex(own)}},
+            'ring': [{'custom_id_seed': mid, 'name': mid,
+                      'status': {'code': hex(code)}}
+                     for mid, code in views.items()]}
+
+
+def test_unhealthy_judges_own_status_and_with_views_the_peers():
+    """The one rule behind grow's and shrink's health checks: own code
+    in ``allowed``; with ``views``, every peer's view of it too."""
+    a, b, c = (Member(i, i) for i in 'abc')
+    replies = {'a': _reply(rs.HEALTHY, {'a': rs.HEALTHY, 'b': rs.PENDING}),
+               'b': _reply(rs.HEALTHY, {'a': rs.HEALTHY, 'b': rs.HEALTHY})}
+    silent = {'c': 'timed out'}
+    assert unhealthy([a, b, c], replies, silent) == {
+        'c': 'no answer: timed out'}
+    assert unhealthy([a, b], replies, {}, views=True) == {
+        'b': 'seen as 0x1021'}
+    assert unhealthy([a, b], replies, {}, frozenset({rs.PENDING})) == {
+        'a': '0x21', 'b': '0x21'}
+    assert unhealthy([a, b], replies, {},
+                     frozenset({rs.HEALTHY, rs.PENDING}), views=True) == {}
 
 
 def test_shrink_ring_and_finish():
