@@ -137,6 +137,13 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
         raise ProcedureError('resume', 'the ring is merging but %s is down; '
                              'chmpx refuses MERGE until it is back'
                              % ', '.join(down))
+    if down:
+        # Everything below merges (a purge too); a purge would empty a
+        # member whose keys' other copy may be on the down one, and its
+        # MERGE would be refused: nothing is done.
+        raise ProcedureError('resume', '%s is down in the ring; chmpx '
+                             'refuses MERGE until it is back or shrunk out'
+                             % ', '.join(down))
     dead = [i for i in ids if _dead_leaver(codes[i])]
     if dead or any(_action(codes[i]) for i in merging):
         _finish_topology_merge(procs, members, codes, ring)

@@ -113,6 +113,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     # will be.
     member_state: Callable[[Any, str], str | None] = staticmethod(
         readiness.trove_state)
+    # (context, instance id) -> why its Nova server never serves, or None
+    server_trouble: Callable[[Any, str], str | None] = staticmethod(
+        readiness.server_trouble)
 
     # -- glue helpers ----------------------------------------------------
 
@@ -237,6 +240,39 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         self._end_statuses(ids, outcome, kind)
         return 'then, from the ring\'s state: %s; %s' % (
             outcome.done, outcome_text(kind, outcome))
+
+    def _drop_dead_new(self, context: Any, cluster_id: str,
+                       procs: Procedures, existing: Sequence[Member],
+                       registry: reg.ClusterRegistry,
+                       new: Sequence[Member]) -> bool | str:
+        """doc/ring-procedures.md §3: the grow's new members joined the
+        ring and then their VMs were lost, so it can neither merge nor
+        serve. They hold no key the old members lack (REPLICA copies), so
+        they leave as dead members do (§4 "A dead leaver") and the old
+        topology serves again. Only when every new member is dead and
+        the old ones are healthy; False otherwise (nothing is done)."""
+        try:
+            plan = shrinkplan.plan(procs, existing, new)
+            if plan.live or plan.out or len(plan.dead) != len(new):
+                return False
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in plan.dead)
+            procs.shrink_ring(existing, [], plan.dead)
+            registry.remove_servers(plan.dead)
+            procs.shrink_finish(existing, plan.dead)
+            self._delete_new_members(context, cluster_id,
+                                     [m.id for m in plan.dead])
+        except Exception as exc:
+            LOG.error('Cluster %s: the dead new members %s could not be '
+                      'taken out of the ring: %s', cluster_id,
+                      [m.id for m in new], exc)
+            return False
+        return ('then the new member%s %s joined the ring but went down '
+                '(%s): taken out of the ring as dead members, removed from '
+                'K2HR3 and deleted; the cluster is serving with its %d '
+                'members from before the grow'
+                % ('s' if len(new) > 1 else '',
+                   ', '.join(m.id for m in new), why, len(existing)))
 
     def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
         """``cluster_complete`` for new members that joined."""
@@ -370,9 +406,13 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         def recover() -> bool | str:
             if state['ring_touched']:
                 procs, existing = state['procs']
-                return self._recover_ring(
+                ended = self._recover_ring(
                     cluster_id, procs, [m.id for m in existing] + new_ids,
                     resume.GROW)
+                if ended is False:
+                    return self._drop_dead_new(context, cluster_id, procs,
+                                               existing, *state['added'])
+                return ended
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.
