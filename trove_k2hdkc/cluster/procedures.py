@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
-import dataclasses
 import functools
 from typing import Any
-from typing import Protocol
 
 from oslo_log import log as logging
 
@@ -28,6 +26,9 @@ from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
 from trove_k2hdkc.cluster.errors import StepTimeout
+from trove_k2hdkc.cluster.model import Fleet
+from trove_k2hdkc.cluster.model import Member
+from trove_k2hdkc.cluster.model import Timing
 from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
@@ -36,44 +37,6 @@ LOG = logging.getLogger(__name__)
 # (doc/ring-procedures.md §7); the taskmanager shows it in the cluster task.
 OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
 OUTAGE_END = 'outage-end: the ring serves again'
-
-
-class Fleet(Protocol):
-    """RPC to member guests. ``call_all`` runs the calls concurrently,
-    waits for every one and raises ``GuestCallError`` (with the partial
-    ``results``) if any failed."""
-
-    def call(self, node: str, method: str, **kwargs: Any) -> Any: ...
-
-    def call_all(self, nodes: Sequence[str], method: str,
-                 **kwargs: Any) -> dict[str, Any]: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-    def monotonic(self) -> float: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Member:
-    """A server node: Trove instance id (= cuk = CUSTOM_ID_SEED) and the
-    IP that is its SVRNODE name."""
-
-    id: str
-    ip: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Timing:
-    """``status_timeout`` bounds each status wait; ``merge_timeout`` is
-    how long a MERGE may go without any node's status changing before
-    the watchdog calls it hung (doc/ring-procedures.md §8);
-    ``abort_timeout`` how long an ABORTMERGE may take to show before
-    another node is tried."""
-
-    status_timeout: float = 120.0
-    merge_timeout: float = 300.0
-    abort_timeout: float = 30.0
-    poll_interval: float = 2.0
 
 
 def _ids(members: Sequence[Member]) -> list[str]:

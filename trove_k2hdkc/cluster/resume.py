@@ -22,9 +22,9 @@ from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import Procedures
 
 LOG = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import dataclasses
 from typing import Any
 
 from trove_k2hdkc.cluster import ringstate as rs
-from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import unhealthy
 

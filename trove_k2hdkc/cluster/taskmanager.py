@@ -50,12 +50,12 @@ from trove_k2hdkc.cluster import ringparams
 from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
+from trove_k2hdkc.cluster.model import Member
+from trove_k2hdkc.cluster.model import Timing
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
-from trove_k2hdkc.cluster.procedures import Timing
 from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
