@@ -101,11 +101,22 @@ class Procedures:
 
     def __init__(self, fleet: Fleet, *, server_ctlport: int,
                  timing: Timing | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 outage: Callable[[bool], None] | None = None) -> None:
+        """``progress`` hears each step; ``outage`` hears that the
+        ring's read/write outage starts (True) or ends (False), and
+        without it ``progress`` hears ``OUTAGE_START``/``OUTAGE_END``."""
         self.fleet = fleet
         self.server_ctlport = server_ctlport
         self.timing = timing or Timing()
         self._progress = progress or (lambda text: None)
+        self._outage = outage or (lambda started: self._progress(
+            OUTAGE_START if started else OUTAGE_END))
+
+    def outage(self, started: bool) -> None:
+        """The merge's outage starts or ends (doc/ring-procedures.md
+        §7)."""
+        self._outage(started)
 
     # -- building blocks ---------------------------------------------------
 
@@ -368,7 +379,7 @@ class Procedures:
             self._one('grow: service in %s' % m.id, m.id, 'service_in')
         self.wait_self('grow: new nodes [ADD][Pending]',
                        _expect(new, rs.ADD_PENDING))
-        self._progress(OUTAGE_START)
+        self.outage(True)
         self._restart_each(existing, why)
         expected = _expect(existing, rs.DONE)
         expected.update(_expect(new, rs.ADD_DONE))
@@ -376,7 +387,7 @@ class Procedures:
                        list(existing[1:]) + list(new), expected)
         everyone = list(existing) + list(new)
         self._complete(why, existing[0], everyone)
-        self._progress(OUTAGE_END)
+        self.outage(False)
         self.purge(everyone)
 
     def best_effort(self, step: str, nodes: Sequence[str],
@@ -417,7 +428,7 @@ class Procedures:
             if not all(rs.action(c) == rs.ACTION_DELETE
                        for c in rs.seen_as(views, m.id, m.ip)):
                 self._service_out_dead(why, remaining, m)
-        self._progress(OUTAGE_START)
+        self.outage(True)
         if not merged:
             self._restart_each([m for m in remaining
                                 if codes[m.id] == rs.HEALTHY], why)
@@ -432,7 +443,7 @@ class Procedures:
         if dead:
             self.wait_ring('shrink: dead leavers out', remaining, dead,
                            frozenset({rs.SERVICE_OUT_DOWN, None}))
-        self._progress(OUTAGE_END)
+        self.outage(False)
         if leaving:
             self._all('shrink: stop leaving nodes', _ids(leaving),
                       'stop_node')

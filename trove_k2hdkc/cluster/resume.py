@@ -23,8 +23,6 @@ from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
 from trove_k2hdkc.cluster.model import Member
-from trove_k2hdkc.cluster.procedures import OUTAGE_END
-from trove_k2hdkc.cluster.procedures import OUTAGE_START
 from trove_k2hdkc.cluster.procedures import Procedures
 
 LOG = logging.getLogger(__name__)
@@ -240,7 +238,7 @@ def _finish_topology_merge(procs: Procedures,
     existing = [members[i] for i in ring if not _action(codes[i])]
     started = any(rs.operate(codes[i]) in (rs.DOING_NIBBLE, rs.DONE_NIBBLE)
                   for i in ring)
-    procs._progress(OUTAGE_START)
+    procs.outage(True)
     if not started:
         procs._restart_each([m for m in existing
                              if codes[m.id] == rs.HEALTHY], 'resume')
@@ -255,7 +253,7 @@ def _finish_topology_merge(procs: Procedures,
     final = {m.id: frozenset({rs.HEALTHY}) for m in existing + joining}
     final.update({m.id: frozenset({rs.SERVICE_OUT_UP}) for m in leaving})
     procs.wait_self('resume: ring healthy', final)
-    procs._progress(OUTAGE_END)
+    procs.outage(False)
     if leaving:
         procs._all('resume: stop leaving nodes', [m.id for m in leaving],
                    'stop_node')

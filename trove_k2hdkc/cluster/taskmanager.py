@@ -153,21 +153,22 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         operation = self.db_info.task_status
 
         def progress(text: str) -> None:
-            if text in (OUTAGE_START, OUTAGE_END):
-                LOG.warning('Cluster %s: %s', cluster_id, text)
-                window = k2tasks.MERGE_WINDOW.get(operation.code)
-                if window is not None:
-                    self.db_info.update(task_status=window if (
-                        text == OUTAGE_START) else operation)
-            else:
-                LOG.info('Cluster %s: %s', cluster_id, text)
+            LOG.info('Cluster %s: %s', cluster_id, text)
+
+        def outage(started: bool) -> None:
+            LOG.warning('Cluster %s: %s', cluster_id,
+                        OUTAGE_START if started else OUTAGE_END)
+            window = k2tasks.MERGE_WINDOW.get(operation.code)
+            if window is not None:
+                self.db_info.update(task_status=window if started
+                                    else operation)
         timing = Timing(status_timeout=opts.cluster_status_timeout,
                         merge_timeout=opts.merge_timeout,
                         poll_interval=opts.cluster_poll_interval)
         procs = self.procedures_class(
             fleet, server_ctlport=(ring.server_ctlport if ring
                                    else opts.chmpx_server_ctlport),
-            timing=timing, progress=progress)
+            timing=timing, progress=progress, outage=outage)
         return procs, fleet
 
     def _ids(self, cluster_id: str) -> list[str]:

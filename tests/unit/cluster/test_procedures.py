@@ -30,12 +30,12 @@ def members(ring, count, start=1, healthy=False):
     return out
 
 
-def procedures(ring, progress=None, **timing):
+def procedures(ring, progress=None, outage=None, **timing):
     timing.setdefault('status_timeout', 10)
     timing.setdefault('merge_timeout', 10)
     return Procedures(FakeFleet(ring), server_ctlport=8021,
                       timing=Timing(poll_interval=1, **timing),
-                      progress=progress)
+                      progress=progress, outage=outage)
 
 
 def healthy_ring(count):
@@ -101,6 +101,23 @@ def test_grow_follows_the_safe_procedure():
     starts = [t for t in said if t.startswith('outage-start')]
     ends = [t for t in said if t.startswith('outage-end')]
     assert len(starts) == len(ends) == 1
+
+
+def test_outage_hook_brackets_the_merge_instead_of_progress_text():
+    """The taskmanager learns of the outage from a hook, not by
+    comparing progress text (issue #15)."""
+    ring, old = healthy_ring(3)
+    new = members(ring, 1, start=4)
+    ring.k2hr3_hosts.append(new[0].id)
+    heard = []
+    procedures(ring, progress=lambda text: heard.append(text),
+               outage=lambda started: heard.append(started)).grow(
+        old, new, ACCESS)
+    hooks = [i for i, item in enumerate(heard) if isinstance(item, bool)]
+    assert [heard[i] for i in hooks] == [True, False]
+    merging = heard[hooks[0]:hooks[1]]
+    assert any('merge' in str(item) for item in merging)
+    assert not any(str(item).startswith('outage-') for item in heard)
 
 
 def test_grow_restarts_are_one_at_a_time():
