@@ -303,6 +303,10 @@ class K2hdkcCluster(cluster_models.Cluster):
                 raise bad_request('Name at least one instance to add.')
             self._check_types(instances)
             self._check_count(len(existing) + len(instances), opts)
+            # Before any member is built: a record or template the
+            # project's user edited is a 400 naming it, not a member
+            # booted and deleted again (doc/k2hr3-layout.md §5).
+            self._ring_settings()
             flavor = str(existing[0].flavor_id) if existing else None
             volume = existing[0].volume_size if (
                 existing and opts.volume_support) else None

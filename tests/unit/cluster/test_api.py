@@ -275,6 +275,23 @@ def test_unreadable_record_refuses_the_shrink(cause, user_fixable):
     assert task_in_db(c.id) == ClusterTasks.NONE
 
 
+@mock.patch.object(api.Instance, 'create')
+def test_grow_with_an_edited_record_is_400_before_any_member(inst_create):
+    """The project's user edited the template or a recorded key: the
+    grow is refused naming it before a member is built."""
+    cause = K2hr3ValueError('the INI template in K2HR3 resource k2hdkc-x '
+                            'is not the one Trove wrote (line 120 '
+                            '(ATTRPLUGIN))')
+    error = RegistryError('K2HR3: %s' % cause)
+    error.__cause__ = cause
+    c = cluster(recorded=Recorded(error=error))
+    with pytest.raises(exception.BadRequest, match=r'\(ATTRPLUGIN\)'):
+        c.grow(spec(1))
+    assert c.recorded.reads == 1
+    inst_create.assert_not_called()
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
 @mock.patch.object(api.task_api, 'load')
 def test_shrink_cast_failure_resets_task(tm_load):
     tm_load.return_value.shrink_cluster.side_effect = RuntimeError('mq')
