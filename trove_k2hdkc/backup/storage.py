@@ -114,8 +114,8 @@ def save(conn, container: str, name: str, chunks: Iterable[bytes],
                     % (seg_name, etag, seg.md5.hexdigest()))
             manifest[-1].update(etag=etag, size_bytes=seg.size)
         checksum = _md5()
-        for seg in manifest:
-            checksum.update(seg['etag'].encode())
+        for entry in manifest:
+            checksum.update(entry['etag'].encode())
         conn.put_object(container, name, json.dumps(manifest),
                         headers=headers,
                         query_string='multipart-manifest=put')

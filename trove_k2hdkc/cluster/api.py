@@ -98,6 +98,9 @@ class K2hdkcCluster(cluster_models.Cluster):
     # Seam for tests: (conf, context, cluster id) -> ClusterRegistry.
     registry_factory: Callable[..., reg.ClusterRegistry] = staticmethod(
         reg.registry_from_conf)
+    # set by Trove's Cluster.__init__, overridden by ``server_group``
+    _server_group: Any
+    _server_group_loaded: bool
 
     @staticmethod
     def _check_count(total: int, opts: Any) -> None:
@@ -180,7 +183,7 @@ class K2hdkcCluster(cluster_models.Cluster):
                               'configuration groups; drop "configuration".')
         cls._check_count(len(instances), opts)
         nics.normalise(context, instances)
-        nics.same_network(instances)
+        placement.same_place(instances)
         cls._validate_members(context, instances, opts)
         db_info = cluster_models.DBCluster.create(
             name=name, tenant_id=context.project_id,

@@ -36,15 +36,14 @@ _ADD, _DELETE = 0x1, 0x2
 in_ring = rs.in_ring
 
 
-def _action(code: int) -> int:
-    return (code >> 8) & 0xF
+_action = rs.action
 
 
 def _dead_leaver(code: int | None) -> bool:
     """Down and [DELETE]: a dead member a shrink took out through a live
     peer (doc/ring-procedures.md §4); it never comes back, and MERGE does
     not wait for it."""
-    return rs.is_down(code) and _action(code or 0) == _DELETE
+    return rs.is_down(code) and _action(code) == _DELETE
 
 
 def _unsettled(reply: Mapping) -> bool:
@@ -60,7 +59,7 @@ def _unsettled(reply: Mapping) -> bool:
                for c in codes)
 
 
-def _busy(code: int) -> bool:
+def _busy(code: int | None) -> bool:
     """Taking part in a merge: [ADD]/[DELETE], or Pending/Doing/Done."""
     return bool(_action(code) or rs.operate(code))
 
@@ -132,7 +131,7 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
     # a dead leaver takes no part: the live members merge without it
     ring = [i for i in ids if in_ring(codes[i])
             and not _dead_leaver(codes[i])]
-    down = [i for i in ring if codes[i] & 0xF == 0]
+    down = [i for i in ring if rs.is_down(codes[i])]
     merging = [i for i in ring if _busy(codes[i])]
     if merging and down:
         raise ProcedureError('resume', 'the ring is merging but %s is down; '
@@ -148,8 +147,8 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
                               [members[n] for n in ring])
         if merging:
             done.append('merged %s back' % ', '.join(merging))
-        outside = any(not in_ring(codes[i]) for i in ids)
-        if (kind == GROW and not outside) or (kind == SHRINK and outside):
+        left = any(not in_ring(codes[i]) for i in ids)
+        if (kind == GROW and not left) or (kind == SHRINK and left):
             # the membership changed (past COMPMERGE) and the purge may
             # not have reached every member (§5)
             procs.purge([members[i] for i in ring])

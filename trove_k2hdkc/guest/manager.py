@@ -172,7 +172,7 @@ class Manager(trove_manager.Manager):
                 % ACCESS_KEY)
         access = node_access(raw, 'overrides[%r]' % ACCESS_KEY,
                              allow_http=self._allow_http)
-        self.registrar(access, self.app.node_config.identity.cuk)
+        self.registrar(access, self.app.node_config.own_id)
         self.app.configure_node(access)
         if backup_info:
             # Before the first start: the restored file is the node's

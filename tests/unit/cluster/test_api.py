@@ -72,6 +72,10 @@ def create(instances, **kw):
     (spec(1, size=2) + spec(1, size=3), {}, 'volume size'),
     (spec(2), {'extended_properties': {'x': 1}}, 'extended properties'),
     (spec(2), {'configuration': 'cfg-1'}, 'configuration groups'),
+    (spec(1) + [dict(spec(1)[0], region_name='RegionTwo')], {},
+     'one region_name: got RegionOne (member 1); RegionTwo (member 2)'),
+    (spec(2) + [dict(spec(1)[0], availability_zone='az2')], {},
+     'one availability_zone: got none (members 1, 2); az2 (member 3)'),
 ])
 def test_create_refusals_are_400(instances, kw, text):
     with mock.patch.object(api.cluster_models.DBCluster, 'create') as db:
