@@ -296,6 +296,24 @@ def test_grow_with_an_edited_record_is_400_before_any_member(inst_create):
     assert task_in_db(c.id) == ClusterTasks.NONE
 
 
+def test_unusable_k2hr3_configuration_is_no_400():
+    """``[k2hdkc] k2hr3_api_url`` unset is the operator's to fix, not the
+    request's: not a 400, and the task is not taken."""
+    cause = K2hr3ValueError('[k2hdkc] k2hr3_api_url is not set')
+    error = RegistryError('K2HR3 is not usable as configured: %s' % cause)
+    error.__cause__ = cause
+    c = cluster()
+
+    def factory(conf, context, cid):
+        raise error
+    c.registry_factory = factory
+    with pytest.raises(exception.TroveError,
+                       match='k2hr3_api_url is not set') as info:
+        c.grow(spec(1))
+    assert not isinstance(info.value, exception.BadRequest)
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
 @mock.patch.object(api.task_api, 'load')
 def test_shrink_cast_failure_resets_task(tm_load):
     tm_load.return_value.shrink_cluster.side_effect = RuntimeError('mq')
