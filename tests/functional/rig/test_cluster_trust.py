@@ -177,9 +177,13 @@ def test_users_edit_fails_the_grow_and_touches_nothing(loaded, sentinel,
         try:
             refused = _grow(info, cid)
         finally:
-            client.put_resource(user, name, data=original.string,
-                                keys=original.keys)
-            _wait_task_ended(info, cid)
+            # The taskmanager reads K2HR3 once the new member is built,
+            # long after the CLI returned: put back only after the task.
+            try:
+                _wait_task_ended(info, cid)
+            finally:
+                client.put_resource(user, name, data=original.string,
+                                    keys=original.keys)
 
     if case.at_api:
         assert refused is not None, 'the grow was accepted'
