@@ -182,6 +182,9 @@ def trove_conf(info: dict[str, Any]) -> str:
             'k2hr3_teardown_backoff': 0.5,
             # the guests' node_start_timeout is 60: 2 x 60 + 30
             'guest_node_rpc_timeout': 150,
+            # a member whose boot hangs fails its create or grow in 5
+            # minutes, not 15 (cluster/readiness.py)
+            'usage_timeout': 300,
         },
     })
 

@@ -63,6 +63,9 @@ RESUMING_RESTART = K2hdkcClusterTask(
 RESUMING_UPGRADE = K2hdkcClusterTask(
     0x4B06, ClusterTasks.UPGRADING_CLUSTER.name,
     'Upgrading the cluster' + _RESUMING_NOTE)
+RESUMING_CREATE = K2hdkcClusterTask(
+    0x4B08, ClusterTasks.BUILDING_INITIAL.name,
+    'Building the initial cluster' + _RESUMING_NOTE)
 
 #: Code of a running task (its merge window, or a resume of it) -> the
 #: task a taskmanager that takes it over holds.
@@ -77,6 +80,8 @@ RESUMABLE = {
     RESUMING_RESTART.code: RESUMING_RESTART,
     ClusterTasks.UPGRADING_CLUSTER.code: RESUMING_UPGRADE,
     RESUMING_UPGRADE.code: RESUMING_UPGRADE,
+    ClusterTasks.BUILDING_INITIAL.code: RESUMING_CREATE,
+    RESUMING_CREATE.code: RESUMING_CREATE,
 }
 
 #: Codes one operation's task goes through while it runs (its heartbeat
