@@ -283,3 +283,34 @@ def test_sighup_once_suspend_shows_exits_0(tmp_path):
 def test_sighup_with_k2hdkc_attached_exits_0(tmp_path):
     with one_node(tmp_path) as ring:
         assert ring.stop(1, 'chmpx') == 0
+
+
+def test_hold_gate_keeps_a_merge_doing_until_removed(tmp_path):
+    """The test gate of the fault matrix: the existing members of a grow
+    stay [Doing] while ``hold_merge`` is in the file, one of them loses
+    its k2hdkc and gets it back meanwhile, and once the gate goes the
+    merge ends with every key."""
+    with harness.LocalRing(tmp_path, servers=4) as ring:
+        ring.bootstrap(3)
+        ring.linetool(['set %s %s' % kv for kv in KEYS.items()])
+        faults.write(ring.faults_path,
+                     hold_merge=faults.hold_merge('existing'))
+        ring.prepare_grow(4)
+        assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+        held = [0x2021] * 3 + [0x3121]
+        ring.wait_all(held, via=4)
+        assert_stays(ring, 4, held)
+        events = faults.events(ring.faults_path)
+        assert sorted(e['requester']['ctlport'] for e in events) == sorted(
+            n['ctlport'] for n in ring.nodes[:3])
+        assert {e['fault'] for e in events} == {'hold_merge'}
+
+        assert ring.stop(2, 'k2hdkc', signal.SIGKILL) == -9
+        ring.wait_self(2, 0x12021)   # [Suspend] while held
+        ring.start_k2hdkc(2)
+        ring.wait_self(2, 0x2021)
+        faults.write(ring.faults_path)
+        ring.wait_all([0x3021] * 3 + [0x3121], via=4)
+        assert ring.ctl(1, 'COMPMERGE') == 'SUCCEED\n'
+        ring.wait_all([harness.HEALTHY] * 4, via='slave')
+        assert ring.readable(KEYS) == len(KEYS)

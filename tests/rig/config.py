@@ -18,6 +18,7 @@ import sys
 from typing import Any
 import uuid
 
+from tests import swiftlocal
 from tests.rig import binaries
 from tests.rig import vm
 
@@ -116,7 +117,29 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
                     'checksum': 'rig', 'min_disk': 0, 'min_ram': 0}],
         'k2hr3_api_url': k2hr3_url, 'k2hr3_standin': standin,
         'k2hr3_port': s.k2hr3_port, 'created_host_dirs': [],
+        'swift': swift_info(s.gateway),
     }
+
+
+def swift_info(gateway: str) -> dict[str, Any] | None:
+    """Where the rig's real Swift listens (its proxy on the bridge
+    address, so guests reach it), or None when Swift's packages are not
+    installed; then backups are refused by the rig's Swift stand-in."""
+    if swiftlocal.missing():
+        return None
+    ports = {name: swiftlocal.free_port() for name in swiftlocal.SERVERS}
+    return {'ports': ports, 'host': gateway,
+            'url_prefix': 'http://%s:%d/v1/AUTH_' % (gateway,
+                                                     ports['proxy'])}
+
+
+def swift_tokens(info: dict[str, Any]) -> dict[str, str]:
+    """Which rig token reaches which Swift account: a project's tokens
+    its own ``AUTH_<project id>``, the other project's admin every one
+    (as Keystone with a reseller admin role would decide)."""
+    own = 'AUTH_' + info['project_id']
+    return {info['token']: own, info['owner_token']: own,
+            info['admin_token']: '*'}
 
 
 def allow_insecure_http(info: dict[str, Any]) -> bool | None:
@@ -152,7 +175,13 @@ def trove_conf(info: dict[str, Any]) -> str:
             'remote_neutron_client': clients + 'neutron_client',
             'remote_cinder_client': clients + 'cinder_client',
             'remote_glance_client': clients + 'glance_client',
-            'remote_swift_client': clients + 'swift_client',
+            # Trove's own Swift client on the rig's real Swift, when
+            # there is one (backups); else a stand-in that says why not.
+            'remote_swift_client': (
+                'trove.common.clients.swift_client' if info.get('swift')
+                else clients + 'swift_client'),
+            'swift_url': (info['swift']['url_prefix'] if info.get('swift')
+                          else None),
             'guest_config': state / 'trove-guestagent.conf',
             'cloudinit_location': state / 'cloudinit',
             'template_path': state / 'templates',
@@ -182,6 +211,9 @@ def trove_conf(info: dict[str, Any]) -> str:
             'k2hr3_teardown_backoff': 0.5,
             # the guests' node_start_timeout is 60: 2 x 60 + 30
             'guest_node_rpc_timeout': 150,
+            # a member whose boot hangs fails its create or grow in 5
+            # minutes, not 15 (cluster/readiness.py)
+            'usage_timeout': 300,
         },
     })
 

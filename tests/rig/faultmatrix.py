@@ -8,7 +8,11 @@ fault is injected with the rig's own means (a VM's agent killed and
 started again, a chmpx or k2hdkc killed -- the guest's supervisor starts
 it again --, a VM crashed for good, the K2HR3 stand-in answering 503 or
 holding a request for a minute through the faults file, the
-taskmanager SIGKILLed and started again). Then the cell waits for the
+taskmanager SIGKILLed and started again, a VM lost with its disk and
+network, a new member's Nova boot failing or hanging). At the merge
+steps the stand-ins hold the merge (``hold_merge``, faults.py) until a
+VM or process fault has gone in and the killed process is back, so the
+fault lands during the merge. Then the cell waits for the
 cluster task to end and reports: the topology that serves (old, new or
 none), how many acknowledged keys read back, the seconds from the fault
 to a serving ring with the task ended, and what ``instance show`` says.
@@ -32,6 +36,7 @@ from tests.rig import cli
 from tests.rig import cluster
 from tests.rig import launcher
 from tests.rig import netns
+from tests.rig import nova
 from tests.rig import scenario
 from tests.rig import state
 from tests.rig import vm
@@ -45,12 +50,14 @@ HEALTHY = 0x21
 class Step:
     """``op`` grow or shrink; the fault goes in when the taskmanager has
     logged ``marker`` ``count`` times; ``target`` is whose VM it hits:
-    the new member, an existing one, or the leaver."""
+    the new member, an existing one, or the leaver; ``hold``: the role
+    (faults.py) whose merge the stand-ins hold until the fault is in."""
 
     op: str
     marker: str
     count: int
     target: str
+    hold: str | None = None
 
 
 STEPS: dict[str, Step] = {
@@ -60,22 +67,32 @@ STEPS: dict[str, Step] = {
     'grow:start': Step('grow', 'grow: start new nodes', 1, 'new'),
     'grow:servicein': Step('grow', 'grow: service in', 1, 'new'),
     'grow:restart': Step('grow', 'grow: restart k2hdkc on', 2, 'existing'),
-    'grow:merge': Step('grow', 'grow: merge', 1, 'existing'),
+    'grow:merge': Step('grow', 'grow: merge', 1, 'existing', 'existing'),
     'grow:compmerge': Step('grow', 'grow: complete merge', 1, 'existing'),
     'grow:purge': Step('grow', ': prepare', 2, 'existing'),
     'shrink:serviceout': Step('shrink', 'shrink: service out', 1, 'leaver'),
     'shrink:restart': Step('shrink', 'shrink: restart k2hdkc on', 1,
                            'existing'),
-    'shrink:merge': Step('shrink', 'shrink: merge', 1, 'existing'),
+    'shrink:merge': Step('shrink', 'shrink: merge', 1, 'existing',
+                         'existing'),
     'shrink:compmerge': Step('shrink', 'shrink: complete merge', 1,
                              'existing'),
     'shrink:k2hr3-remove': Step('shrink', 'shrink: stop leaving nodes', 1,
                                 'existing'),
     'shrink:purge': Step('shrink', ': prepare', 1, 'existing'),
 }
-FAULTS = ('agent', 'chmpx', 'k2hdkc', 'vm', 'k2hr3-5xx', 'k2hr3-hang',
-          'taskmanager')
+FAULTS = ('agent', 'chmpx', 'k2hdkc', 'vm', 'vm-gone', 'k2hr3-5xx',
+          'k2hr3-hang', 'taskmanager', 'boot-fail', 'boot-hang')
+# Faults that exist at some steps only: a Nova boot happens only in grow.
+ONLY = {'boot-fail': {'grow:boot'}, 'boot-hang': {'grow:boot'}}
+# Faults a held merge waits for (the others are not about a VM or a
+# process).
+HOLDS = ('agent', 'chmpx', 'k2hdkc', 'vm', 'vm-gone', 'taskmanager')
+KILLS = ('chmpx', 'k2hdkc')
 AGENT_AWAY = 20.0
+# ``fault@target`` in a cell hits another VM than the step's own
+TARGETS = ('new', 'existing', 'leaver')
+BOOT_MODE = {'boot-fail': 'fail', 'boot-hang': 'hang'}
 
 
 @dataclasses.dataclass
@@ -87,6 +104,10 @@ class Result:
     serving_after: float | None
     task: str
     status: str
+    # processes killed or K2HR3 requests hit (None: not counted)
+    hits: int | None = None
+    # the merge was held while the fault went in
+    held: bool = False
 
     def row(self) -> str:
         after = ('%.0f s' % self.serving_after
@@ -112,13 +133,7 @@ def _kill_in_vm(info: dict[str, Any], key: str, program: str) -> int:
     """SIGKILL every process of VM ``key`` running ``program``."""
     killed = 0
     for pid in netns.ns_pids(netns.ns_name(info['name'], key)):
-        try:
-            argv = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes()
-        except OSError:
-            continue
-        names = {os.path.basename(a) for a in argv.decode(
-            errors='replace').split('\0') if a}
-        if program in names:
+        if program in _names(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
@@ -130,9 +145,11 @@ def _kill_in_vm(info: dict[str, Any], key: str, program: str) -> int:
 K2HR3_KIND = {'k2hr3-5xx': 'k2hr3_fail', 'k2hr3-hang': 'k2hr3_hang'}
 
 
-def inject(rig: Any, fault: str, key: str | None) -> str:
+def inject(rig: Any, fault: str, key: str | None
+           ) -> tuple[str, int | None]:
     """Put ``fault`` in, against VM ``key`` where it has one; what was
-    done, for the table (a K2HR3 fault counts its hits later)."""
+    done, for the table, and how many processes it killed (a K2HR3
+    fault counts its hits later)."""
     info, root = rig.info, rig.state_dir
     path = root / faults.FILE_NAME
     if fault == 'k2hr3-5xx':
@@ -141,19 +158,64 @@ def inject(rig: Any, fault: str, key: str | None) -> str:
         faults.write(path, k2hr3_hang=faults.k2hr3_hang(60, times=1))
     elif fault == 'taskmanager':
         launcher.restart_taskmanager(info, kill=True)
+    elif fault in BOOT_MODE:
+        pass   # armed before the grow (``arm``)
     elif key is None:
         raise LookupError('no VM to inject %s into' % fault)
     elif fault == 'agent':
         vm.kill_agent(root, key)
         time.sleep(AGENT_AWAY)
         vm.start_agent(root, info, key)
-    elif fault in ('chmpx', 'k2hdkc'):
-        return '%s (%d killed)' % (fault, _kill_in_vm(info, key, fault))
+    elif fault in KILLS:
+        killed = _kill_in_vm(info, key, fault)
+        return '%s (%d killed)' % (fault, killed), killed
     elif fault == 'vm':
         vm.crash(root, info['name'], key)
+    elif fault == 'vm-gone':
+        nova.lose(root, key)
     else:
         raise ValueError('unknown fault %s' % fault)
-    return fault
+    return fault, None
+
+
+def arm(rig: Any, step: Step, fault: str) -> None:
+    """Faults set before the operation starts: a Nova boot that fails
+    or hangs; the merge hold of a merge step."""
+    path = rig.state_dir / faults.FILE_NAME
+    if fault in BOOT_MODE:
+        faults.write(path, nova_boot=faults.nova_boot(BOOT_MODE[fault]))
+    elif step.hold and fault in HOLDS:
+        faults.write(path, hold_merge=faults.hold_merge(step.hold))
+
+
+def _held(path: pathlib.Path, before: int) -> bool:
+    return any(e.get('fault') == 'hold_merge'
+               for e in faults.events(path)[before:])
+
+
+def _back(info: dict[str, Any], key: str, program: str,
+          ip: str | None) -> bool:
+    """``program`` runs again in VM ``key`` (its supervisor restarted it)
+    and the node's own status shows it up and not [Suspend]."""
+    def up() -> bool:
+        if not any(program in _names(pid) for pid in netns.ns_pids(
+                netns.ns_name(info['name'], key))):
+            return False
+        if ip is None:
+            return True
+        ring = scenario.views([ip]).get(ip) or []
+        return any(name == ip and code & 0xF == 1 and not code & 0x10000
+                   for name, code in ring)
+    return bool(_wait(up, 60, 0.5))
+
+
+def _names(pid: int) -> set[str]:
+    try:
+        argv = pathlib.Path('/proc/%d/cmdline' % pid).read_bytes()
+    except OSError:
+        return set()
+    return {os.path.basename(a) for a in argv.decode(
+        errors='replace').split('\0') if a}
 
 
 def _hits(path: pathlib.Path, fault: str) -> int:
@@ -207,6 +269,21 @@ def _vm_of(info: dict[str, Any], member: dict[str, Any] | None
         return None
 
 
+def _server_keys(rig: Any) -> set[str]:
+    cloud = state.read_cloud(rig.state_dir)
+    return {s['key'] for s in cloud['servers'].values()}
+
+
+def _booting(rig: Any, before: set[str]) -> str | None:
+    """The key of a VM created since ``before`` whose guest agent runs."""
+    def find() -> str | None:
+        for key in sorted(_server_keys(rig) - before):
+            if vm.running(rig.state_dir, key):
+                return key
+        return None
+    return _wait(find, 180, 0.2)
+
+
 def _new_member(info: dict[str, Any], cid: str, old: set[str]
                 ) -> dict[str, Any] | None:
     def find() -> dict[str, Any] | None:
@@ -229,8 +306,13 @@ def _status_text(info: dict[str, Any], cid: str) -> str:
 def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
              end_timeout: float = 480) -> Result:
     step = STEPS[name]
+    cell_fault = fault
+    fault, _, who = fault.partition('@')
+    if who:
+        step = dataclasses.replace(step, target=who)
     info = rig.info
-    cid_name = ('fm-%s-%s' % (name.replace(':', '-'), fault))[:40]
+    cid_name = ('fm-%s-%s-%s' % (name.replace(':', '-'), fault, who)
+                ).rstrip('-')[:40]
     loaded = scenario.load(rig, cid_name, 3, keys)
     cid = loaded.id
     try:
@@ -238,6 +320,10 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
         old = {m['id'] for m in before}
         mark = cluster.taskmanager_log_mark(info)
         leaver = before[-1]
+        path = rig.state_dir / faults.FILE_NAME
+        events_before = len(faults.events(path))
+        servers_before = _server_keys(rig)
+        arm(rig, step, fault)
         if step.op == 'grow':
             cluster.grow(info, cid)
             want_new = 4
@@ -246,16 +332,34 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
             want_new = 2
         cluster.wait_taskmanager_log(info, step.marker, mark, timeout=600,
                                      count=step.count)
-        if step.target == 'new':
+        key = None
+        if name == 'grow:boot' and fault in HOLDS:
+            # the new VM as soon as its guest agent runs, before its
+            # prepare ends: the CLI is too slow to catch that moment
+            key = _booting(rig, servers_before)
+            target = None
+        elif step.target == 'new':
             target = _new_member(info, cid, old)
         elif step.target == 'leaver':
             target = leaver
         else:
             target = before[1]
-        path = rig.state_dir / faults.FILE_NAME
+        held = False
+        if step.hold and fault in HOLDS:
+            held = bool(_wait(lambda: _held(path, events_before), 60, 0.5))
+            if not held:
+                raise RuntimeError('the merge was not held within 60 s')
         hits = _hits(path, fault)
         started = time.monotonic()
-        done = inject(rig, fault, _vm_of(info, target))
+        key = key or _vm_of(info, target)
+        done, killed = inject(rig, fault, key)
+        if held:
+            if fault in KILLS and key is not None and killed:
+                if not _back(info, key, fault, target.get('ip')):
+                    done += '; not back within 60 s'
+            # the merge goes on now
+            faults.write(path)
+            done += ', merge held'
 
         def ended() -> bool:
             try:
@@ -266,7 +370,8 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
         # what is left of a K2HR3 fault must not hit the checks below
         faults.write(path)
         if fault in K2HR3_KIND:
-            done = '%s (%d requests)' % (fault, _hits(path, fault) - hits)
+            killed = _hits(path, fault) - hits
+            done = '%s (%d requests)' % (fault, killed)
         task = _task(info, cid)
         ips = [m['ip'] for m in cluster.instances(info, cid) if m.get('ip')]
         ring = _wait(lambda: serving_ring(ips), 120)
@@ -286,8 +391,10 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
                 pass
             report = loaded.check()
             keys_text = '%d/%d' % (report.readable, report.total)
+        if who:
+            done = done.replace(fault, cell_fault, 1)
         return Result(name, done, topology, keys_text, after, task,
-                      _status_text(info, cid))
+                      _status_text(info, cid), killed, held)
     finally:
         faults.write(rig.state_dir / faults.FILE_NAME)
         try:
@@ -300,6 +407,10 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
             print('cell %s/%s: delete: %s' % (name, fault, exc), flush=True)
 
 
+def applicable(step: str) -> list[str]:
+    return [f for f in FAULTS if step in ONLY.get(f, (step,))]
+
+
 def cells(spec: str) -> list[tuple[str, str]]:
     """``step:fault,...``; ``all`` (or a step or fault alone) expands."""
     out = []
@@ -308,7 +419,7 @@ def cells(spec: str) -> list[tuple[str, str]]:
         if not item:
             continue
         if item == 'all':
-            out += [(s, f) for s in STEPS for f in FAULTS]
+            out += [(s, f) for s in STEPS for f in applicable(s)]
             continue
         op, _, rest = item.partition(':')
         step, _, fault = rest.partition(':')
@@ -319,11 +430,18 @@ def cells(spec: str) -> list[tuple[str, str]]:
             if s not in STEPS:
                 raise ValueError('unknown step %s (known: %s)'
                                  % (s, ', '.join(STEPS)))
-            for f in [fault] if fault else list(FAULTS):
+            for f in [fault] if fault else applicable(s):
+                f, _, who = f.partition('@')
+                if who and who not in TARGETS:
+                    raise ValueError('unknown target %s (known: %s)'
+                                     % (who, ', '.join(TARGETS)))
                 if f not in FAULTS:
                     raise ValueError('unknown fault %s (known: %s)'
                                      % (f, ', '.join(FAULTS)))
-                out.append((s, f))
+                if f not in applicable(s):
+                    raise ValueError('fault %s is not one of step %s (only '
+                                     '%s)' % (f, s, ', '.join(ONLY[f])))
+                out.append((s, f + ('@' + who if who else '')))
     return out
 
 

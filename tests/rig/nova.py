@@ -19,6 +19,7 @@ from novaclient import exceptions as nova_exc
 from tests.rig import network
 from tests.rig import state
 from tests.rig import vm
+from tests.standins.dataplane import faults
 
 API_VERSION = '2.60'
 
@@ -112,7 +113,11 @@ class ServerManager:
 
     def _refresh(self, record: dict[str, Any]) -> None:
         """BUILD -> ACTIVE once the agent runs; SHUTOFF if it died;
-        ACTIVE again when a test restarted it (a reboot)."""
+        ACTIVE again when a test restarted it (a reboot). A server whose
+        boot was made to hang or fail, or whose VM was lost
+        (``lose``), keeps the status it was given."""
+        if record.get('injected'):
+            return
         root = state.state_dir()
         up = vm.running(root, record['key'])
         if record['status'] in ('BUILD', 'SHUTOFF') and up:
@@ -180,6 +185,13 @@ class ServerManager:
             ip = cloud['ports'][port_ids[0]]['fixed_ips'][0]['ip_address']
         data_dir = (root / 'volumes' / volume_ids[0]) if volume_ids else None
         cidr = '%s/%s' % (ip, info['network']['prefixlen'])
+        fault = faults.take('nova_boot', lambda f: True,
+                            {'server': server_id, 'name': name},
+                            path=root / faults.FILE_NAME)
+        if fault is not None:
+            _inject_boot_fault(root, server_id, fault['mode'])
+            with state.locked_cloud(root) as cloud:
+                return self._view(cloud['servers'][server_id], cloud)
         try:
             vm.boot(root, info, key, cidr, injected, data_dir)
         except Exception as exc:
@@ -240,6 +252,35 @@ class ServerManager:
                     group['members'].remove(server_id)
         for vol_id in record['delete_on_termination']:
             _remove_volume_dir(root, vol_id)
+
+
+def _inject_boot_fault(root: Any, server_id: str, mode: str) -> None:
+    """A boot that fails (ERROR with a fault, as Nova reports a failed
+    spawn) or hangs (BUILD for ever); the VM never starts."""
+    with state.locked_cloud(root) as cloud:
+        record = cloud['servers'][server_id]
+        record['injected'] = mode
+        if mode == 'fail':
+            record['status'] = 'ERROR'
+            record['fault'] = {'message': 'rig: injected boot failure '
+                               '(nova_boot fault)', 'code': 500}
+        record['updated'] = _now()
+
+
+def lose(root: Any, key: str) -> str:
+    """VM ``key`` is gone: every process in it killed, its namespace
+    and disk removed (the logs kept), and Nova shows the server ERROR,
+    as after the loss of its compute host. Returns the server id."""
+    with state.locked_cloud(root) as cloud:
+        record = next(r for r in cloud['servers'].values()
+                      if r['key'] == key)
+        record['injected'] = 'lost'
+        record['status'] = 'ERROR'
+        record['fault'] = {'message': 'rig: the VM was lost (vm-gone '
+                           'fault)', 'code': 500}
+        record['updated'] = _now()
+    vm.destroy(root, state.rig_info(root)['name'], key)
+    return record['id']
 
 
 def _remove_volume_dir(root: Any, vol_id: str) -> None:

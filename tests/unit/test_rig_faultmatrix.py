@@ -15,12 +15,33 @@ A, B, C, D = '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'
 def test_cells_expand_steps_and_faults():
     assert faultmatrix.cells('grow:merge:vm') == [('grow:merge', 'vm')]
     assert faultmatrix.cells('shrink:purge') == [
-        ('shrink:purge', f) for f in faultmatrix.FAULTS]
+        ('shrink:purge', f) for f in faultmatrix.FAULTS
+        if f not in faultmatrix.ONLY]
     grow = faultmatrix.cells('grow')
     assert {s for s, _ in grow} == {s for s in faultmatrix.STEPS
                                     if s.startswith('grow:')}
-    assert len(faultmatrix.cells('all')) == (len(faultmatrix.STEPS)
-                                             * len(faultmatrix.FAULTS))
+    everything = faultmatrix.cells('all')
+    assert len(everything) == len(set(everything)) == (
+        len(faultmatrix.STEPS) * len(faultmatrix.FAULTS)
+        - sum(len(faultmatrix.STEPS) - len(only)
+              for only in faultmatrix.ONLY.values()))
+    assert ('grow:boot', 'boot-hang') in everything
+    assert ('grow:merge', 'boot-fail') not in everything
+
+
+def test_a_cell_may_name_whose_vm_the_fault_hits():
+    assert faultmatrix.cells('grow:purge:vm-gone@new') == [
+        ('grow:purge', 'vm-gone@new')]
+    with pytest.raises(ValueError, match='unknown target'):
+        faultmatrix.cells('grow:purge:vm-gone@slave')
+
+
+def test_a_boot_fault_exists_at_the_boot_step_only():
+    assert faultmatrix.cells('grow:boot:boot-fail') == [
+        ('grow:boot', 'boot-fail')]
+    assert 'boot-fail' not in {f for _, f in faultmatrix.cells('shrink')}
+    with pytest.raises(ValueError, match='not one of step grow:merge'):
+        faultmatrix.cells('grow:merge:boot-fail')
 
 
 @pytest.mark.parametrize('spec', ['grow:nosuch', 'grow:merge:meteor'])

@@ -19,11 +19,13 @@ import urllib.parse
 
 import swiftclient
 
+from trove_k2hdkc.exceptions import K2hdkcError
+
 #: Bytes per PUT request body chunk.
 CHUNK = 1 << 16
 
 
-class StorageError(Exception):
+class StorageError(K2hdkcError):
     """Swift refused the data or gave back something else."""
 
 
@@ -114,8 +116,8 @@ def save(conn, container: str, name: str, chunks: Iterable[bytes],
                     % (seg_name, etag, seg.md5.hexdigest()))
             manifest[-1].update(etag=etag, size_bytes=seg.size)
         checksum = _md5()
-        for seg in manifest:
-            checksum.update(seg['etag'].encode())
+        for entry in manifest:
+            checksum.update(entry['etag'].encode())
         conn.put_object(container, name, json.dumps(manifest),
                         headers=headers,
                         query_string='multipart-manifest=put')

@@ -87,15 +87,3 @@ def normalise(context: Any, instances: Sequence[dict]) -> None:
                       'member; give each member its own address or none.'
                       % ', '.join(shared))
 
-
-def same_network(instances: Sequence[dict]) -> None:
-    """At create, every member names the same network or none does
-    (Trove compares only the members that name one)."""
-    networks = {tuple(n['network_id'] for n in request.get('nics') or [])
-                for request in instances}
-    if len(networks) > 1:
-        raise _refuse('All members of a cluster are on one network; the '
-                      'request names %s. Give every member the same nics '
-                      '(or none).' % ' and '.join(
-                          sorted(', '.join(n) or 'no network'
-                                 for n in networks)))

@@ -55,7 +55,8 @@ def service_token(project_id: str) -> str:
     from trove.common import cfg
 
     creds = cfg.CONF.service_credentials
-    auth = loading.get_plugin_loader('password').load_from_options(
+    loader: loading.BaseLoader[Any] = loading.get_plugin_loader('password')
+    auth = loader.load_from_options(
         auth_url=creds.auth_url, username=creds.username,
         password=creds.password, user_domain_name=creds.user_domain_name,
         project_id=project_id)

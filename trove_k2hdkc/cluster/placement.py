@@ -1,12 +1,14 @@
 """Where a cluster's members live, and where grow may add new ones.
 
-A member added on another network cannot reach the ring's ports; one in
+A member on another network cannot reach the ring's ports; one in
 another region or availability zone changes the failure domain the
-members were placed for. Trove's grow checks none of this, so the new
-members are compared with what Nova and Neutron say about the existing
-ones: a field the request names must match (400 naming the field and the
-expected value); a field it leaves out is filled in from the cluster
-when the cluster has a single value for it.
+members were placed for. Trove checks none of this beyond the network
+of members that name one, so create requires one network, region and
+availability zone of all members (400 naming each value and its
+members), and grow compares the new members with what Nova and Neutron
+say about the existing ones: a field the request names must match (400
+naming the field and the expected value); a field it leaves out is
+filled in from the cluster when the cluster has a single value for it.
 
 Trove creates one server group per cluster (``locality_<name>``) but
 finds a member's group by the member's own id, which never matches, so
@@ -69,6 +71,41 @@ def of_members(context: Any, members: Sequence[Any]) -> Placement:
         networks |= _user_networks(neutron.get_instance_ports(
             client, member.compute_instance_id))
     return Placement(frozenset(networks), region, frozenset(zones))
+
+
+def _refuse_mixed(field: str, values: Sequence[str | None],
+                  fix: str) -> None:
+    """``values[i]`` is what member i + 1 of the request asks for."""
+    members: dict[str, list[str]] = {}
+    for number, value in enumerate(values, 1):
+        members.setdefault(value or 'none', []).append(str(number))
+    if len(members) > 1:
+        raise exception.BadRequest(message=(
+            'All members of a cluster must share one %s: got %s. %s'
+            % (field, '; '.join(
+                '%s (member%s %s)' % (value, 's' if len(n) > 1 else '',
+                                      ', '.join(n))
+                for value, n in members.items()), fix)))
+
+
+def same_place(requests: Sequence[dict]) -> None:
+    """At create: one network (every member names the same nics, or
+    none does), one region (a member that names none is in Trove's) and
+    one availability zone (named by every member or by none); raises
+    ``BadRequest`` naming each value and the members asking for it.
+    Run after ``nics.normalise``."""
+    _refuse_mixed('network (nics network_id)', [
+        ', '.join(nic['network_id'] for nic in r.get('nics') or [])
+        for r in requests],
+        'Give every member the same nics, or none.')
+    here = CONF.service_credentials.region_name
+    _refuse_mixed('region_name', [r.get('region_name') or here
+                                  for r in requests],
+                  'Give every member the same region_name, or none (%s).'
+                  % here)
+    _refuse_mixed('availability_zone',
+                  [r.get('availability_zone') for r in requests],
+                  'Give every member the same availability_zone, or none.')
 
 
 def _refuse(field: str, got: Any, expected: Iterable[str]) -> None:

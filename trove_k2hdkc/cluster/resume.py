@@ -22,9 +22,7 @@ from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
-from trove_k2hdkc.cluster.procedures import OUTAGE_END
-from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.procedures import Procedures
 
 LOG = logging.getLogger(__name__)
@@ -36,15 +34,14 @@ _ADD, _DELETE = 0x1, 0x2
 in_ring = rs.in_ring
 
 
-def _action(code: int) -> int:
-    return (code >> 8) & 0xF
+_action = rs.action
 
 
 def _dead_leaver(code: int | None) -> bool:
     """Down and [DELETE]: a dead member a shrink took out through a live
     peer (doc/ring-procedures.md §4); it never comes back, and MERGE does
     not wait for it."""
-    return rs.is_down(code) and _action(code or 0) == _DELETE
+    return rs.is_down(code) and _action(code) == _DELETE
 
 
 def _unsettled(reply: Mapping) -> bool:
@@ -60,7 +57,7 @@ def _unsettled(reply: Mapping) -> bool:
                for c in codes)
 
 
-def _busy(code: int) -> bool:
+def _busy(code: int | None) -> bool:
     """Taking part in a merge: [ADD]/[DELETE], or Pending/Doing/Done."""
     return bool(_action(code) or rs.operate(code))
 
@@ -132,11 +129,18 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
     # a dead leaver takes no part: the live members merge without it
     ring = [i for i in ids if in_ring(codes[i])
             and not _dead_leaver(codes[i])]
-    down = [i for i in ring if codes[i] & 0xF == 0]
+    down = [i for i in ring if rs.is_down(codes[i])]
     merging = [i for i in ring if _busy(codes[i])]
     if merging and down:
         raise ProcedureError('resume', 'the ring is merging but %s is down; '
                              'chmpx refuses MERGE until it is back'
+                             % ', '.join(down))
+    if down:
+        # Everything below merges (a purge too); a purge would empty a
+        # member whose keys' other copy may be on the down one, and its
+        # MERGE would be refused: nothing is done.
+        raise ProcedureError('resume', '%s is down in the ring; chmpx '
+                             'refuses MERGE until it is back or shrunk out'
                              % ', '.join(down))
     dead = [i for i in ids if _dead_leaver(codes[i])]
     if dead or any(_action(codes[i]) for i in merging):
@@ -148,8 +152,8 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
                               [members[n] for n in ring])
         if merging:
             done.append('merged %s back' % ', '.join(merging))
-        outside = any(not in_ring(codes[i]) for i in ids)
-        if (kind == GROW and not outside) or (kind == SHRINK and outside):
+        left = any(not in_ring(codes[i]) for i in ids)
+        if (kind == GROW and not left) or (kind == SHRINK and left):
             # the membership changed (past COMPMERGE) and the purge may
             # not have reached every member (§5)
             procs.purge([members[i] for i in ring])
@@ -234,7 +238,7 @@ def _finish_topology_merge(procs: Procedures,
     existing = [members[i] for i in ring if not _action(codes[i])]
     started = any(rs.operate(codes[i]) in (rs.DOING_NIBBLE, rs.DONE_NIBBLE)
                   for i in ring)
-    procs._progress(OUTAGE_START)
+    procs.outage(True)
     if not started:
         procs._restart_each([m for m in existing
                              if codes[m.id] == rs.HEALTHY], 'resume')
@@ -249,7 +253,7 @@ def _finish_topology_merge(procs: Procedures,
     final = {m.id: frozenset({rs.HEALTHY}) for m in existing + joining}
     final.update({m.id: frozenset({rs.SERVICE_OUT_UP}) for m in leaving})
     procs.wait_self('resume: ring healthy', final)
-    procs._progress(OUTAGE_END)
+    procs.outage(False)
     if leaving:
         procs._all('resume: stop leaving nodes', [m.id for m in leaving],
                    'stop_node')

@@ -55,7 +55,7 @@ class Healer:
         """One status check saw ``node`` (own SELFSTATUS; None: k2hdkc is
         not running); True when it started a rejoin in the background.
         Never blocks on a merge."""
-        if not self._needs_rejoin(node):
+        if node is None or not self._needs_rejoin(node):
             self._since = None
             return False
         now = self._clock()
@@ -72,9 +72,8 @@ class Healer:
         self._since = None
         return self._start()
 
-    def _needs_rejoin(self, node: NodeStatus | None) -> bool:
-        if node is None or node.is_healthy or not (node.is_up
-                                                   and node.attached):
+    def _needs_rejoin(self, node: NodeStatus) -> bool:
+        if node.is_healthy or not (node.is_up and node.attached):
             return False
         if self.app.busy():
             return False        # an RPC-driven operation owns the node

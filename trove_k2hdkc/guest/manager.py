@@ -172,7 +172,7 @@ class Manager(trove_manager.Manager):
                 % ACCESS_KEY)
         access = node_access(raw, 'overrides[%r]' % ACCESS_KEY,
                              allow_http=self._allow_http)
-        self.registrar(access, self.app.node_config.identity.cuk)
+        self.registrar(access, self.app.node_config.own_id)
         self.app.configure_node(access)
         if backup_info:
             # Before the first start: the restored file is the node's
@@ -191,6 +191,12 @@ class Manager(trove_manager.Manager):
                 CONF.guest_id, sent=timeutils.utcnow_ts(microsecond=True),
                 **fields)
         self.backups.create(backup_info, context.auth_token, report)
+
+    def restore_node(self, context, backup_info):
+        """Cluster restore (doc/backup.md §6): this member's backup of a
+        set, after ``configure_node`` and before ``start_node``."""
+        return self.app.restore_node(
+            lambda: self.backups.restore(backup_info, context.auth_token))
 
     def stop_db(self, context):
         self.app.stop_node()

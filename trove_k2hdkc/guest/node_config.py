@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import os
 import pathlib
+from typing import TypeVar
 
 from oslo_log import log as logging
 
@@ -31,6 +32,8 @@ from trove_k2hdkc.k2hr3.transport import ClientSettings
 from trove_k2hdkc.k2hr3.transport import Transport
 
 LOG = logging.getLogger(__name__)
+
+_T = TypeVar('_T')
 
 #: Reads the rendered INI string for an access; raises ConfigFetchError.
 Fetcher = Callable[[NodeAccess], str]
@@ -53,7 +56,7 @@ class _K2hr3Access:
         self.allow_http = allow_http
 
     def _call(self, access: NodeAccess,
-              call: Callable[[K2hr3Client], str]) -> str:
+              call: Callable[[K2hr3Client], _T]) -> _T:
         settings = ClientSettings(
             base_url=access.k2hr3_url, verify=self.verify,
             timeout=self.timeout, retries=self.retries,
@@ -156,14 +159,19 @@ class NodeConfig:
             port=self.port, ctlport=self.ctlport, ssl_dir=self.ssl_dir)
 
     @property
+    def own_id(self) -> str:
+        """This guest's Trove instance id; refused when unset."""
+        if not self.instance_id:
+            raise errors.GuestNodeError('guest_id is not set on this guest')
+        return self.instance_id
+
+    @property
     def identity(self) -> ini.NodeIdentity:
         """CUK and CUSTOM_ID_SEED are both the Trove instance id
         (doc/k2hr3-layout.md §2); chmpx gets ``-ctlport`` on its command
         line."""
-        if not self.instance_id:
-            raise errors.GuestNodeError('guest_id is not set on this guest')
-        return ini.NodeIdentity(mode='SERVER', cuk=self.instance_id,
-                                custom_id_seed=self.instance_id,
+        return ini.NodeIdentity(mode='SERVER', cuk=self.own_id,
+                                custom_id_seed=self.own_id,
                                 ctlport=self.ctlport, cli_ctlport=True)
 
     def current(self) -> str | None:
@@ -196,7 +204,9 @@ class NodeConfig:
         """Fill SELFCUK and validate against this node's identity and
         trust; raises ``ConfigRefusedError``."""
         try:
-            text = ini.fill_self_instance_id(rendered, self.instance_id)
+            # an unset id is refused there like a malformed one
+            text = ini.fill_self_instance_id(rendered,
+                                             self.instance_id or '')
         except (InvalidIniError, ValueError) as exc:
             raise errors.ConfigRefusedError(
                 'refused the INI rendered by K2HR3 for this node (%s); the '

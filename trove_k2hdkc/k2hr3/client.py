@@ -24,6 +24,12 @@ from trove_k2hdkc.k2hr3.transport import quote_path
 # 204 for missing objects; older ones and proxies may say 404).
 _GONE = frozenset({404})
 
+# A login (POST /v1/user/tokens) re-sent after a 5xx or a lost reply may
+# mint a second user token: nothing refers to it and it expires (24 h, or
+# with the Keystone token), so a login is retried like a read, not held
+# back like a role-token issue (transport module docstring).
+_LOGIN_RETRY = Retry.IDEMPOTENT
+
 
 def _u(token: str | models.UserToken) -> str:
     raw = token.token if isinstance(token, models.UserToken) else token
@@ -92,7 +98,7 @@ class K2hr3Client:
         self._secret(keystone_token)
         reply = self._t.request('POST', '/v1/user/tokens',
                                 token='U=' + keystone_token, body={},
-                                retry=Retry.IF_NOT_SENT)
+                                retry=_LOGIN_RETRY)
         unscoped = _body(reply.body, 'token')
         self._secret(unscoped)
         return unscoped
@@ -105,7 +111,7 @@ class K2hr3Client:
         reply = self._t.request('POST', '/v1/user/tokens',
                                 token='U=' + unscoped,
                                 body={'auth': {'tenantName': tenant}},
-                                retry=Retry.IF_NOT_SENT)
+                                retry=_LOGIN_RETRY)
         scoped = _body(reply.body, 'token')
         self._secret(scoped)
         if reply.body.get('scoped') is False:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
 import datetime
+import functools
 import re
 from typing import Any
 
@@ -229,25 +230,34 @@ class ClusterK2hr3:
         steps = [Step('resource ' + n.name, lambda: c.put_resource(
             t, n.name, data=data, keys=keys, alias=()))]
         for kind in KINDS:
-            steps.append(Step('resource ' + n.child(kind), (
-                lambda k=kind: c.put_resource(t, n.child(k), data='',
-                                              keys=child_keys(k),
-                                              alias=()))))
+            steps.append(Step('resource ' + n.child(kind), functools.partial(
+                c.put_resource, t, n.child(kind), data='',
+                keys=child_keys(kind), alias=())))
         steps.append(Step('policy ' + n.name, lambda: c.put_policy(
             t, n.name, [n.resource_yrn(k) for k in KINDS])))
         steps.append(Step('role ' + n.name, lambda: c.put_role(
             t, n.name, policies=[n.policy_yrn])))
         for kind in KINDS:
-            steps.append(Step('role ' + n.child(kind), (
-                lambda k=kind: c.put_role(t, n.child(k)))))
+            steps.append(Step('role ' + n.child(kind), functools.partial(
+                c.put_role, t, n.child(kind))))
         return steps
 
     def recorded_settings(self) -> ClusterSettings:
         """The ring-wide parameters this cluster was created with, read
         back from its parent resource and validated (``recorded_settings``
         above); every operation after create uses these, never the
-        current configuration's."""
+        current configuration's. The template beside them must be the
+        product's own (``template.edits``), as the record is only as good
+        as what renders it."""
         resource = self.client.get_resource(self._token, self.names.name)
+        edited = template.edits(self.names.tenant, self.names.name,
+                                resource.string)
+        if edited:
+            raise errors.K2hr3ValueError(
+                'the INI template in K2HR3 resource %s is not the one Trove '
+                'wrote (%s): the project\'s user changed it, and no '
+                'operation uses or rewrites an edited template; put the '
+                'original back' % (self.names.name, ', '.join(edited)))
         return recorded_settings(self.names, resource.keys, self.settings)
 
     def provision(self, settings: ClusterSettings | None = None
@@ -409,18 +419,20 @@ class ClusterK2hr3:
                 return default
 
         for role in roles:
-            for tok in attempt(lambda r=role: self._list_tokens(r), ()):
-                attempt(lambda tok=tok: self._revoke(tok))
+            for tok in attempt(functools.partial(self._list_tokens, role),
+                               ()):
+                attempt(functools.partial(self._revoke, tok))
         for role in roles:
-            info = attempt(lambda r=role: c.get_role(t, r))
+            info = attempt(functools.partial(c.get_role, t, role))
             for member in info.hosts if info else ():
-                attempt(lambda r=role, m=member: c.remove_role_host(
-                    t, r, m.host, m.port, m.cuk or None))
+                attempt(functools.partial(c.remove_role_host, t, role,
+                                          member.host, member.port,
+                                          member.cuk or None))
         for role in roles:
-            attempt(lambda r=role: c.delete_role(t, r))
-        attempt(lambda: c.delete_policy(t, n.name))
+            attempt(functools.partial(c.delete_role, t, role))
+        attempt(functools.partial(c.delete_policy, t, n.name))
         for resource in (n.child(SERVER), n.child(SLAVE), n.name):
-            attempt(lambda r=resource: c.delete_resource(t, r))
+            attempt(functools.partial(c.delete_resource, t, resource))
         left = self.leftovers()
         if left:
             raise errors.K2hr3LeftBehindError(
@@ -437,7 +449,8 @@ class ClusterK2hr3:
         c, t, n = self.client, self._token, self.names
         left = []
         for role in (n.child(SERVER), n.child(SLAVE), n.name):
-            tokens = _unless_gone(lambda r=role: c.list_role_tokens(t, r))
+            tokens = _unless_gone(functools.partial(c.list_role_tokens, t,
+                                                    role))
             if tokens is not None:
                 try:
                     members = str(len(c.get_role(t, role).hosts))
@@ -448,7 +461,7 @@ class ClusterK2hr3:
         if _unless_gone(lambda: c.get_policy(t, n.name)) is not None:
             left.append('policy ' + n.name)
         for resource in (n.child(SERVER), n.child(SLAVE), n.name):
-            if _unless_gone(lambda r=resource: c.get_resource(t, r)
+            if _unless_gone(functools.partial(c.get_resource, t, resource)
                             ) is not None:
                 left.append('resource ' + resource)
         return left

@@ -3,8 +3,9 @@ bounded retries, error mapping, secret scrubbing.
 
 Retry rule: a request is re-sent after a connection error or a 5xx only when
 re-sending cannot do harm. ``Retry.IDEMPOTENT`` calls (reads, deletes,
-upserts) are retried on both; ``Retry.IF_NOT_SENT`` calls (those that mint
-something, e.g. a 10-year role token) are retried only when the connection
+upserts, and logins, whose extra short-lived user token is harmless) are
+retried on both; ``Retry.IF_NOT_SENT`` calls (those that mint something
+lasting, e.g. a 10-year role token) are retried only when the connection
 was never established, because after a 5xx or a dropped reply the server
 may already have acted. 4xx is never retried.
 """

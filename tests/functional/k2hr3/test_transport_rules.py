@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import ssl
 
 from cryptography import x509
@@ -13,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import pytest
 
+from tests.functional.k2hr3.helpers import KEYSTONE_TOKEN
+from tests.functional.k2hr3.helpers import TENANT
 from tests.functional.k2hr3.helpers import login
 from tests.functional.k2hr3.helpers import make_client
 from tests.functional.k2hr3.helpers import requests_to
@@ -76,6 +79,33 @@ def test_role_token_issue_not_resent_after_5xx(k2hr3_standin, api):
         client.issue_role_token(token, 'r1', expire=0)
     assert len(requests_to(k2hr3_standin, 'GET', '/v1/role/token/r1')) == 1
     client.delete_role(token, 'r1')
+
+
+@pytest.mark.parametrize('fault', ['503', 'dropped'])
+def test_login_is_retried_and_its_tokens_never_logged(k2hr3_standin,
+                                                      caplog, fault):
+    """Both logins (Keystone -> unscoped, unscoped -> scoped) ride out a
+    transient failure like any other call; a second user token minted
+    by a re-sent login is harmless."""
+    def fail_once():
+        if fault == '503':
+            k2hr3_standin.fail_next(1, status=503)
+        else:
+            k2hr3_standin.drop_next(1)
+    caplog.set_level(logging.DEBUG)
+    k2hr3_standin.add_keystone_token(KEYSTONE_TOKEN, user='demo',
+                                     tenants=[TENANT])
+    client = make_client(k2hr3_standin, retries=3)
+    fail_once()
+    unscoped = client.unscoped_token_from_keystone(KEYSTONE_TOKEN)
+    fail_once()
+    scoped = client.scoped_token_from_unscoped(unscoped, TENANT)
+    assert client.token_info(scoped)['scoped'] is True
+    client.close()
+    assert len(requests_to(k2hr3_standin, 'POST', '/v1/user/tokens')) == 4
+    assert caplog.text.count('retry 1/3') == 2
+    for secret in (KEYSTONE_TOKEN, unscoped, scoped.token):
+        assert secret not in caplog.text
 
 
 def test_refused_connection_maps_to_connection_error():

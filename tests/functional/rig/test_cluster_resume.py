@@ -44,3 +44,4 @@ def test_taskmanager_killed_mid_grow_is_resumed(trove_rig):
     finally:
         scenario.delete(loaded)
 
+

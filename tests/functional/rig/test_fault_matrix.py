@@ -36,3 +36,8 @@ def test_cell_ends_serving(trove_rig, step, fault):
     assert readable == total and int(total) > 0, result
     assert result.serving_after is not None, result
     assert says in result.status, result
+    if fault in faultmatrix.KILLS:
+        # not vacuous: the process was killed while the merge was held
+        # in [Doing] (the stand-ins' hold_merge gate)
+        assert result.held and result.hits and result.hits >= 1, result
+        assert 'not back' not in result.fault, result

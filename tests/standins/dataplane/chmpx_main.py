@@ -314,6 +314,8 @@ class Chmpx:
                    'old': -1 if bval == common.NOHASH
                    else (bval - rep) % bcount,
                    'omax': bcount}
+            if sources:
+                self.held(role, gen)
             if sources and self.injected_hang(role, sources[0], req, gen):
                 return
             self.pull(sources, req, gen)
@@ -343,6 +345,21 @@ class Chmpx:
                                        'req': dict(req, wedge=wedge)})
         self.hang(gen)
         return True
+
+    def held(self, role: str, gen: int) -> None:
+        """Stay in [Doing] while a hold_merge gate (faults.py) for
+        ``role`` is in the faults file, or until a new merge generation
+        or exit."""
+        def applies(fault: dict) -> bool:
+            return fault.get('role', 'any') in ('any', role)
+        if not faults.present('hold_merge', applies):
+            return
+        faults.record({'fault': 'hold_merge', 'role': role,
+                       'requester': self._who(self.conf.self_node)})
+        common.log('CHMPX', 'test gate: merge held in [Doing]')
+        while (gen == self.merge_gen and not self.stop.wait(TICK)
+               and faults.present('hold_merge', applies)):
+            pass
 
     def hang(self, gen: int) -> None:
         """Wait for a pull that never returns: only a new merge

@@ -26,6 +26,7 @@ Schema (every key optional)::
                     "times": 1, "clears": "abort|restart",
                     "stubborn": false},
      "slow_reply": {"command": "MERGE", "seconds": 7, "times": 1},
+     "hold_merge": {"role": "joining|existing|purging|any"},
      "events": [...]}
 
 ``times`` (default 1) is how often the fault fires; the entry is removed
@@ -71,6 +72,16 @@ The named control-port command (case-insensitive) takes effect at once,
 but its reply is written only ``seconds`` later (the real purge MERGE
 took more than 5 s to answer).
 
+hold_merge
+----------
+Not a fault of the real programs but a test's gate: a merging node whose
+role matches (as for hang_merge) stays in ``[Doing]`` before it pulls,
+for as long as the entry is in the file (it is never counted down; the
+test removes it), then merges normally.  Each held node records one
+event.  A stand-in merge takes milliseconds, so without the gate a fault
+meant for "during the merge" (a process killed, tests/rig/faultmatrix.py)
+lands after it; the real merge of a large data set takes tens of seconds.
+
 k2hr3_fail, k2hr3_hang (the K2HR3 API stand-in)
 -----------------------------------------------
 The rig's K2HR3 stand-in reads the same file at every request:
@@ -78,6 +89,13 @@ The rig's K2HR3 stand-in reads the same file at every request:
 ``times`` requests with that status; ``{"k2hr3_hang": {"seconds": 60,
 "times": 1}}`` holds the next ``times`` requests that long before it
 answers them normally (a K2HR3 that hangs for a minute).
+
+nova_boot (the rig's Nova stand-in, tests/rig/nova.py)
+------------------------------------------------------
+``{"nova_boot": {"mode": "fail", "times": 1}}``: the next server created
+goes to ``ERROR`` with a fault and never boots; ``"mode": "hang"``: it
+stays ``BUILD`` for ever (its guest never starts).  Read from the rig's
+state dir by path, not through ``$K2HDKC_STANDIN_FAULTS``.
 """
 
 from __future__ import annotations
@@ -93,7 +111,9 @@ import pathlib
 ENV = 'K2HDKC_STANDIN_FAULTS'
 FILE_NAME = 'k2hdkc-standin-faults.json'
 ROLES = ('joining', 'existing', 'purging', 'any')
-KINDS = ('hang_merge', 'slow_reply', 'k2hr3_fail', 'k2hr3_hang')
+KINDS = ('hang_merge', 'slow_reply', 'hold_merge', 'k2hr3_fail',
+         'k2hr3_hang', 'nova_boot')
+BOOT_MODES = ('fail', 'hang')
 CLEARS = ('abort', 'restart')
 
 
@@ -105,6 +125,18 @@ def hang_merge(role: str = 'any', times: int = 1, clears: str = 'abort',
         raise ValueError('stubborn needs clears="restart"')
     return {'role': role, 'times': times, 'clears': clears,
             'stubborn': stubborn}
+
+
+def hold_merge(role: str = 'any') -> dict:
+    if role not in ROLES:
+        raise ValueError('bad hold_merge fault')
+    return {'role': role}
+
+
+def nova_boot(mode: str = 'fail', times: int = 1) -> dict:
+    if mode not in BOOT_MODES or times < 1:
+        raise ValueError('bad nova_boot fault')
+    return {'mode': mode, 'times': times}
 
 
 def k2hr3_fail(status: int = 503, times: int = 4) -> dict:
@@ -167,10 +199,12 @@ def configured() -> pathlib.Path | None:
 
 
 def take(kind: str, applies: Callable[[dict], bool],
-         event: dict | None = None) -> dict | None:
-    """Fire fault ``kind`` once if it is configured and ``applies``:
-    count its ``times`` down, record ``event``; return the fault."""
-    path = configured()
+         event: dict | None = None,
+         path: pathlib.Path | None = None) -> dict | None:
+    """Fire fault ``kind`` once if it is configured (in ``path``, else
+    the file this process is configured with) and ``applies``: count
+    its ``times`` down, record ``event``; return the fault."""
+    path = path or configured()
     if path is None or not path.exists():
         return None
     with _locked(path) as data:
@@ -185,3 +219,25 @@ def take(kind: str, applies: Callable[[dict], bool],
         data.setdefault('events', []).append(
             dict(event or {}, fault=kind))
         return dict(fault)
+
+
+def present(kind: str, applies: Callable[[dict], bool]) -> bool:
+    """Whether fault ``kind`` is configured and ``applies``, without
+    counting it down (``hold_merge`` lasts until the test removes it)."""
+    path = configured()
+    if path is None or not path.exists():
+        return False
+    try:
+        fault = json.loads(path.read_text()).get(kind)
+    except (OSError, ValueError):
+        return False
+    return isinstance(fault, dict) and applies(fault)
+
+
+def record(event: dict) -> None:
+    """Append ``event`` to the file's events."""
+    path = configured()
+    if path is None:
+        return
+    with _locked(path) as data:
+        data.setdefault('events', []).append(dict(event))

@@ -211,3 +211,73 @@ def test_resume_message_for_a_shrink_names_what_is_left():
         'left the ring; resumed: stopped c; the cluster is serving with 2 '
         'members in the ring (a, b); c left the ring and stopped, but '
         'K2HR3 and Trove still list them: run the shrink of them again')
+
+
+# -- a create whose taskmanager died --------------------------------------
+
+def test_a_stale_create_is_taken_over_too():
+    row = db_row(ClusterTasks.BUILDING_INITIAL)
+    clock = Clock(row_updated(row.id) + datetime.timedelta(seconds=61))
+    resumed = []
+    taken = orphans.recover(lambda cid, code: resumed.append((cid, code)),
+                            is_k2hdkc=lambda cid: True, sleep=clock.sleep,
+                            now=clock)
+    assert taken == [row.id]
+    assert resumed == [(row.id, ClusterTasks.BUILDING_INITIAL.code)]
+    assert task_in_db(row.id) is k2tasks.RESUMING_CREATE
+    assert task_in_db(row.id).name == 'BUILDING'
+
+
+def create_taken_over(ring, teardown_error=None):
+    row = db_row(k2tasks.RESUMING_CREATE)
+    tasks = resumed_tasks(ring, row)
+    registry = mock.Mock()
+    registry.teardown.side_effect = teardown_error
+    made = []
+    tasks.registry_factory = lambda conf, ctx, cid: made.append(
+        (ctx, cid)) or registry
+    tasks.owner_context_for = lambda ctx, cid: 'owner of %s' % cid
+    tasks.resume_interrupted(mock.Mock(), row.id,
+                             ClusterTasks.BUILDING_INITIAL.code)
+    return row, tasks, registry, made
+
+
+def test_an_orphaned_create_is_failed_clearly_and_its_k2hr3_removed(
+        faults):  # noqa: F811
+    ring = ring_of(dict.fromkeys(IDS[:3], rs.HEALTHY), listed=IDS[:3])
+    row, tasks, registry, made = create_taken_over(ring)
+    assert task_in_db(row.id) is ClusterTasks.NONE
+    # in the owner's project: the request's token died with the request
+    assert made == [('owner of %s' % row.id, row.id)]
+    registry.teardown.assert_called_once_with()
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        row.id, status=InstanceTasks.BUILDING_ERROR_SERVER)
+    messages = fault_messages(faults)
+    assert set(messages) == set(IDS)
+    assert messages['inst-1'] == (
+        'create interrupted by a taskmanager restart: the cluster was not '
+        'finished and is not resumed; its K2HR3 objects were removed; '
+        'delete the cluster and create it again')
+    # nothing was asked of the guests
+    assert ring.calls == []
+
+
+def test_an_orphaned_create_whose_teardown_fails_still_ends(
+        faults):  # noqa: F811
+    ring = ring_of(dict.fromkeys(IDS[:3], rs.HEALTHY), listed=IDS[:3])
+    row, tasks, _, _ = create_taken_over(
+        ring, teardown_error=RuntimeError('K2HR3 down'))
+    assert task_in_db(row.id) is ClusterTasks.NONE
+    assert 'removing its K2HR3 objects failed (RuntimeError); deleting ' \
+           'the cluster removes them' in fault_messages(faults)['inst-2']
+
+
+def test_a_queued_create_cast_does_not_run_after_the_take_over():
+    row = db_row(k2tasks.RESUMING_CREATE)
+    tasks = K2hdkcClusterTasks(mock.Mock(), DBCluster.find_by(id=row.id),
+                               mock.Mock(), mock.Mock())
+    tasks.registry_factory = mock.Mock()
+    with mock.patch.object(taskmanager, 'start_recovery'):
+        tasks.create_cluster(mock.Mock(), row.id)
+    tasks.registry_factory.assert_not_called()
+    assert task_in_db(row.id) is k2tasks.RESUMING_CREATE

@@ -1,4 +1,5 @@
-"""Grow places new members where the cluster is, in its server group."""
+"""Create places every member in one place; grow places new members
+where the cluster is, in its server group."""
 
 from __future__ import annotations
 
@@ -47,6 +48,36 @@ def test_unknown_or_mixed_placement_is_neither_checked_nor_filled():
     request = {'flavor_id': '7', 'availability_zone': 'az2'}
     placement.fit([request], mixed)
     assert request == {'flavor_id': '7', 'availability_zone': 'az2'}
+
+
+@pytest.mark.parametrize('requests, text', [
+    ([{}, {'region_name': 'RegionTwo'}],
+     'region_name: got RegionOne (member 1); RegionTwo (member 2). Give '
+     'every member the same region_name, or none (RegionOne).'),
+    ([{'availability_zone': 'az1'}, {'availability_zone': 'az2'},
+      {'availability_zone': 'az1'}],
+     'availability_zone: got az1 (members 1, 3); az2 (member 2).'),
+    ([{'availability_zone': 'az1'}, {}],
+     'availability_zone: got az1 (member 1); none (member 2).'),
+    ([{'nics': [{'network_id': 'net-a'}]}, {}],
+     'one network (nics network_id): got net-a (member 1); none '
+     '(member 2). Give every member the same nics, or none.'),
+])
+def test_create_in_several_places_is_400_naming_the_members(requests,
+                                                            text):
+    with pytest.raises(exception.BadRequest) as err:
+        placement.same_place(requests)
+    assert text in str(err.value)
+
+
+def test_create_in_one_place_is_accepted_as_asked():
+    requests = [{'region_name': 'RegionOne', 'availability_zone': 'az1',
+                 'nics': [{'network_id': 'net-a'}]},
+                {'availability_zone': 'az1',
+                 'nics': [{'network_id': 'net-a'}]}]
+    placement.same_place(requests)
+    assert 'region_name' not in requests[1]
+    placement.same_place([{}, {}])
 
 
 def member(server, region=None):

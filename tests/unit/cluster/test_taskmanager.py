@@ -16,6 +16,7 @@ from trove.taskmanager import models as task_models
 from tests.unit.cluster.fakering import FakeFleet
 from tests.unit.cluster.fakering import Ring
 from trove_k2hdkc import conf as k2hdkc_conf
+from trove_k2hdkc.cluster import readiness
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import taskmanager
 from trove_k2hdkc.cluster import tasks as k2tasks
@@ -117,7 +118,8 @@ def make_tasks(ring, registry, ids, ready=True):
     tasks._ids = lambda cluster_id: list(ids)
     tasks._members = lambda ctx, want: (
         [Member(i, ring.nodes[i].ip) for i in want], {i: None for i in want})
-    tasks._all_instances_ready = mock.Mock(return_value=ready)
+    tasks.member_state = lambda ctx, i: (
+        readiness.READY if ready else 'its Nova server s-%s is ERROR' % i)
     tasks.awaiting_complete = lambda instance_id: False
     tasks.reset_task = mock.Mock()
     tasks.update_statuses_on_failure = mock.Mock()
@@ -293,13 +295,14 @@ def test_grow_success_registers_new_host():
     assert {n.code for n in ring.nodes.values()} == {rs.HEALTHY}
 
 
-def assert_grow_undone(tasks, ring, new_ids):
+def assert_grow_undone(tasks, ring, new_ids, ended=InstanceTasks.NONE):
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, new_ids)
     # Trove refuses to delete an instance whose task is BUILDING (what a
-    # grow's member has until cluster_complete): the undo ends it first
+    # grow's member has until cluster_complete): the undo ends it first,
+    # in error if it never became ready (its server may still be BUILD)
     for i in new_ids:
-        assert (i, 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
+        assert (i, 'db', {'task_status': ended}) in ring.calls
     tasks.update_statuses_on_failure.assert_not_called()
     tasks.reset_task.assert_called_once_with()
     for i in new_ids:
@@ -343,7 +346,7 @@ def test_grow_k2hr3_failure_is_undone(failing):
     assert_grow_undone(tasks, ring, ['inst-3'])
 
 
-def test_grow_with_members_not_ready_is_undone():
+def test_grow_with_members_not_ready_is_undone(faults):
     ring = fresh_ring(2)
     healthy(ring)
     ring.add('inst-3', '10.0.0.3')
@@ -351,7 +354,10 @@ def test_grow_with_members_not_ready_is_undone():
     tasks = make_tasks(ring, registry, list(ring.nodes), ready=False)
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     assert registry.log == []
-    assert_grow_undone(tasks, ring, ['inst-3'])
+    assert_grow_undone(tasks, ring, ['inst-3'],
+                       InstanceTasks.BUILDING_ERROR_SERVER)
+    message = 'will not become ready: its Nova server s-inst-3 is ERROR'
+    assert message in fault_messages(faults)['inst-1']
 
 
 def test_grow_undo_that_cannot_delete_marks_members():

@@ -194,12 +194,16 @@ class DockerRuntime:
         if container is not None:
             container.stop(timeout=self.stop_timeout)
 
-    def _exec(self, command: str) -> tuple[int, str]:
+    def _running(self) -> Any:
+        """The container, which must be running."""
         container = self._container()
         if container is None or container.status != 'running':
             raise errors.RuntimeStartError('container %s is not running'
                                            % CONTAINER)
-        code, out = container.exec_run(['/bin/sh', '-c', command])
+        return container
+
+    def _exec(self, command: str) -> tuple[int, str]:
+        code, out = self._running().exec_run(['/bin/sh', '-c', command])
         return code, (out or b'').decode(errors='replace')
 
     def stop_k2hdkc(self) -> bool:
@@ -222,7 +226,7 @@ class DockerRuntime:
         chmpx and waits while the hold file exists (it survives a
         restart, it is in the container's own file system)."""
         self._exec('touch %s' % shlex.quote(HOLD_FILE))
-        container = self._container()
+        container = self._running()
         LOG.warning('Restarting container %s to restart chmpx.', CONTAINER)
         container.restart(timeout=self.stop_timeout)
 
