@@ -21,6 +21,8 @@ from oslo_config import cfg
 from oslo_config import types
 from trove.common.cfg import ListOfPortsType
 
+from trove_k2hdkc.chmpx import limits
+
 GROUP_NAME = 'k2hdkc'
 
 k2hdkc_group = cfg.OptGroup(
@@ -168,12 +170,17 @@ k2hr3_opts = [
                     'years). Tokens are revoked when the cluster is deleted.'),
 ]
 
+# Bounds are chmpx's (``limits``): a value it would refuse stops the service
+# at start instead of failing a create or grow on the guests.
 chmpx_opts = [
     cfg.PortOpt('chmpx_server_port', default=8020,
+                min=limits.MIN_PORT, max=limits.MAX_PORT,
                 help='CHMPX port that server nodes use for ring traffic.'),
     cfg.PortOpt('chmpx_server_ctlport', default=8021,
+                min=limits.MIN_PORT, max=limits.MAX_PORT,
                 help='CHMPX control port of server nodes.'),
     cfg.PortOpt('chmpx_slave_ctlport', default=8031,
+                min=limits.MIN_PORT, max=limits.MAX_PORT,
                 help='CHMPX control port of slave (client) nodes.'),
     cfg.IntOpt('replica', default=1, min=0,
                help='REPLICA: extra copies of every key kept on the next '
@@ -185,19 +192,25 @@ chmpx_opts = [
     cfg.IntOpt('max_cluster_member_count', default=64, min=1,
                help='Maximum number of server members in a K2HDKC cluster.'),
     cfg.IntOpt('chmpx_max_mq_server', default=8, min=1,
+               max=limits.high('GLOBAL', 'MAXMQSERVER'),
                help='MAXMQSERVER: POSIX message queues between chmpx and the '
                     'k2hdkc server process.'),
     cfg.IntOpt('chmpx_max_mq_client', default=128, min=1,
+               max=limits.high('GLOBAL', 'MAXMQCLIENT'),
                help='MAXMQCLIENT: POSIX message queues for client processes.'),
     cfg.IntOpt('chmpx_mq_per_attach', default=8, min=1,
+               max=limits.high('GLOBAL', 'MQPERATTACH'),
                help='MQPERATTACH: queues handed to one attaching process.'),
     cfg.IntOpt('chmpx_max_q_per_server_mq', default=8, min=1,
+               max=limits.high('GLOBAL', 'MAXQPERSERVERMQ'),
                help='MAXQPERSERVERMQ: messages per server queue; must not '
                     'exceed the host fs.mqueue.msg_max.'),
     cfg.IntOpt('chmpx_max_q_per_client_mq', default=8, min=1,
+               max=limits.high('GLOBAL', 'MAXQPERCLIENTMQ'),
                help='MAXQPERCLIENTMQ: messages per client queue; must not '
                     'exceed the host fs.mqueue.msg_max.'),
     cfg.IntOpt('chmpx_max_mq_per_client', default=16, min=1,
+               max=limits.high('GLOBAL', 'MAXMQPERCLIENT'),
                help='MAXMQPERCLIENT: queues one client process may hold.'),
 ]
 
@@ -207,10 +220,10 @@ k2hash_opts = [
                     '2^bits.'),
     cfg.IntOpt('k2hash_cmask_bits', default=4, min=1, max=16,
                help='K2HCMASKBIT: collision mask bits per hash table entry.'),
-    cfg.IntOpt('k2hash_max_elements', default=16, min=1,
+    cfg.IntOpt('k2hash_max_elements', default=16, min=1, max=limits.INT_MAX,
                help='K2HMAXELE: elements per collision list before the '
                     'table grows.'),
-    cfg.IntOpt('k2hash_page_size', default=128, min=128,
+    cfg.IntOpt('k2hash_page_size', default=128, min=128, max=limits.INT_MAX,
                help='K2HPAGESIZE in bytes.'),
 ]
 
@@ -307,6 +320,11 @@ cluster_opts = [
                       'gets two merge_timeout more. A guest silent for '
                       "that long fails the step, naming the member, "
                       "instead of waiting for Trove's usage_timeout."),
+    cfg.FloatOpt('guest_restore_rpc_timeout', default=3600.0, min=10.0,
+                 help='Seconds the control plane waits for a member of a '
+                      'cluster restored from a backup set to download, '
+                      'verify and load its backup (restore_node); size it '
+                      'for the largest node backup.'),
     cfg.FloatOpt('task_heartbeat_interval', default=20.0, min=0.5,
                  help='Seconds between the heartbeats a running cluster '
                       "operation writes (the cluster row's updated time), "

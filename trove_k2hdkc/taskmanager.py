@@ -32,6 +32,8 @@ from trove.taskmanager import manager as trove_manager
 
 from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.k2hr3 import settings as k2hr3_settings
+from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -45,6 +47,13 @@ class Manager(trove_manager.Manager):
 
     def __init__(self) -> None:
         super().__init__()
+        # A [k2hdkc] ring value chmpx would refuse (ConfigFileValueError)
+        # or options that contradict each other stop the taskmanager
+        # here, not a create or grow later.
+        try:
+            k2hr3_settings.cluster_settings_from_conf(CONF)
+        except K2hr3ValueError as exc:
+            raise K2hr3ValueError('[k2hdkc] options: %s' % exc) from None
         # Clusters whose task lost its taskmanager (doc/ring-procedures.md
         # §11); without this class, the first cluster cast starts it.
         from trove_k2hdkc.cluster import taskmanager as cluster_tm

@@ -19,6 +19,7 @@ import sys
 from typing import Any
 import uuid
 
+from tests import swiftlocal
 from tests.rig import binaries
 from tests.rig import keystone
 from tests.rig import vm
@@ -133,6 +134,7 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
         'k2hr3_api_url': k2hr3_url, 'k2hr3_standin': standin,
         'k2hr3_port': s.k2hr3_port, 'created_host_dirs': [],
         'auth': s.auth,
+        'swift': swift_info(s.gateway),
     }
     if s.auth == 'keystone':
         if not use_mariadb:
@@ -141,6 +143,27 @@ def build_info(s: RigSettings, use_mariadb: bool) -> dict[str, Any]:
         # (keystone.provision)
         info['keystone'] = keystone.settings(info, s.keystone_port)
     return info
+
+
+def swift_info(gateway: str) -> dict[str, Any] | None:
+    """Where the rig's real Swift listens (its proxy on the bridge
+    address, so guests reach it), or None when Swift's packages are not
+    installed; then backups are refused by the rig's Swift stand-in."""
+    if swiftlocal.missing():
+        return None
+    ports = {name: swiftlocal.free_port() for name in swiftlocal.SERVERS}
+    return {'ports': ports, 'host': gateway,
+            'url_prefix': 'http://%s:%d/v1/AUTH_' % (gateway,
+                                                     ports['proxy'])}
+
+
+def swift_tokens(info: dict[str, Any]) -> dict[str, str]:
+    """Which rig token reaches which Swift account: a project's tokens
+    its own ``AUTH_<project id>``, the other project's admin every one
+    (as Keystone with a reseller admin role would decide)."""
+    own = 'AUTH_' + info['project_id']
+    return {info['token']: own, info['owner_token']: own,
+            info['admin_token']: '*'}
 
 
 def allow_insecure_http(info: dict[str, Any]) -> bool | None:
@@ -184,7 +207,13 @@ def _trove_sections(info: dict[str, Any], state: pathlib.Path, rabbit: str,
             'remote_neutron_client': clients + 'neutron_client',
             'remote_cinder_client': clients + 'cinder_client',
             'remote_glance_client': clients + 'glance_client',
-            'remote_swift_client': clients + 'swift_client',
+            # Trove's own Swift client on the rig's real Swift, when
+            # there is one (backups); else a stand-in that says why not.
+            'remote_swift_client': (
+                'trove.common.clients.swift_client' if info.get('swift')
+                else clients + 'swift_client'),
+            'swift_url': (info['swift']['url_prefix'] if info.get('swift')
+                          else None),
             'guest_config': state / 'trove-guestagent.conf',
             'cloudinit_location': state / 'cloudinit',
             'template_path': state / 'templates',

@@ -90,6 +90,8 @@ ONLY = {'boot-fail': {'grow:boot'}, 'boot-hang': {'grow:boot'}}
 HOLDS = ('agent', 'chmpx', 'k2hdkc', 'vm', 'vm-gone', 'taskmanager')
 KILLS = ('chmpx', 'k2hdkc')
 AGENT_AWAY = 20.0
+# ``fault@target`` in a cell hits another VM than the step's own
+TARGETS = ('new', 'existing', 'leaver')
 BOOT_MODE = {'boot-fail': 'fail', 'boot-hang': 'hang'}
 
 
@@ -267,6 +269,21 @@ def _vm_of(info: dict[str, Any], member: dict[str, Any] | None
         return None
 
 
+def _server_keys(rig: Any) -> set[str]:
+    cloud = state.read_cloud(rig.state_dir)
+    return {s['key'] for s in cloud['servers'].values()}
+
+
+def _booting(rig: Any, before: set[str]) -> str | None:
+    """The key of a VM created since ``before`` whose guest agent runs."""
+    def find() -> str | None:
+        for key in sorted(_server_keys(rig) - before):
+            if vm.running(rig.state_dir, key):
+                return key
+        return None
+    return _wait(find, 180, 0.2)
+
+
 def _new_member(info: dict[str, Any], cid: str, old: set[str]
                 ) -> dict[str, Any] | None:
     def find() -> dict[str, Any] | None:
@@ -289,8 +306,13 @@ def _status_text(info: dict[str, Any], cid: str) -> str:
 def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
              end_timeout: float = 480) -> Result:
     step = STEPS[name]
+    cell_fault = fault
+    fault, _, who = fault.partition('@')
+    if who:
+        step = dataclasses.replace(step, target=who)
     info = rig.info
-    cid_name = ('fm-%s-%s' % (name.replace(':', '-'), fault))[:40]
+    cid_name = ('fm-%s-%s-%s' % (name.replace(':', '-'), fault, who)
+                ).rstrip('-')[:40]
     loaded = scenario.load(rig, cid_name, 3, keys)
     cid = loaded.id
     try:
@@ -300,6 +322,7 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
         leaver = before[-1]
         path = rig.state_dir / faults.FILE_NAME
         events_before = len(faults.events(path))
+        servers_before = _server_keys(rig)
         arm(rig, step, fault)
         if step.op == 'grow':
             cluster.grow(info, cid)
@@ -309,7 +332,13 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
             want_new = 2
         cluster.wait_taskmanager_log(info, step.marker, mark, timeout=600,
                                      count=step.count)
-        if step.target == 'new':
+        key = None
+        if name == 'grow:boot' and fault in HOLDS:
+            # the new VM as soon as its guest agent runs, before its
+            # prepare ends: the CLI is too slow to catch that moment
+            key = _booting(rig, servers_before)
+            target = None
+        elif step.target == 'new':
             target = _new_member(info, cid, old)
         elif step.target == 'leaver':
             target = leaver
@@ -322,10 +351,7 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
                 raise RuntimeError('the merge was not held within 60 s')
         hits = _hits(path, fault)
         started = time.monotonic()
-        key = _vm_of(info, target)
-        if key is not None and fault == 'vm-gone' and step.target == 'new':
-            # lost once it booted, not while the Nova stand-in boots it
-            _wait(lambda: vm.running(rig.state_dir, key), 60, 0.5)
+        key = key or _vm_of(info, target)
         done, killed = inject(rig, fault, key)
         if held:
             if fault in KILLS and key is not None and killed:
@@ -365,6 +391,8 @@ def run_cell(rig: Any, name: str, fault: str, keys: int = 300,
                 pass
             report = loaded.check()
             keys_text = '%d/%d' % (report.readable, report.total)
+        if who:
+            done = done.replace(fault, cell_fault, 1)
         return Result(name, done, topology, keys_text, after, task,
                       _status_text(info, cid), killed, held)
     finally:
@@ -403,13 +431,17 @@ def cells(spec: str) -> list[tuple[str, str]]:
                 raise ValueError('unknown step %s (known: %s)'
                                  % (s, ', '.join(STEPS)))
             for f in [fault] if fault else applicable(s):
+                f, _, who = f.partition('@')
+                if who and who not in TARGETS:
+                    raise ValueError('unknown target %s (known: %s)'
+                                     % (who, ', '.join(TARGETS)))
                 if f not in FAULTS:
                     raise ValueError('unknown fault %s (known: %s)'
                                      % (f, ', '.join(FAULTS)))
                 if f not in applicable(s):
                     raise ValueError('fault %s is not one of step %s (only '
                                      '%s)' % (f, s, ', '.join(ONLY[f])))
-                out.append((s, f))
+                out.append((s, f + ('@' + who if who else '')))
     return out
 
 

@@ -28,6 +28,8 @@ from tests.rig import services
 
 TEST_RIG_NAME = 'k2rigt'
 TEST_SUBNET = '10.247.1.0/24'
+# Set to keep the rig's logs after a session that passed, too.
+KEEP_LOGS_ENV = 'K2HDKC_RIG_KEEP_LOGS'
 
 
 @dataclasses.dataclass
@@ -90,8 +92,9 @@ def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
         yield RigHandle(info=info, state_dir=state_dir)
     finally:
         failed = request.session.testsfailed > 0
-        launcher.down(state_dir, keep_logs=failed, name=TEST_RIG_NAME)
-        if failed:
+        keep = failed or bool(os.environ.get(KEEP_LOGS_ENV))
+        launcher.down(state_dir, keep_logs=keep, name=TEST_RIG_NAME)
+        if keep:
             print('rig logs kept in %s' % state_dir)
         left = netns.list_namespaces(TEST_RIG_NAME)
         assert not left, 'rig namespaces left behind: %s' % left

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 import urllib.request
 
+from tests import swiftlocal
 from tests.rig import config
 from tests.rig import keystone
 from tests.rig import netns
@@ -140,6 +141,8 @@ def _up(info: dict[str, Any]) -> None:
                 env=env, cwd=info['repo_root'])
     if info.get('k2hr3_standin'):
         _start_k2hr3(info, env)
+    if info.get('swift'):
+        start_swift(info)
     manage(info, 'db_sync')
     register_datastore(info)
     for name in SERVICES:
@@ -214,6 +217,26 @@ def _start_k2hr3(info: dict[str, Any], env: dict[str, str]) -> None:
                 env=env, cwd=info['repo_root'])
     procs.wait_until(lambda: procs.tcp_open(host, info['k2hr3_port']), 30,
                      'K2HR3 stand-in on %s:%d' % (host, info['k2hr3_port']))
+
+
+def swift_server(info: dict[str, Any]) -> swiftlocal.LocalSwift:
+    """The rig's Swift (proxy on the bridge address, servers on
+    loopback) as configured in ``info``; ``start`` it or use its
+    helpers (``stop_server``/``start_server``, ``object_files``)."""
+    return swiftlocal.LocalSwift(
+        pathlib.Path(info['state_dir']) / 'swift',
+        proxy_host=info['swift']['host'], tokens=config.swift_tokens(info),
+        ports=info['swift']['ports'])
+
+
+def start_swift(info: dict[str, Any]) -> None:
+    """A real Swift for the rig's backups; ``down`` stops it by its
+    pid files."""
+    server = swift_server(info)
+    try:
+        server.start()
+    finally:
+        server.write_pidfiles(pathlib.Path(info['state_dir']) / 'pids')
 
 
 def _load_info(state_dir: pathlib.Path) -> dict[str, Any] | None:

@@ -78,7 +78,15 @@ def start(rig: Any, name: str, count: int,
           data: dataset.DataSet) -> Loaded:
     """Create a ``count``-member cluster ``name`` and start a client node
     that sees it healthy; ``Loaded.write`` then writes ``data``."""
-    cid = cluster.create(rig.info, name, count)['id']
+    return attach(rig, cluster.create(rig.info, name, count)['id'], name,
+                  count, data)
+
+
+def attach(rig: Any, cid: str, name: str, count: int,
+           data: dataset.DataSet) -> Loaded:
+    """A client node for cluster ``cid``, created just now by whatever
+    means (e.g. a restore): registered before the members fetch their
+    first INI, started once the cluster is healthy."""
     client = slave.RigSlave(rig.info, cid, rig.state_dir / ('slave-' + name))
     loaded = Loaded(rig, cid, client, data)
     try:

@@ -2,8 +2,10 @@
 
 Volumes are directories under ``<state>/volumes/<id>`` (bind-mounted as the
 guest's data folder when attached); the only image is the k2hdkc guest
-image the datastore versions point at; Swift is absent (backups are not
-part of the rig), and says so instead of failing obscurely.
+image the datastore versions point at. Swift is a real one when its
+packages are installed (``launcher.start_swift``, Trove's own client);
+without them ``SwiftClient`` stands in and says so instead of failing
+obscurely.
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ class GlanceClient:
 
 
 class SwiftClient:
-    """Trove only reaches Swift for backups, which the rig does not run."""
+    """Trove only reaches Swift for backups, which a rig without Swift's
+    packages cannot run."""
 
     url = 'http://127.0.0.1:9/rig-has-no-swift'
 

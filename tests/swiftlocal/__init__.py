@@ -7,10 +7,12 @@ container and object servers into a private directory, starts the four
 stock ``swift-*-server`` programs on free loopback ports and stops them.
 
 The proxy has no Keystone: the ``token`` filter of this package accepts
-one token (what Keystone's auth_token + keystoneauth would decide) and
-``account_autocreate`` makes the account on first use, so the stock
-swiftclient is used exactly as Trove's backup image does, with a
-pre-authenticated URL and token.
+the tokens it is given, each for its accounts (what Keystone's auth_token
++ keystoneauth would decide), and ``account_autocreate`` makes an account
+on first use, so the stock swiftclient is used exactly as Trove's backup
+image does, with a pre-authenticated URL and token. The local Trove rig
+runs one with the proxy on its bridge address (``proxy_host``), where
+the rig's guests reach it.
 """
 
 from __future__ import annotations
@@ -67,15 +69,29 @@ def _write(path: pathlib.Path, text: str) -> None:
 class LocalSwift:
     """Four Swift servers in ``workdir``; ``url`` is the account URL."""
 
-    def __init__(self, workdir: pathlib.Path) -> None:
+    def __init__(self, workdir: pathlib.Path, proxy_host: str = '127.0.0.1',
+                 tokens: dict[str, str] | None = None,
+                 ports: dict[str, int] | None = None) -> None:
+        """``tokens``: token -> the accounts it reaches ('|' separated,
+        ``*`` for all); by default ``TOKEN`` for ``ACCOUNT``. ``ports``:
+        server -> port (free ones by default)."""
         self.workdir = pathlib.Path(workdir)
-        self.ports = {name: free_port() for name in SERVERS}
+        self.proxy_host = proxy_host
+        self.ports = dict(ports or {name: free_port() for name in SERVERS})
         self.procs: dict[str, subprocess.Popen] = {}
         self.token = TOKEN
+        self.tokens = dict(tokens or {TOKEN: ACCOUNT})
+
+    @property
+    def url_prefix(self) -> str:
+        """Account URLs are this plus the project id (Trove's
+        ``swift_url``)."""
+        return 'http://%s:%d/v1/AUTH_' % (self.proxy_host,
+                                          self.ports['proxy'])
 
     @property
     def url(self) -> str:
-        return 'http://127.0.0.1:%d/v1/%s' % (self.ports['proxy'], ACCOUNT)
+        return self.url_prefix + ACCOUNT[len('AUTH_'):]
 
     @property
     def devices(self) -> pathlib.Path:
@@ -94,7 +110,7 @@ class LocalSwift:
 
     def _configs(self) -> None:
         user = pwd.getpwuid(os.getuid()).pw_name
-        common = ('[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %d\n'
+        common = ('[DEFAULT]\nbind_ip = %s\nbind_port = %d\n'
                   'workers = 0\nuser = ' + user + '\nswift_dir = '
                   + str(self.workdir) + '\ndevices = ' + str(self.devices)
                   + '\nmount_check = false\ndisable_fallocate = true\n'
@@ -109,14 +125,15 @@ default = yes
 """)
         for name in ('account', 'container', 'object'):
             _write(self.workdir / ('%s-server.conf' % name),
-                   (common % (self.ports[name], name)) + """
+                   (common % ('127.0.0.1', self.ports[name], name)) + """
 [pipeline:main]
 pipeline = %(n)s-server
 [app:%(n)s-server]
 use = egg:swift#%(n)s
 """ % {'n': name})
         _write(self.workdir / 'proxy-server.conf',
-               (common % (self.ports['proxy'], 'proxy')) + """
+               (common % (self.proxy_host, self.ports['proxy'], 'proxy'))
+               + """
 [pipeline:main]
 pipeline = catch_errors proxy-logging token slo dlo proxy-logging proxy-server
 [app:proxy-server]
@@ -124,7 +141,7 @@ use = egg:swift#proxy
 account_autocreate = true
 [filter:token]
 paste.filter_factory = tests.swiftlocal.token:filter_factory
-token = %s
+tokens = %s
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:proxy-logging]
@@ -133,7 +150,7 @@ use = egg:swift#proxy_logging
 use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
-""" % self.token)
+""" % ' '.join('%s=%s' % kv for kv in self.tokens.items()))
 
     def start(self) -> LocalSwift:
         lacks = missing()
@@ -143,22 +160,34 @@ use = egg:swift#dlo
         (self.devices / 'd1').mkdir(parents=True, exist_ok=True)
         self._rings()
         self._configs()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            filter(None, [str(REPO_ROOT), os.environ.get('PYTHONPATH')])))
         for name in SERVERS:
-            log = open(self.workdir / ('%s.log' % name), 'wb')  # noqa: SIM115
-            with log:
-                self.procs[name] = subprocess.Popen(
-                    [server_program(name),
-                     str(self.workdir / ('%s-server.conf' % name))],
-                    stdout=log, stderr=subprocess.STDOUT, env=env,
-                    start_new_session=True)
+            self.start_server(name)
         try:
             self._wait_ready()
         except Exception:
             self.stop()
             raise
         return self
+
+    def start_server(self, name: str, wait: bool = False) -> None:
+        """Start one server (again, after ``stop_server``)."""
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [str(REPO_ROOT), os.environ.get('PYTHONPATH')])))
+        log = open(self.workdir / ('%s.log' % name), 'ab')  # noqa: SIM115
+        with log:
+            self.procs[name] = subprocess.Popen(
+                [server_program(name),
+                 str(self.workdir / ('%s-server.conf' % name))],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        if wait:
+            self._wait_ready()
+
+    def write_pidfiles(self, folder: pathlib.Path) -> None:
+        """``swift-<server>.pid`` per server (the rig stops what its
+        pid files name, even after a crash of whoever started it)."""
+        for name, proc in self.procs.items():
+            (folder / ('swift-%s.pid' % name)).write_text('%d\n' % proc.pid)
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -168,10 +197,15 @@ use = egg:swift#dlo
                 raise RuntimeError('swift %s server exited: %s' % (
                     dead[0], self.log_tail(dead[0])))
             try:
-                req = urllib.request.Request(  # noqa: S310 (http only)
-                    self.url, method='HEAD',
-                    headers={'X-Auth-Token': self.token})
-                urllib.request.urlopen(req, timeout=5).close()  # noqa: S310
+                # The storage servers take connections, and the proxy
+                # serves /info (no token needed).
+                for name in ('account', 'container', 'object'):
+                    if name in self.procs:
+                        socket.create_connection(
+                            ('127.0.0.1', self.ports[name]), 2).close()
+                urllib.request.urlopen(  # noqa: S310 (http only)
+                    self.url_prefix.split('/v1/')[0] + '/info',
+                    timeout=5).close()
                 return
             except (urllib.error.URLError, OSError):
                 if time.monotonic() > deadline:

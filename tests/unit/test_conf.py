@@ -12,6 +12,7 @@ import stevedore
 
 from tests.conftest import REPO_ROOT
 from trove_k2hdkc import conf
+from trove_k2hdkc.chmpx import _ini_rules
 
 # Every option trove 26 reads from a datastore's group (CONF.get(<manager>)
 # or CONF.get(<datastore name>) in its guest, API, task manager, backup and
@@ -100,3 +101,54 @@ def test_committed_sample_config_is_current(tmp_path):
     committed = pathlib.Path(REPO_ROOT / 'etc/trove-k2hdkc.conf.sample')
     assert committed.read_text() == out.read_text(), (
         'run tox -e genconfig and commit etc/trove-k2hdkc.conf.sample')
+
+
+# Each option that becomes a value of the rendered INI, and its INI key.
+INI_VALUES = [
+    ('chmpx_server_port', 'GLOBAL', 'PORT'),
+    ('chmpx_server_ctlport', 'GLOBAL', 'CTLPORT'),
+    ('chmpx_slave_ctlport', 'SLVNODE', 'CTLPORT'),
+    ('max_chmpx', 'GLOBAL', 'MAXCHMPX'),
+    ('chmpx_max_mq_server', 'GLOBAL', 'MAXMQSERVER'),
+    ('chmpx_max_mq_client', 'GLOBAL', 'MAXMQCLIENT'),
+    ('chmpx_mq_per_attach', 'GLOBAL', 'MQPERATTACH'),
+    ('chmpx_max_q_per_server_mq', 'GLOBAL', 'MAXQPERSERVERMQ'),
+    ('chmpx_max_q_per_client_mq', 'GLOBAL', 'MAXQPERCLIENTMQ'),
+    ('chmpx_max_mq_per_client', 'GLOBAL', 'MAXMQPERCLIENT'),
+    ('k2hash_mask_bits', 'K2HDKC', 'K2HMASKBIT'),
+    ('k2hash_cmask_bits', 'K2HDKC', 'K2HCMASKBIT'),
+    ('k2hash_max_elements', 'K2HDKC', 'K2HMAXELE'),
+    ('k2hash_page_size', 'K2HDKC', 'K2HPAGESIZE'),
+]
+
+
+def _loaded(tmp_path, name, value):
+    path = tmp_path / 'trove.conf'
+    path.write_text('[k2hdkc]\n%s = %s\n' % (name, value))
+    opts = cfg.ConfigOpts()
+    conf.register(opts)
+    opts(['--config-file', str(path)], project='trove',
+         default_config_files=[])
+    return getattr(opts.k2hdkc, name)
+
+
+@pytest.mark.parametrize('name, section, key', INI_VALUES)
+def test_options_load_only_what_the_guest_and_chmpx_take(tmp_path, name,
+                                                          section, key):
+    """A trove.conf value the guest's INI check (chmpx's limits) would
+    refuse at create or grow is refused when the option is read."""
+    (opt,) = [o for o in conf.ALL_OPTS if o.name == name]
+    low, high = opt.type.min, opt.type.max
+    assert high is not None, '%s has no maximum' % name
+    for value in (low, high):
+        assert _loaded(tmp_path, name, value) == value
+        assert _ini_rules.value_error(section, key, str(value)) is None
+    with pytest.raises(cfg.ConfigFileValueError, match=name):
+        _loaded(tmp_path, name, high + 1)
+
+
+def test_a_chmpx_port_above_a_signed_short_is_refused(tmp_path):
+    with pytest.raises(cfg.ConfigFileValueError,
+                       match='less than or equal to 32767'):
+        _loaded(tmp_path, 'chmpx_server_port', 40000)
+    assert _ini_rules.value_error('GLOBAL', 'PORT', '40000')

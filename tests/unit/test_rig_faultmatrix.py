@@ -29,6 +29,13 @@ def test_cells_expand_steps_and_faults():
     assert ('grow:merge', 'boot-fail') not in everything
 
 
+def test_a_cell_may_name_whose_vm_the_fault_hits():
+    assert faultmatrix.cells('grow:purge:vm-gone@new') == [
+        ('grow:purge', 'vm-gone@new')]
+    with pytest.raises(ValueError, match='unknown target'):
+        faultmatrix.cells('grow:purge:vm-gone@slave')
+
+
 def test_a_boot_fault_exists_at_the_boot_step_only():
     assert faultmatrix.cells('grow:boot:boot-fail') == [
         ('grow:boot', 'boot-fail')]

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from trove_k2hdkc.chmpx import ini
+from trove_k2hdkc.exceptions import K2hdkcError
 
 TOOL = 'k2hlinetool'
 #: How long the reader waits for the tool to write more.
@@ -32,7 +33,7 @@ _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
 
 
-class ArchiveError(Exception):
+class ArchiveError(K2hdkcError):
     """k2hlinetool could not write or load the archive."""
 
 

@@ -18,12 +18,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers import modes
 
+from trove_k2hdkc.exceptions import K2hdkcError
+
 MAGIC = b'Salted__'
 ITERATIONS = 10000
 SALT_LEN = 8
 
 
-class DecryptError(Exception):
+class DecryptError(K2hdkcError):
     """The data is not an encrypted backup made with this key."""
 
 

@@ -23,6 +23,7 @@ from oslo_config import cfg
 from trove_k2hdkc.backup import archive
 from trove_k2hdkc.backup import crypto
 from trove_k2hdkc.backup import storage
+from trove_k2hdkc.exceptions import K2hdkcError
 
 LOG = logging.getLogger('trove_k2hdkc.backup')
 DRIVER = 'k2hdkcbackup'
@@ -66,7 +67,7 @@ CLI_OPTS = [
 ]
 
 
-class BackupFailed(Exception):
+class BackupFailed(K2hdkcError):
     """A reason to print as the last ``Exception:`` line."""
 
 

@@ -19,11 +19,13 @@ import urllib.parse
 
 import swiftclient
 
+from trove_k2hdkc.exceptions import K2hdkcError
+
 #: Bytes per PUT request body chunk.
 CHUNK = 1 << 16
 
 
-class StorageError(Exception):
+class StorageError(K2hdkcError):
     """Swift refused the data or gave back something else."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from trove_k2hdkc.chmpx import limits
+
 if TYPE_CHECKING:  # pragma: no cover
     from trove_k2hdkc.chmpx.ini import ChmpxConfig
     from trove_k2hdkc.chmpx.ini import NodeEntry
@@ -46,38 +48,6 @@ KNOWN_KEYS: dict[str, set[str]] = {
 REPEATABLE_K2HDKC_KEYS = {'PASSPHRASES', 'ATTRPLUGIN'}
 
 _PORT_KEYS = {'PORT', 'CTLPORT', 'SELFCTLPORT'}
-#: chmpx keeps ports in a signed 16-bit field: a larger one wraps.
-MAX_PORT = 32767
-#: chmpx and k2hdkc read numbers into a C ``int``.
-_INT_MAX = 2 ** 31 - 1
-#: Upper bounds chmpx/k2hdkc enforce or where they misbehave (huge
-#: thread or queue counts exhaust the host); default ``_INT_MAX``.
-#: Sources: k2hdkc-chmpx operations notes, the [k2hdkc] option limits.
-_INT_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
-    ('GLOBAL', 'MAXCHMPX'): (1, 32768),
-    ('GLOBAL', 'MAXMQSERVER'): (1, 128),
-    ('GLOBAL', 'MAXMQCLIENT'): (1, 32640),
-    ('GLOBAL', 'MQPERATTACH'): (1, 128),
-    ('GLOBAL', 'MAXQPERSERVERMQ'): (1, 128),
-    ('GLOBAL', 'MAXQPERCLIENTMQ'): (1, 128),
-    ('GLOBAL', 'MAXMQPERCLIENT'): (1, 128),
-    ('GLOBAL', 'MAXHISTLOG'): (0, 32768),
-    ('GLOBAL', 'REPLICA'): (0, 32768),
-    ('GLOBAL', 'SOCKTHREADCNT'): (0, 1024),
-    ('GLOBAL', 'MQTHREADCNT'): (0, 1024),
-    ('GLOBAL', 'MAXSOCKPOOL'): (1, 1024),
-    ('GLOBAL', 'K2HMASKBIT'): (2, 28),
-    ('GLOBAL', 'K2HCMASKBIT'): (1, 28),
-    ('GLOBAL', 'K2HMAXELE'): (1, _INT_MAX),
-    ('K2HDKC', 'RCVTIMEOUT'): (1, _INT_MAX),
-    ('K2HDKC', 'DTORTHREADCNT'): (0, 64),
-    ('K2HDKC', 'K2HMASKBIT'): (2, 28),
-    ('K2HDKC', 'K2HCMASKBIT'): (1, 28),
-    ('K2HDKC', 'K2HMAXELE'): (1, _INT_MAX),
-    ('K2HDKC', 'K2HPAGESIZE'): (1, _INT_MAX),
-    ('K2HDKC', 'MINTHREAD'): (1, 1024),
-    ('K2HDKC', 'MAXTHREAD'): (1, 1024),
-}
 _INT_KEYS = {
     'GLOBAL': {'FILEVERSION', 'MAXCHMPX', 'REPLICA', 'MAXMQSERVER',
                'MAXMQCLIENT', 'MQPERATTACH', 'MAXQPERSERVERMQ',
@@ -116,7 +86,7 @@ def as_port(value: str | None) -> int | None:
     if value is None or not _is_number(value):
         return None
     number = int(value)
-    return number if 0 < number <= MAX_PORT else None
+    return number if limits.MIN_PORT <= number <= limits.MAX_PORT else None
 
 
 def as_bool(value: str | None) -> bool | None:
@@ -127,11 +97,12 @@ def value_error(section: str, key: str, value: str) -> str | None:
     """Why ``value`` is not valid for ``key``, or ``None``."""
     if key in _PORT_KEYS and section != 'K2HDKC':
         if as_port(value) is None:
-            return f'must be a port number (1-{MAX_PORT}), not {value!r}'
+            return (f'must be a port number ({limits.MIN_PORT}-'
+                    f'{limits.MAX_PORT}), not {value!r}')
     elif key in _INT_KEYS.get(section, ()):
         if not _is_number(value):
             return f'must be a non-negative integer, not {value!r}'
-        low, high = _INT_BOUNDS.get((section, key), (0, _INT_MAX))
+        low, high = limits.bounds(section, key)
         if not low <= int(value) <= high:
             return f'must be within {low}-{high}, not {value}'
     elif key in _BOOL_KEYS:

@@ -172,10 +172,25 @@ def fill_self_instance_id(text: str, instance_id: str) -> str:
     return text.replace(SELF_INSTANCE_ID_PLACEHOLDER, instance_id)
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in '\'"':
-        return value[1:-1]
-    return value
+#: Characters chmpx and k2hdkc give a meaning inside a value, each its
+#: own: chmpx ends a value at a ``#`` after white space and strips and
+#: joins quotes and backslashes; k2hdkc ends its [K2HDKC] lines at any
+#: ``#`` and keeps quotes. So ``K2HFILE = /etc/passwd#/../<data dir>/x``
+#: is one path here and ``/etc/passwd`` to k2hdkc. A value must mean the
+#: same to all three, so these are refused (the template renders none).
+_VALUE_SPECIAL = frozenset('#"\'\\')
+
+
+def _value_problem(value: str) -> str | None:
+    """Why chmpx or k2hdkc could read ``value`` other than as it is."""
+    for char in value:
+        if char in _VALUE_SPECIAL:
+            return (f'holds {char!r}, which chmpx and k2hdkc read '
+                    'differently (comment, quote or escape)')
+        if not ' ' <= char <= '~':
+            return (f'holds the character U+{ord(char):04X} (only '
+                    'printable ASCII is allowed)')
+    return None
 
 
 class _Parser:
@@ -200,7 +215,9 @@ class _Parser:
             self.problem(number, f'unclosed section header {text!r}')
             self.section, self.current, self.skipping = None, None, True
             return
-        name = text[1:-1].strip()
+        # chmpx and k2hdkc match the whole line: ``[ K2HDKC ]`` is no
+        # section of theirs.
+        name = text[1:-1]
         if name not in self.sections:
             self.problem(number, f'unknown section [{name}]')
             self.section, self.current, self.skipping = None, None, True
@@ -212,7 +229,7 @@ class _Parser:
 
     def key_value(self, number: int, text: str) -> None:
         key, sep, value = text.partition('=')
-        key, value = key.strip(), _unquote(value.strip())
+        key, value = key.strip(' \t'), value.strip(' \t')
         if not sep:
             self.problem(number, f'no "=" in {text!r}')
             return
@@ -231,6 +248,10 @@ class _Parser:
         if not value:
             self.problem(number, f'{where} has an empty value')
             return
+        special = _value_problem(value)
+        if special:
+            self.problem(number, f'{where} {special}')
+            return
         if self.section == K2HDKC and key in rules.REPEATABLE_K2HDKC_KEYS:
             self.k2hdkc_lists.setdefault(key, []).append(value)
             return
@@ -243,8 +264,11 @@ class _Parser:
         self.current[key] = value
 
     def feed(self, text: str) -> None:
-        for number, line in enumerate(text.splitlines(), 1):
-            stripped = line.strip()
+        # Lines and blanks as chmpx/k2hdkc see them (``getline``, then
+        # spaces and tabs trimmed): ``splitlines`` would also break at
+        # \r, \v, \x1c and more, which they keep inside a line.
+        for number, line in enumerate(text.split('\n'), 1):
+            stripped = line.strip(' \t')
             if not stripped or stripped.startswith('#'):
                 continue
             if stripped.startswith('['):

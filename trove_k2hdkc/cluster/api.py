@@ -173,8 +173,16 @@ class K2hdkcCluster(cluster_models.Cluster):
                datastore_version: Any, instances: list[dict],
                extended_properties: dict | None, locality: Any,
                configuration: str | None,
-               image_id: str | None = None) -> K2hdkcCluster:
+               image_id: str | None = None,
+               restore: Sequence[str] | None = None) -> K2hdkcCluster:
+        """``restore``: backup ids of a set in ring order (the backup-set
+        API checked them); one member per backup, each loading its own
+        before it first starts (doc/backup.md §6)."""
         opts = _opts(datastore_version)
+        if restore is not None and len(restore) != len(instances):
+            raise bad_request('The backup set has %d member backups; the '
+                              'restored cluster needs as many members, '
+                              'not %d.' % (len(restore), len(instances)))
         if extended_properties:
             raise bad_request('K2HDKC clusters take no extended properties; '
                               'drop %s.' % sorted(extended_properties))
@@ -194,8 +202,11 @@ class K2hdkcCluster(cluster_models.Cluster):
             cls._create_instances(context, db_info, datastore,
                                   datastore_version, instances, locality,
                                   configuration, image_id)
-            task_api.load(context, datastore_version.manager
-                          ).create_cluster(db_info.id)
+            tasks = task_api.load(context, datastore_version.manager)
+            if restore is None:
+                tasks.create_cluster(db_info.id)
+            else:
+                tasks.restore_cluster(db_info.id, list(restore))
         except Exception as exc:
             raise cls._abandon_create(context, db_info, datastore,
                                       datastore_version, exc) from exc
@@ -230,16 +241,20 @@ class K2hdkcCluster(cluster_models.Cluster):
         """The parameters recorded at create, not the configuration's
         (doc/k2hr3-layout.md §1); read as the requester. A record the
         project's user broke is theirs to fix (400); K2HR3 not answering
-        is not."""
-        try:
-            return self.registry_factory(CONF, self.context,
-                                         self.id).ring_settings()
-        except reg.RegistryError as exc:
-            text = ('Cannot check the request against the ring parameters '
+        is not, nor is a K2HR3 configuration this service cannot use."""
+        def text(exc: Exception) -> str:
+            return ('Cannot check the request against the ring parameters '
                     'of cluster %s: %s' % (self.id, exc))
+        try:
+            registry = self.registry_factory(CONF, self.context, self.id)
+        except reg.RegistryError as exc:
+            raise exception.TroveError(message=text(exc)) from exc
+        try:
+            return registry.ring_settings()
+        except reg.RegistryError as exc:
             if isinstance(exc.__cause__, K2hr3ValueError):
-                raise bad_request(text) from exc
-            raise exception.TroveError(message=text) from exc
+                raise bad_request(text(exc)) from exc
+            raise exception.TroveError(message=text(exc)) from exc
 
     def _members(self) -> list[Any]:
         return DBInstance.find_all(cluster_id=self.id, deleted=False).all()
@@ -306,6 +321,10 @@ class K2hdkcCluster(cluster_models.Cluster):
                 raise bad_request('Name at least one instance to add.')
             self._check_types(instances)
             self._check_count(len(existing) + len(instances), opts)
+            # Before any member is built: a record or template the
+            # project's user edited is a 400 naming it, not a member
+            # booted and deleted again (doc/k2hr3-layout.md §5).
+            self._ring_settings()
             flavor = str(existing[0].flavor_id) if existing else None
             volume = existing[0].volume_size if (
                 existing and opts.volume_support) else None

@@ -79,6 +79,14 @@ class K2hdkcGuestAgentAPI(guest_api.API):
                           k2hr3_url=k2hr3_url, resource_yrn=resource_yrn,
                           role_yrn=role_yrn, role_token=role_token)
 
+    def restore_node(self, backup_info: dict[str, Any]) -> Any:
+        """The member's backup of a set, before its first start
+        (doc/backup.md §6); bounded by ``guest_restore_rpc_timeout``."""
+        return self._call('restore_node',
+                          CONF.get('k2hdkc').guest_restore_rpc_timeout,
+                          version=self.API_BASE_VERSION,
+                          backup_info=backup_info)
+
     def start_node(self) -> Any:
         return self._call('start_node', self.node_timeout,
                           version=self.API_BASE_VERSION)

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
-import dataclasses
+import functools
 from typing import Any
-from typing import Protocol
 
 from oslo_log import log as logging
 
@@ -27,6 +26,9 @@ from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
 from trove_k2hdkc.cluster.errors import StepTimeout
+from trove_k2hdkc.cluster.model import Fleet
+from trove_k2hdkc.cluster.model import Member
+from trove_k2hdkc.cluster.model import Timing
 from trove_k2hdkc.k2hr3.access import NodeAccess
 
 LOG = logging.getLogger(__name__)
@@ -35,44 +37,6 @@ LOG = logging.getLogger(__name__)
 # (doc/ring-procedures.md §7); the taskmanager shows it in the cluster task.
 OUTAGE_START = 'outage-start: reads and writes fail until the merge completes'
 OUTAGE_END = 'outage-end: the ring serves again'
-
-
-class Fleet(Protocol):
-    """RPC to member guests. ``call_all`` runs the calls concurrently,
-    waits for every one and raises ``GuestCallError`` (with the partial
-    ``results``) if any failed."""
-
-    def call(self, node: str, method: str, **kwargs: Any) -> Any: ...
-
-    def call_all(self, nodes: Sequence[str], method: str,
-                 **kwargs: Any) -> dict[str, Any]: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-    def monotonic(self) -> float: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Member:
-    """A server node: Trove instance id (= cuk = CUSTOM_ID_SEED) and the
-    IP that is its SVRNODE name."""
-
-    id: str
-    ip: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Timing:
-    """``status_timeout`` bounds each status wait; ``merge_timeout`` is
-    how long a MERGE may go without any node's status changing before
-    the watchdog calls it hung (doc/ring-procedures.md §8);
-    ``abort_timeout`` how long an ABORTMERGE may take to show before
-    another node is tried."""
-
-    status_timeout: float = 120.0
-    merge_timeout: float = 300.0
-    abort_timeout: float = 30.0
-    poll_interval: float = 2.0
 
 
 def _ids(members: Sequence[Member]) -> list[str]:
@@ -103,6 +67,30 @@ def unanswered(member: Member, replies: Mapping[str, Any],
     return 'no answer: %s' % silent.get(member.id, 'no reply')
 
 
+def unhealthy(members: Sequence[Member], replies: Mapping[str, Any],
+              silent: Mapping[str, str],
+              allowed: frozenset[int] = frozenset({rs.HEALTHY}), *,
+              views: bool = False) -> dict[str, str]:
+    """Each member whose own status is not in ``allowed`` (or, with
+    ``views``, that a live peer sees otherwise) -> what it is instead;
+    one that gave no status is described by ``unanswered``."""
+    wrong = {}
+    for m in members:
+        if m.id not in replies:
+            wrong[m.id] = unanswered(m, replies, silent)
+            continue
+        code = rs.self_code(replies[m.id])
+        if code not in allowed:
+            wrong[m.id] = rs.describe(code)
+            continue
+        others = [c for c in rs.seen_as(replies, m.id, m.ip)
+                  if c not in allowed] if views else []
+        if others:
+            wrong[m.id] = 'seen as %s' % '/'.join(
+                sorted(set(map(rs.describe, others))))
+    return wrong
+
+
 def _nothing(member: Member) -> None:
     pass
 
@@ -113,11 +101,22 @@ class Procedures:
 
     def __init__(self, fleet: Fleet, *, server_ctlport: int,
                  timing: Timing | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 outage: Callable[[bool], None] | None = None) -> None:
+        """``progress`` hears each step; ``outage`` hears that the
+        ring's read/write outage starts (True) or ends (False), and
+        without it ``progress`` hears ``OUTAGE_START``/``OUTAGE_END``."""
         self.fleet = fleet
         self.server_ctlport = server_ctlport
         self.timing = timing or Timing()
         self._progress = progress or (lambda text: None)
+        self._outage = outage or (lambda started: self._progress(
+            OUTAGE_START if started else OUTAGE_END))
+
+    def outage(self, started: bool) -> None:
+        """The merge's outage starts or ends (doc/ring-procedures.md
+        §7)."""
+        self._outage(started)
 
     # -- building blocks ---------------------------------------------------
 
@@ -308,19 +307,9 @@ class Procedures:
         step = 'check ring health'
         self._progress(step)
 
-        def judge(replies: Mapping[str, Any],
-                  silent: Mapping[str, str]) -> dict[str, str]:
-            wrong = {}
-            for m in members:
-                if m.id not in replies:
-                    wrong[m.id] = unanswered(m, replies, silent)
-                    continue
-                code = rs.self_code(replies[m.id])
-                if code != rs.HEALTHY:
-                    wrong[m.id] = rs.describe(code)
-            return wrong
         self.poll_views(step, _ids(members), self.timing.status_timeout,
-                        judge, summary='not every node is healthy (0x21)')
+                        functools.partial(unhealthy, members),
+                        summary='not every node is healthy (0x21)')
 
     def _restart_each(self, members: Sequence[Member], why: str) -> None:
         """doc/ring-procedures.md §3 step 4: one node at a time into
@@ -352,12 +341,17 @@ class Procedures:
 
     # -- procedures --------------------------------------------------------
 
-    def bootstrap(self, members: Sequence[Member],
-                  access: NodeAccess) -> None:
-        """doc/ring-procedures.md §2: K2HR3 already lists every member."""
+    def bootstrap(self, members: Sequence[Member], access: NodeAccess,
+                  restore: Mapping[str, dict[str, Any]] | None = None
+                  ) -> None:
+        """doc/ring-procedures.md §2: K2HR3 already lists every member.
+        ``restore``: member id -> the backup it loads before its first
+        start (a cluster restored from a set, doc/backup.md §6)."""
         why, ids = 'bootstrap', _ids(members)
         self._all('bootstrap: configure nodes', ids, 'configure_node',
                   **access.kwargs())
+        if restore:
+            self._restore(members, restore)
         self._all('bootstrap: start nodes', ids, 'start_node')
         self.wait_self('bootstrap: nodes up',
                        _expect(members, rs.SERVICE_OUT_UP))
@@ -368,6 +362,26 @@ class Procedures:
         watchdog.merge(self, why, members[0], members[1:],
                        _expect(members, rs.ADD_DONE))
         self._complete(why, members[0], members)
+
+    def _restore(self, members: Sequence[Member],
+                 backups: Mapping[str, dict[str, Any]]) -> None:
+        """Every member loads its own backup, one after another (the
+        VMs share the Swift link); every one that failed is named."""
+        missing = [m.id for m in members if m.id not in backups]
+        if missing:
+            raise ProcedureError('bootstrap: restore nodes',
+                                 'no backup for %s' % ', '.join(missing))
+        self._progress('bootstrap: restore nodes')
+        failures, results = {}, {}
+        for m in members:
+            try:
+                results[m.id] = self.fleet.call(
+                    m.id, 'restore_node', backup_info=backups[m.id])
+            except Exception as exc:
+                failures[m.id] = _text(exc)
+        if failures:
+            raise GuestCallError('bootstrap: restore nodes', failures,
+                                 results)
 
     def grow(self, existing: Sequence[Member], new: Sequence[Member],
              access: NodeAccess,
@@ -390,7 +404,7 @@ class Procedures:
             self._one('grow: service in %s' % m.id, m.id, 'service_in')
         self.wait_self('grow: new nodes [ADD][Pending]',
                        _expect(new, rs.ADD_PENDING))
-        self._progress(OUTAGE_START)
+        self.outage(True)
         self._restart_each(existing, why)
         expected = _expect(existing, rs.DONE)
         expected.update(_expect(new, rs.ADD_DONE))
@@ -398,7 +412,7 @@ class Procedures:
                        list(existing[1:]) + list(new), expected)
         everyone = list(existing) + list(new)
         self._complete(why, existing[0], everyone)
-        self._progress(OUTAGE_END)
+        self.outage(False)
         self.purge(everyone)
 
     def best_effort(self, step: str, nodes: Sequence[str],
@@ -439,7 +453,7 @@ class Procedures:
             if not all(rs.action(c) == rs.ACTION_DELETE
                        for c in rs.seen_as(views, m.id, m.ip)):
                 self._service_out_dead(why, remaining, m)
-        self._progress(OUTAGE_START)
+        self.outage(True)
         if not merged:
             self._restart_each([m for m in remaining
                                 if codes[m.id] == rs.HEALTHY], why)
@@ -454,7 +468,7 @@ class Procedures:
         if dead:
             self.wait_ring('shrink: dead leavers out', remaining, dead,
                            frozenset({rs.SERVICE_OUT_DOWN, None}))
-        self._progress(OUTAGE_END)
+        self.outage(False)
         if leaving:
             self._all('shrink: stop leaving nodes', _ids(leaving),
                       'stop_node')

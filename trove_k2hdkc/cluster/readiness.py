@@ -79,6 +79,16 @@ def trove_state(context: Any, instance_id: str) -> str | None:
     return _server_trouble(context, db)
 
 
+def server_trouble(context: Any, instance_id: str) -> str | None:
+    """Why member ``instance_id``'s Nova server will never serve, or
+    None (also when Trove or Nova cannot say)."""
+    try:
+        db = inst_models.DBInstance.find_by(id=instance_id, deleted=False)
+    except trove_exc.ModelNotFoundError:
+        return None
+    return _server_trouble(context, db) if db.compute_instance_id else None
+
+
 def _server_trouble(context: Any, db: Any) -> str | None:
     """Why the member's Nova server will never serve (gone, ERROR with
     Nova's fault), or None."""

@@ -26,7 +26,7 @@ from typing import Protocol
 from oslo_log import log as logging
 
 from trove_k2hdkc import k2hr3
-from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.exceptions import K2hdkcError
 from trove_k2hdkc.k2hr3 import errors as k2hr3_errors
 from trove_k2hdkc.k2hr3 import layout

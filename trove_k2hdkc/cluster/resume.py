@@ -22,9 +22,7 @@ from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import ProcedureError
-from trove_k2hdkc.cluster.procedures import OUTAGE_END
-from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.procedures import Procedures
 
 LOG = logging.getLogger(__name__)
@@ -137,6 +135,13 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
         raise ProcedureError('resume', 'the ring is merging but %s is down; '
                              'chmpx refuses MERGE until it is back'
                              % ', '.join(down))
+    if down:
+        # Everything below merges (a purge too); a purge would empty a
+        # member whose keys' other copy may be on the down one, and its
+        # MERGE would be refused: nothing is done.
+        raise ProcedureError('resume', '%s is down in the ring; chmpx '
+                             'refuses MERGE until it is back or shrunk out'
+                             % ', '.join(down))
     dead = [i for i in ids if _dead_leaver(codes[i])]
     if dead or any(_action(codes[i]) for i in merging):
         _finish_topology_merge(procs, members, codes, ring)
@@ -233,7 +238,7 @@ def _finish_topology_merge(procs: Procedures,
     existing = [members[i] for i in ring if not _action(codes[i])]
     started = any(rs.operate(codes[i]) in (rs.DOING_NIBBLE, rs.DONE_NIBBLE)
                   for i in ring)
-    procs._progress(OUTAGE_START)
+    procs.outage(True)
     if not started:
         procs._restart_each([m for m in existing
                              if codes[m.id] == rs.HEALTHY], 'resume')
@@ -248,7 +253,7 @@ def _finish_topology_merge(procs: Procedures,
     final = {m.id: frozenset({rs.HEALTHY}) for m in existing + joining}
     final.update({m.id: frozenset({rs.SERVICE_OUT_UP}) for m in leaving})
     procs.wait_self('resume: ring healthy', final)
-    procs._progress(OUTAGE_END)
+    procs.outage(False)
     if leaving:
         procs._all('resume: stop leaving nodes', [m.id for m in leaving],
                    'stop_node')

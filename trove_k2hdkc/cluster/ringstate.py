@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trove_k2hdkc.exceptions import K2hdkcError
+
 # Status codes of doc/ring-procedures.md (LIVE|RING|ACTION|OPERATE|SUSPEND).
 HEALTHY = 0x21
 SERVICE_OUT_UP = 0x11
@@ -33,7 +35,7 @@ ACTION_DELETE = 0x2
 DOING_NIBBLE, DONE_NIBBLE = 0x2, 0x3
 
 
-class StatusShapeError(ValueError):
+class StatusShapeError(K2hdkcError, ValueError):
     """A node_status reply without a readable status code."""
 
 

@@ -17,9 +17,9 @@ import dataclasses
 from typing import Any
 
 from trove_k2hdkc.cluster import ringstate as rs
-from trove_k2hdkc.cluster.procedures import Member
+from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.procedures import Procedures
-from trove_k2hdkc.cluster.procedures import unanswered
+from trove_k2hdkc.cluster.procedures import unhealthy
 
 # A remaining member of a shrink that failed after its SERVICEOUT:
 # restarted ([n/a][Pending]), merging, or merged.
@@ -74,21 +74,8 @@ def _judge(remaining: Sequence[Member], leaving: Sequence[Member],
     plan = _classify(replies, leaving)
     under_way = _under_way(replies, plan)
     allowed = _RESUMABLE if under_way else frozenset({rs.HEALTHY})
-    wrong = {}
-    for m in remaining:
-        if m.id not in replies:
-            wrong[m.id] = unanswered(m, replies, silent)
-            continue
-        code = rs.self_code(replies[m.id])
-        if code not in allowed:
-            wrong[m.id] = rs.describe(code)
-            continue
-        # every live view shows it as it shows itself: up, in the ring
-        others = [c for c in rs.seen_as(replies, m.id, m.ip)
-                  if c not in allowed]
-        if others:
-            wrong[m.id] = 'seen as %s' % '/'.join(
-                sorted(set(map(rs.describe, others))))
+    # every live view must show it as it shows itself: up, in the ring
+    wrong = unhealthy(remaining, replies, silent, allowed, views=True)
     plan.resume = under_way and any(
         rs.self_code(replies[m.id]) != rs.HEALTHY for m in remaining
         if m.id in replies)

@@ -40,6 +40,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc.backupset import tasks as setstasks
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
 from trove_k2hdkc.cluster import owner
@@ -50,12 +51,12 @@ from trove_k2hdkc.cluster import ringparams
 from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
+from trove_k2hdkc.cluster.model import Member
+from trove_k2hdkc.cluster.model import Timing
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
-from trove_k2hdkc.cluster.procedures import Member
 from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
-from trove_k2hdkc.cluster.procedures import Timing
 from trove_k2hdkc.k2hr3.errors import K2hr3LeftBehindError
 from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
@@ -75,7 +76,10 @@ class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
 
     @property
     def task_manager_manager_actions(self) -> dict[str, Callable]:
-        return {'discard_members': _manager_discard_members}
+        return {'discard_members': _manager_discard_members,
+                'backup_cluster': _manager_backup_cluster,
+                'restore_cluster': _manager_restore_cluster,
+                'delete_backup_set': _manager_delete_backup_set}
 
 
 def _manager_discard_members(context: Any, cluster_id: str,
@@ -83,6 +87,26 @@ def _manager_discard_members(context: Any, cluster_id: str,
     tasks = task_models.ClusterTasks.load(context, cluster_id,
                                           K2hdkcClusterTasks)
     tasks.discard_members(context, cluster_id, instance_ids)
+
+
+def _manager_backup_cluster(context: Any, cluster_id: str,
+                            backups: Sequence[dict]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    setstasks.backup_cluster(tasks, context, cluster_id, backups,
+                             k2tasks.BACKING_UP)
+
+
+def _manager_restore_cluster(context: Any, cluster_id: str,
+                             backup_ids: Sequence[str]) -> None:
+    tasks = task_models.ClusterTasks.load(context, cluster_id,
+                                          K2hdkcClusterTasks)
+    tasks.create_cluster(context, cluster_id, restore=list(backup_ids))
+
+
+def _manager_delete_backup_set(context: Any, project_id: str,
+                               backup_ids: Sequence[str]) -> None:
+    setstasks.delete_set(context, project_id, backup_ids)
 
 
 class K2hdkcTaskManagerAPI(task_api.API):
@@ -93,6 +117,25 @@ class K2hdkcTaskManagerAPI(task_api.API):
                         instance_ids: Sequence[str]) -> None:
         self._cast('k2hdkc_discard_members', self.API_BASE_VERSION,
                    cluster_id=cluster_id, instance_ids=list(instance_ids))
+
+    def backup_cluster(self, cluster_id: str,
+                       backups: Sequence[dict]) -> None:
+        """A backup set (doc/backup.md §6): ``backups`` are the member
+        backups' ``backup_info``."""
+        self._cast('k2hdkc_backup_cluster', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, backups=list(backups))
+
+    def restore_cluster(self, cluster_id: str,
+                        backup_ids: Sequence[str]) -> None:
+        """``create_cluster`` whose members load a set's backups, given
+        in ring order, before they first start."""
+        self._cast('k2hdkc_restore_cluster', self.API_BASE_VERSION,
+                   cluster_id=cluster_id, backup_ids=list(backup_ids))
+
+    def delete_backup_set(self, project_id: str,
+                          backup_ids: Sequence[str]) -> None:
+        self._cast('k2hdkc_delete_backup_set', self.API_BASE_VERSION,
+                   project_id=project_id, backup_ids=list(backup_ids))
 
 
 class K2hdkcClusterTasks(task_models.ClusterTasks):
@@ -113,6 +156,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
     # will be.
     member_state: Callable[[Any, str], str | None] = staticmethod(
         readiness.trove_state)
+    # (context, instance id) -> why its Nova server never serves, or None
+    server_trouble: Callable[[Any, str], str | None] = staticmethod(
+        readiness.server_trouble)
 
     # -- glue helpers ----------------------------------------------------
 
@@ -150,21 +196,22 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         operation = self.db_info.task_status
 
         def progress(text: str) -> None:
-            if text in (OUTAGE_START, OUTAGE_END):
-                LOG.warning('Cluster %s: %s', cluster_id, text)
-                window = k2tasks.MERGE_WINDOW.get(operation.code)
-                if window is not None:
-                    self.db_info.update(task_status=window if (
-                        text == OUTAGE_START) else operation)
-            else:
-                LOG.info('Cluster %s: %s', cluster_id, text)
+            LOG.info('Cluster %s: %s', cluster_id, text)
+
+        def outage(started: bool) -> None:
+            LOG.warning('Cluster %s: %s', cluster_id,
+                        OUTAGE_START if started else OUTAGE_END)
+            window = k2tasks.MERGE_WINDOW.get(operation.code)
+            if window is not None:
+                self.db_info.update(task_status=window if started
+                                    else operation)
         timing = Timing(status_timeout=opts.cluster_status_timeout,
                         merge_timeout=opts.merge_timeout,
                         poll_interval=opts.cluster_poll_interval)
         procs = self.procedures_class(
             fleet, server_ctlport=(ring.server_ctlport if ring
                                    else opts.chmpx_server_ctlport),
-            timing=timing, progress=progress)
+            timing=timing, progress=progress, outage=outage)
         return procs, fleet
 
     def _ids(self, cluster_id: str) -> list[str]:
@@ -238,6 +285,39 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         return 'then, from the ring\'s state: %s; %s' % (
             outcome.done, outcome_text(kind, outcome))
 
+    def _drop_dead_new(self, context: Any, cluster_id: str,
+                       procs: Procedures, existing: Sequence[Member],
+                       registry: reg.ClusterRegistry,
+                       new: Sequence[Member]) -> bool | str:
+        """doc/ring-procedures.md §3: the grow's new members joined the
+        ring and then their VMs were lost, so it can neither merge nor
+        serve. They hold no key the old members lack (REPLICA copies), so
+        they leave as dead members do (§4 "A dead leaver") and the old
+        topology serves again. Only when every new member is dead and
+        the old ones are healthy; False otherwise (nothing is done)."""
+        try:
+            plan = shrinkplan.plan(procs, existing, new)
+            if plan.live or plan.out or len(plan.dead) != len(new):
+                return False
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in plan.dead)
+            procs.shrink_ring(existing, [], plan.dead)
+            registry.remove_servers(plan.dead)
+            procs.shrink_finish(existing, plan.dead)
+            self._delete_new_members(context, cluster_id,
+                                     [m.id for m in plan.dead])
+        except Exception as exc:
+            LOG.error('Cluster %s: the dead new members %s could not be '
+                      'taken out of the ring: %s', cluster_id,
+                      [m.id for m in new], exc)
+            return False
+        return ('then the new member%s %s joined the ring but went down '
+                '(%s): taken out of the ring as dead members, removed from '
+                'K2HR3 and deleted; the cluster is serving with its %d '
+                'members from before the grow'
+                % ('s' if len(new) > 1 else '',
+                   ', '.join(m.id for m in new), why, len(existing)))
+
     def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
         """``cluster_complete`` for new members that joined."""
         fresh = [i for i in outcome.serving if self.awaiting_complete(i)]
@@ -302,12 +382,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     # -- Trove entry points ---------------------------------------------
 
-    def create_cluster(self, context: Any, cluster_id: str) -> None:
+    def create_cluster(self, context: Any, cluster_id: str,
+                       restore: Sequence[str] | None = None) -> None:
+        """``restore``: backup ids of a set in ring order; each member
+        loads the one at its own ring position before its first start."""
         # A create a restarted taskmanager ended (``end_create``) is not
         # run late from a cast still queued.
         if not self._cast_for(cluster_id, ClusterTasks.BUILDING_INITIAL):
             return
-        LOG.info('Cluster %s: create begins', cluster_id)
+        LOG.info('Cluster %s: create begins%s', cluster_id,
+                 ' (restoring a backup set)' if restore else '')
         ids = self._ids(cluster_id)
         state: dict[str, reg.ClusterRegistry] = {}
 
@@ -319,7 +403,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             members, guests = self._members(context, ids)
             state['registry'].add_servers(members)
             procs, fleet = self._procedures(cluster_id, guests)
-            procs.bootstrap(members, access)
+            plan = (setstasks.restore_plan(context, ids, restore)
+                    if restore else None)
+            procs.bootstrap(members, access, restore=plan)
             fleet.call_all(ids, 'cluster_complete')
 
         def cleanup() -> bool:
@@ -370,9 +456,13 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         def recover() -> bool | str:
             if state['ring_touched']:
                 procs, existing = state['procs']
-                return self._recover_ring(
+                ended = self._recover_ring(
                     cluster_id, procs, [m.id for m in existing] + new_ids,
                     resume.GROW)
+                if ended is False:
+                    return self._drop_dead_new(context, cluster_id, procs,
+                                               existing, *state['added'])
+                return ended
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.

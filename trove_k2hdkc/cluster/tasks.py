@@ -101,3 +101,9 @@ DELETE_FAILED = K2hdkcClusterTask(
     'Deleting the cluster failed: K2HR3 still holds objects named '
     'k2hdkc-<cluster id> (the taskmanager log names each); delete the '
     'cluster again to retry.')
+
+# A cluster backup set runs (doc/backup.md §6): every member backs up,
+# and no other task may change the ring meanwhile.
+BACKING_UP = K2hdkcClusterTask(
+    0x4B09, 'BACKING_UP',
+    'Backing up every member of the cluster as a backup set.')

@@ -30,7 +30,7 @@ from trove_k2hdkc.cluster.errors import GuestCallError
 from trove_k2hdkc.cluster.errors import StepTimeout
 
 if TYPE_CHECKING:
-    from trove_k2hdkc.cluster.procedures import Member
+    from trove_k2hdkc.cluster.model import Member
     from trove_k2hdkc.cluster.procedures import Procedures
 
 LOG = logging.getLogger(__name__)

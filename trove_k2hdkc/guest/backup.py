@@ -27,6 +27,9 @@ SUCCESS_RE = re.compile(r'.*Backup successfully, checksum: (?P<checksum>\S+)'
 STORED_RE = re.compile(r'.*Stored (?P<size>\d+) bytes$')
 EXCEPTION_RE = re.compile(r'^Exception: (?P<reason>.+)$')
 BUILDING, COMPLETED, FAILED = 'BUILDING', 'COMPLETED', 'FAILED'
+#: Trove's backups.description column (VARCHAR 512).
+DESCRIPTION_MAX = 512
+FAILED_MARK = ' | FAILED: '
 _SECRET_FLAGS = ('--os-token=', '--backup-encryption-key=')
 
 
@@ -37,6 +40,16 @@ class BackupError(errors.GuestNodeError):
 def redacted(argv: list[str]) -> str:
     return ' '.join(a.split('=', 1)[0] + '=***'
                     if a.startswith(_SECRET_FLAGS) else a for a in argv)
+
+
+def failed_description(description: str | None, reason: str) -> str:
+    """The backup's description with the failure's reason after it:
+    Trove's backup view has no fault field, and ``backup show`` prints
+    the description (the conductor stores any backup column it is
+    sent)."""
+    keep = description or ''
+    text = (keep + FAILED_MARK if keep else 'FAILED: ') + reason
+    return text[:DESCRIPTION_MAX]
 
 
 def _reason(output: str) -> str:
@@ -132,7 +145,9 @@ class NodeBackups:
         try:
             state.update(self.backup(backup_info, token))
         except Exception as exc:
-            state.update(success=False, state=FAILED)
+            state.update(success=False, state=FAILED,
+                         description=failed_description(
+                             backup_info.get('description'), str(exc)))
             LOG.error('Backup %s failed: %s', backup_info['id'], exc)
             raise BackupError('backup %s failed: %s'
                               % (backup_info['id'], exc)) from exc

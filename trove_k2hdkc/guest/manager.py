@@ -192,6 +192,12 @@ class Manager(trove_manager.Manager):
                 **fields)
         self.backups.create(backup_info, context.auth_token, report)
 
+    def restore_node(self, context, backup_info):
+        """Cluster restore (doc/backup.md §6): this member's backup of a
+        set, after ``configure_node`` and before ``start_node``."""
+        return self.app.restore_node(
+            lambda: self.backups.restore(backup_info, context.auth_token))
+
     def stop_db(self, context):
         self.app.stop_node()
 

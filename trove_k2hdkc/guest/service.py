@@ -188,6 +188,23 @@ class K2hdkcApp:
         return self.node_status()
 
     @_exclusive
+    def restore_node(self, restore: Callable[[], None]) -> dict[str, Any]:
+        """Run ``restore`` (which replaces the node's file) between
+        ``configure_node`` and the node's first start: a cluster restored
+        from a backup set (doc/backup.md §6). A running node is refused:
+        its file is live."""
+        if not self.node_config.exists():
+            raise errors.NotConfiguredError(
+                'cannot restore the node: no INI at %s; call '
+                'configure_node first' % self.node_config.path)
+        if self.runtime.is_running():
+            raise errors.GuestNodeError(
+                'cannot restore a running node: the backup is loaded '
+                'only before the node first starts')
+        restore()
+        return {'restored': True}
+
+    @_exclusive
     def restart(self, rejoin: bool = True) -> dict[str, Any]:
         """Stop both processes, start them, merge back (Trove's
         ``instance restart``); returns healthy. ``rejoin`` False (a

@@ -246,8 +246,18 @@ class ClusterK2hr3:
         """The ring-wide parameters this cluster was created with, read
         back from its parent resource and validated (``recorded_settings``
         above); every operation after create uses these, never the
-        current configuration's."""
+        current configuration's. The template beside them must be the
+        product's own (``template.edits``), as the record is only as good
+        as what renders it."""
         resource = self.client.get_resource(self._token, self.names.name)
+        edited = template.edits(self.names.tenant, self.names.name,
+                                resource.string)
+        if edited:
+            raise errors.K2hr3ValueError(
+                'the INI template in K2HR3 resource %s is not the one Trove '
+                'wrote (%s): the project\'s user changed it, and no '
+                'operation uses or rewrites an edited template; put the '
+                'original back' % (self.names.name, ', '.join(edited)))
         return recorded_settings(self.names, resource.keys, self.settings)
 
     def provision(self, settings: ClusterSettings | None = None

@@ -11,11 +11,22 @@ import posixpath
 import re
 from typing import Any
 
+from trove_k2hdkc.chmpx import limits
 from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 from trove_k2hdkc.k2hr3.transport import ClientSettings
 from trove_k2hdkc.k2hr3.transport import check_url
 
 _PATH_RE = re.compile(r'/[A-Za-z0-9._/-]{1,4095}')
+# Fields that become [GLOBAL] values of the INI, checked against chmpx's
+# limits here so that no node is ever handed one it refuses.
+_GLOBAL_KEYS = {'max_chmpx': 'MAXCHMPX', 'max_mq_server': 'MAXMQSERVER',
+                'max_mq_client': 'MAXMQCLIENT',
+                'mq_per_attach': 'MQPERATTACH',
+                'max_q_per_server_mq': 'MAXQPERSERVERMQ',
+                'max_q_per_client_mq': 'MAXQPERCLIENTMQ',
+                'max_mq_per_client': 'MAXMQPERCLIENT',
+                'mask_bits': 'K2HMASKBIT', 'cmask_bits': 'K2HCMASKBIT',
+                'max_elements': 'K2HMAXELE'}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +58,11 @@ class ClusterSettings:
         for value in dataclasses.astuple(self):
             if isinstance(value, bool):
                 raise K2hr3ValueError('cluster settings are not booleans')
-        if any(not isinstance(p, int) or not 1 <= p <= 65535
+        if any(not isinstance(p, int)
+               or not limits.MIN_PORT <= p <= limits.MAX_PORT
                for p in ports):
-            raise K2hr3ValueError('chmpx ports must be 1..65535')
+            raise K2hr3ValueError('chmpx ports must be %d..%d'
+                                  % (limits.MIN_PORT, limits.MAX_PORT))
         if len(set(ports)) != 3:
             raise K2hr3ValueError('chmpx server port, server ctlport and '
                                   'slave ctlport must differ')
@@ -60,13 +73,14 @@ class ClusterSettings:
         if self.max_chmpx < self.max_members + 2:
             raise K2hr3ValueError('max_chmpx must leave room for every '
                                   'server member plus slaves')
-        for name in ('max_mq_server', 'max_mq_client', 'mq_per_attach',
-                     'max_q_per_server_mq', 'max_q_per_client_mq',
-                     'max_mq_per_client', 'cmask_bits', 'max_elements'):
-            if getattr(self, name) < 1:
-                raise K2hr3ValueError('%s must be >= 1' % name)
-        if not 2 <= self.mask_bits <= 28 or self.page_size < 128:
-            raise K2hr3ValueError('k2hash geometry out of range')
+        for name, key in _GLOBAL_KEYS.items():
+            low, high = limits.bounds('GLOBAL', key)
+            if not low <= getattr(self, name) <= high:
+                raise K2hr3ValueError('%s (%s) must be %d..%d'
+                                      % (name, key, low, high))
+        if not 128 <= self.page_size <= limits.INT_MAX:
+            raise K2hr3ValueError('k2hash page size must be 128..%d'
+                                  % limits.INT_MAX)
         if (not _PATH_RE.fullmatch(self.k2hfile)
                 or posixpath.normpath(self.k2hfile) != self.k2hfile):
             raise K2hr3ValueError('K2HFILE must be a normalised absolute '

@@ -9,6 +9,7 @@ that they cannot change the template's syntax.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.resources
 import re
@@ -46,3 +47,36 @@ def resource_data(tenant: str, cluster: str) -> str:
     if '@K2HR3_' in text:
         raise K2hr3ValueError('template has an unknown placeholder')
     return text
+
+
+#: A template line that sets an INI key: ``KEY = ...`` (the key only is
+#: named in errors; the line is the user's text).
+_KEY_LINE = re.compile(r'\s*([A-Za-z][A-Za-z0-9_]*)\s*=')
+
+
+def edits(tenant: str, cluster: str, stored: str | None,
+          limit: int = 3) -> list[str]:
+    """How ``stored`` (the parent resource's data read back) differs from
+    what ``resource_data`` writes: ``line N (KEY)`` per changed or added
+    line, ``template line N missing`` per missing one, at most ``limit``; empty
+    when they are equal.
+
+    Why: the project's user can rewrite the template with their own token
+    (doc/k2hr3-layout.md §5); an operation refuses an edited one naming
+    the lines rather than rewriting it silently or acting on it.
+    """
+    want = resource_data(tenant, cluster).split('\n')
+    have = (stored or '').split('\n')
+    found: list[str] = []
+    matcher = difflib.SequenceMatcher(a=want, b=have, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == 'equal':
+            continue
+        for number in range(b0, b1):
+            match = _KEY_LINE.match(have[number])
+            found.append('line %d (%s)' % (
+                number + 1, match.group(1) if match else 'changed'))
+        if b0 == b1:
+            found.extend('template line %d missing' % (n + 1)
+                         for n in range(a0, a1))
+    return found[:limit]

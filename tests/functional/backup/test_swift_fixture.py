@@ -52,3 +52,26 @@ def test_wrong_token_is_refused(swift):
     with pytest.raises(swiftclient.ClientException) as err:
         conn.put_container('never')
     assert err.value.http_status == 401
+
+
+def test_a_project_token_reaches_only_its_account():
+    from tests.swiftlocal import token as tokenmod
+
+    def app(environ, start_response):
+        start_response('204 No Content', [])
+        return [b'']
+
+    guarded = tokenmod.filter_factory(
+        {}, tokens='p1tok=AUTH_p1 optok=*')(app)
+
+    def status(path, tok):
+        seen = []
+        guarded({'PATH_INFO': path, 'HTTP_X_AUTH_TOKEN': tok},
+                lambda s, h: seen.append(s))
+        return int(seen[0].split()[0])
+
+    assert status('/v1/AUTH_p1/c/o', 'p1tok') == 204
+    assert status('/v1/AUTH_p2/c/o', 'p1tok') == 401
+    assert status('/v1/AUTH_p2/c/o', 'optok') == 204
+    assert status('/v1/AUTH_p1', 'nope') == 401
+    assert status('/info', '') == 204

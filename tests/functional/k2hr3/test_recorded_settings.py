@@ -94,3 +94,34 @@ def test_a_broken_record_is_refused(session, key, value, why):
         registry(ClusterSettings()).ring_settings()
     assert why in str(info.value)
     assert client.get_resource(token, name).keys == keys
+
+
+@pytest.mark.parametrize('old, new, named', [
+    ('K2HINIT             = no\n',
+     'K2HINIT             = no\nATTRPLUGIN = /tmp/evil.so\n',
+     '(ATTRPLUGIN)'),
+    ('GROUP               = {{= %cluster-name% }}',
+     'GROUP               = ../{{= %cluster-name% }}', '(GROUP)'),
+    ('K2HFILE             = {{= %k2hdkc-k2hfile% }}',
+     'K2HFILE             = /etc/passwd', '(K2HFILE)'),
+    ('K2HINIT             = no\n', '', 'missing'),
+])
+def test_an_edited_template_is_refused(session, old, new, named):
+    """The project's user edited the template with their own token: the
+    operation stops before it uses or rewrites it, naming the line's key
+    (doc/k2hr3-layout.md §5), and the edit stays for the user to see."""
+    client, token, registry, _ = session
+    created = registry(ClusterSettings())
+    created.provision()
+    name = created.objects.names.name
+    data = client.get_resource(token, name).string
+    assert old in data
+    edited = data.replace(old, new, 1)
+    client.put_resource(token, name, data=edited)
+    with pytest.raises(RegistryError, match='INI template') as info:
+        registry(ClusterSettings()).ring_settings()
+    assert named in str(info.value)
+    assert 'evil' not in str(info.value)
+    assert client.get_resource(token, name).string == edited
+    client.put_resource(token, name, data=data)
+    assert registry(ClusterSettings()).ring_settings().replica == 1

@@ -41,6 +41,7 @@ class Node:
     completed: bool = False
     version: str | None = None
     dead: bool = False     # its VM is gone: no guest, no chmpx
+    restored: dict | None = None
 
 
 class Ring:
@@ -179,6 +180,12 @@ class Ring:
         changed = node.listed != tuple(self.k2hr3_hosts)
         node.listed = tuple(self.k2hr3_hosts)
         return {'changed': changed, 'servers': list(node.listed)}
+
+    def _restore_node(self, node: Node, backup_info: dict) -> dict:
+        if node.configured is None or node.running:
+            raise RefusedError('restore needs a configured, stopped node')
+        node.restored = backup_info
+        return {'restored': True}
 
     def _start_node(self, node: Node) -> dict:
         if node.configured is None:

@@ -279,6 +279,41 @@ def test_unreadable_record_refuses_the_shrink(cause, user_fixable):
     assert task_in_db(c.id) == ClusterTasks.NONE
 
 
+@mock.patch.object(api.Instance, 'create')
+def test_grow_with_an_edited_record_is_400_before_any_member(inst_create):
+    """The project's user edited the template or a recorded key: the
+    grow is refused naming it before a member is built."""
+    cause = K2hr3ValueError('the INI template in K2HR3 resource k2hdkc-x '
+                            'is not the one Trove wrote (line 120 '
+                            '(ATTRPLUGIN))')
+    error = RegistryError('K2HR3: %s' % cause)
+    error.__cause__ = cause
+    c = cluster(recorded=Recorded(error=error))
+    with pytest.raises(exception.BadRequest, match=r'\(ATTRPLUGIN\)'):
+        c.grow(spec(1))
+    assert c.recorded.reads == 1
+    inst_create.assert_not_called()
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
+def test_unusable_k2hr3_configuration_is_no_400():
+    """``[k2hdkc] k2hr3_api_url`` unset is the operator's to fix, not the
+    request's: not a 400, and the task is not taken."""
+    cause = K2hr3ValueError('[k2hdkc] k2hr3_api_url is not set')
+    error = RegistryError('K2HR3 is not usable as configured: %s' % cause)
+    error.__cause__ = cause
+    c = cluster()
+
+    def factory(conf, context, cid):
+        raise error
+    c.registry_factory = factory
+    with pytest.raises(exception.TroveError,
+                       match='k2hr3_api_url is not set') as info:
+        c.grow(spec(1))
+    assert not isinstance(info.value, exception.BadRequest)
+    assert task_in_db(c.id) == ClusterTasks.NONE
+
+
 @mock.patch.object(api.task_api, 'load')
 def test_shrink_cast_failure_resets_task(tm_load):
     tm_load.return_value.shrink_cluster.side_effect = RuntimeError('mq')

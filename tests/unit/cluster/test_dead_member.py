@@ -187,3 +187,38 @@ def test_dead_member_shrink_failed_in_the_merge_is_finished_at_once(
     tasks.update_statuses_on_failure.assert_not_called()
     assert_serving_without(ring, 'inst-4', REMAINING)
     assert ring.methods().count('service_out') == 1
+
+
+def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
+        faults):  # noqa: F811
+    """doc/ring-procedures.md §3: the new member's VM went after the
+    merge; the ring can neither purge nor merge with it down, so it
+    leaves as a dead member and the three old members serve again."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server s-4 is ERROR'
+    call = ring.call
+
+    def dies_at_its_purge(node_id, method, **kwargs):
+        if (node_id, method) == ('inst-4', 'purge_prepare'):
+            ring.kill('inst-4')
+        return call(node_id, method, **kwargs)
+    ring.call = dies_at_its_purge
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    # deleted as an undone grow's members are (Trove needs its task
+    # ended first)
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+    assert ('inst-4', 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
+    tasks.reset_task.assert_called_once_with()
+    text = fault_messages(faults)['inst-1']
+    assert 'grow failed: purge' in text
+    assert ('then the new member inst-4 joined the ring but went down '
+            '(inst-4: its Nova server s-4 is ERROR): taken out of the ring '
+            'as dead members, removed from K2HR3 and deleted; the cluster '
+            'is serving with its 3 members from before the grow') in text

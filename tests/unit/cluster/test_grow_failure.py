@@ -11,6 +11,7 @@ from trove.common import exception
 from trove.instance.models import DBInstance
 from trove.instance.tasks import InstanceTasks
 
+from tests.unit.cluster.test_api import Recorded
 from tests.unit.cluster.test_api import db_row
 from tests.unit.cluster.test_api import dsv
 from tests.unit.cluster.test_api import opts  # noqa: F401 (autouse)
@@ -43,9 +44,12 @@ def grow_cluster():
     row = db_row()
     for name in ('old-1', 'old-2'):
         member_row(row.id, name)
-    return api.K2hdkcCluster(mock.Mock(project_id='p'),
-                             api.cluster_models.DBCluster.find_by(id=row.id),
-                             mock.Mock(), dsv())
+    c = api.K2hdkcCluster(mock.Mock(project_id='p'),
+                          api.cluster_models.DBCluster.find_by(id=row.id),
+                          mock.Mock(), dsv())
+    recorded = Recorded()
+    c.registry_factory = lambda conf, context, cid: recorded
+    return c
 
 
 def creating(cluster_id, fail_on, error):

@@ -25,8 +25,8 @@ CONF = cfg.CONF
 
 OPTS = {'guest_status_rpc_timeout': 11, 'guest_command_rpc_timeout': 22,
         'guest_config_rpc_timeout': 33, 'guest_node_rpc_timeout': 44,
-        'merge_timeout': 100}
-STATUS, COMMAND, CONFIG, NODE, REJOIN = 11, 22, 33, 44, 244
+        'merge_timeout': 100, 'guest_restore_rpc_timeout': 55}
+STATUS, COMMAND, CONFIG, NODE, REJOIN, RESTORE = 11, 22, 33, 44, 244, 55
 BOUND = {
     'node_status': STATUS,
     'service_in': COMMAND, 'service_out': COMMAND, 'merge': COMMAND,
@@ -38,6 +38,7 @@ BOUND = {
     'start_node': NODE, 'stop_node': NODE, 'restart_k2hdkc': NODE,
     'purge_prepare': NODE, 'restart_node': NODE,
     'restart': REJOIN,
+    'restore_node': RESTORE,
 }
 
 

@@ -14,6 +14,7 @@ from trove_k2hdkc.cluster.procedures import ProcedureError
 from trove_k2hdkc.cluster.procedures import Procedures
 from trove_k2hdkc.cluster.procedures import StepTimeout
 from trove_k2hdkc.cluster.procedures import Timing
+from trove_k2hdkc.cluster.procedures import unhealthy
 from trove_k2hdkc.k2hr3.access import NodeAccess
 
 ACCESS = NodeAccess('https://k2hr3.example.net', 'yrn:res', 'yrn:role',
@@ -29,12 +30,12 @@ def members(ring, count, start=1, healthy=False):
     return out
 
 
-def procedures(ring, progress=None, **timing):
+def procedures(ring, progress=None, outage=None, **timing):
     timing.setdefault('status_timeout', 10)
     timing.setdefault('merge_timeout', 10)
     return Procedures(FakeFleet(ring), server_ctlport=8021,
                       timing=Timing(poll_interval=1, **timing),
-                      progress=progress)
+                      progress=progress, outage=outage)
 
 
 def healthy_ring(count):
@@ -102,6 +103,23 @@ def test_grow_follows_the_safe_procedure():
     assert len(starts) == len(ends) == 1
 
 
+def test_outage_hook_brackets_the_merge_instead_of_progress_text():
+    """The taskmanager learns of the outage from a hook, not by
+    comparing progress text (issue #15)."""
+    ring, old = healthy_ring(3)
+    new = members(ring, 1, start=4)
+    ring.k2hr3_hosts.append(new[0].id)
+    heard = []
+    procedures(ring, progress=lambda text: heard.append(text),
+               outage=lambda started: heard.append(started)).grow(
+        old, new, ACCESS)
+    hooks = [i for i, item in enumerate(heard) if isinstance(item, bool)]
+    assert [heard[i] for i in hooks] == [True, False]
+    merging = heard[hooks[0]:hooks[1]]
+    assert any('merge' in str(item) for item in merging)
+    assert not any(str(item).startswith('outage-') for item in heard)
+
+
 def test_grow_restarts_are_one_at_a_time():
     ring, old = healthy_ring(3)
     new = members(ring, 1, start=4)
@@ -142,6 +160,31 @@ def test_require_healthy_refuses_a_degraded_ring():
     with pytest.raises(ProcedureError) as err:
         procedures(ring).require_healthy(old)
     assert old[2].id in str(err.value) and '0x1021' in str(err.value)
+
+
+def _reply(own, views):
+    """A node_status reply: its own code and its view of each member."""
+    return {'self': {'status': {'code': hex(own)}},
+            'ring': [{'custom_id_seed': mid, 'name': mid,
+                      'status': {'code': hex(code)}}
+                     for mid, code in views.items()]}
+
+
+def test_unhealthy_judges_own_status_and_with_views_the_peers():
+    """The one rule behind grow's and shrink's health checks: own code
+    in ``allowed``; with ``views``, every peer's view of it too."""
+    a, b, c = (Member(i, i) for i in 'abc')
+    replies = {'a': _reply(rs.HEALTHY, {'a': rs.HEALTHY, 'b': rs.PENDING}),
+               'b': _reply(rs.HEALTHY, {'a': rs.HEALTHY, 'b': rs.HEALTHY})}
+    silent = {'c': 'timed out'}
+    assert unhealthy([a, b, c], replies, silent) == {
+        'c': 'no answer: timed out'}
+    assert unhealthy([a, b], replies, {}, views=True) == {
+        'b': 'seen as 0x1021'}
+    assert unhealthy([a, b], replies, {}, frozenset({rs.PENDING})) == {
+        'a': '0x21', 'b': '0x21'}
+    assert unhealthy([a, b], replies, {},
+                     frozenset({rs.HEALTHY, rs.PENDING}), views=True) == {}
 
 
 def test_shrink_ring_and_finish():

@@ -141,6 +141,19 @@ def test_a_member_down_during_the_merge_ends_with_the_reason():
     assert 'merge' not in ring.methods()
 
 
+def test_a_member_down_after_the_merge_is_not_purged_around():
+    """The grow's merge completed, then the new member's VM went: the
+    purge would empty a member whose keys' other copy may be on the dead
+    one (and its MERGE is refused), so nothing is touched."""
+    ring = ring_of(dict.fromkeys(IDS, rs.HEALTHY))
+    ring.view_lag['inst-4'] = 1e9
+    ring.faults[('inst-4', 'node_status')] = TimeoutError('no reply')
+    with pytest.raises(ProcedureError, match='inst-4 is down in the ring'):
+        run(ring, resume.GROW)
+    assert 'purge_prepare' not in ring.methods()
+    assert 'merge' not in ring.methods()
+
+
 def test_a_silent_guest_is_judged_by_its_peers_view():
     """The agent of an existing member is gone but its chmpx serves:
     its code comes from the peers' ALLSTATUS."""

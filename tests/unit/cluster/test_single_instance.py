@@ -13,9 +13,12 @@ from trove.common import exception as trove_exc
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
+from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc import taskmanager as tm
+from trove_k2hdkc.cluster import taskmanager as cluster_tm
 from trove_k2hdkc.cluster.registry import RegistryError
 from trove_k2hdkc.k2hr3.access import NodeAccess
+from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 
 IID = '9b2f6c1e-3d4a-4b5c-8d6e-7f8091a2b3c4'
 ACCESS = NodeAccess('https://k2hr3', 'yrn:res', 'yrn:role', 'tok')
@@ -181,3 +184,28 @@ def test_class_loads_as_taskmanager_manager():
     from oslo_utils import importutils
     cls = importutils.import_class('trove_k2hdkc.taskmanager.Manager')
     assert issubclass(cls, trove_manager.Manager)
+
+
+@pytest.mark.parametrize('overrides, starts', [
+    ({}, True),
+    ({'replica': 64, 'max_cluster_member_count': 64}, False),
+])
+def test_taskmanager_start_checks_the_ring_options(monkeypatch, overrides,
+                                                   starts):
+    """A [k2hdkc] ring setting no cluster could be created with stops the
+    taskmanager at start."""
+    monkeypatch.setattr(trove_manager.Manager, '__init__',
+                        lambda self: None)
+    monkeypatch.setattr(cluster_tm, 'start_recovery', lambda: None)
+    k2hdkc_conf.register(tm.CONF)
+    for name, value in overrides.items():
+        tm.CONF.set_override(name, value, group='k2hdkc')
+    try:
+        if starts:
+            tm.Manager()
+        else:
+            with pytest.raises(K2hr3ValueError, match=r'\[k2hdkc\].*replica'):
+                tm.Manager()
+    finally:
+        for name in overrides:
+            tm.CONF.clear_override(name, group='k2hdkc')

@@ -74,9 +74,13 @@ def test_create_backup_failure_is_reported_and_raised(mgr, monkeypatch):
     Conductor.updates = []
     mgr.backups.run, _ = _program('x\nException: Swift said 503\n', rc=1)
     with pytest.raises(gbackup.BackupError, match='Swift said 503'):
-        mgr.create_backup(CTX, {'id': 'b2', 'swift_url': 'http://s/v1/A'})
+        mgr.create_backup(CTX, {'id': 'b2', 'swift_url': 'http://s/v1/A',
+                                'description': 'before upgrade'})
     assert [f['state'] for _, f in Conductor.updates] == ['BUILDING',
                                                           'FAILED']
+    # backup show prints the description: the reason goes there
+    assert Conductor.updates[-1][1]['description'] == (
+        'before upgrade | FAILED: Swift said 503')
 
 
 def test_docker_runtime_reports_failed_with_the_reason(
@@ -135,3 +139,28 @@ def test_prepare_from_backup_that_fails_never_starts(mgr):
         mgr.do_prepare(CTX, None, None, 1024, None, None, None, info, None,
                        None, {'k2hr3': access}, None, None)
     assert order == []
+
+
+def test_restore_node_of_a_cluster_member(mgr, monkeypatch):
+    """A restored cluster's member loads its backup once configured and
+    before it starts; never while running, never unconfigured."""
+    mgr.backups.run, calls = _program('Restore successfully.\n')
+    info = {'id': 'b4', 'location': 'http://s/v1/A/c/b4.k2har.gz',
+            'checksum': 'abc', 'swift_url': 'http://s/v1/A'}
+    monkeypatch.setattr(mgr.app.node_config, 'exists', lambda: False)
+    with pytest.raises(Exception, match='call configure_node first'):
+        mgr.restore_node(CTX, info)
+    monkeypatch.setattr(mgr.app.node_config, 'exists', lambda: True)
+    monkeypatch.setattr(mgr.app.runtime, 'is_running', lambda: True)
+    with pytest.raises(Exception, match='cannot restore a running node'):
+        mgr.restore_node(CTX, info)
+    assert calls == []
+    monkeypatch.setattr(mgr.app.runtime, 'is_running', lambda: False)
+    assert mgr.restore_node(CTX, info) == {'restored': True}
+    [argv] = calls
+    assert '--restore-from=http://s/v1/A/c/b4.k2har.gz' in argv
+    assert '--os-token=user-t0ken' in argv
+    mgr.backups.run, _ = _program('Exception: segment 0 etag mismatch\n',
+                                  rc=1)
+    with pytest.raises(gbackup.BackupError, match='etag mismatch'):
+        mgr.restore_node(CTX, info)

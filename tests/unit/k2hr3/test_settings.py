@@ -50,6 +50,13 @@ def test_cluster_settings_from_conf(conf):
     {'mask_bits': 1},
     {'max_mq_client': 0},
     {'server_port': True},
+    # chmpx keeps ports in a signed short and caps its queues
+    {'server_port': 32768},
+    {'slave_ctlport': 40000},
+    {'max_mq_server': 129},
+    {'max_q_per_client_mq': 129},
+    {'max_mq_client': 32641},
+    {'cmask_bits': 29},
 ])
 def test_cluster_settings_reject(kwargs):
     with pytest.raises(errors.K2hr3ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -128,3 +129,49 @@ def test_ok_statuses_and_token_scrubbing():
     assert TOKEN not in (info.value.message or '')
     headers = session.sent[0][2]['headers']
     assert headers['x-auth-token'] == 'U=' + TOKEN
+
+
+class RedirectingAdapter(requests.adapters.BaseAdapter):
+    """requests' own redirect handling over no socket: the https K2HR3
+    answers ``status`` pointing at plain http, which would answer 200."""
+
+    def __init__(self, status):
+        super().__init__()
+        self.status = status
+        self.sent = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request.url, request.headers.get('x-auth-token')))
+        resp = requests.Response()
+        resp.request, resp.url, resp.raw = request, request.url, io.BytesIO()
+        if request.url.startswith('https://'):
+            resp.status_code = self.status
+            resp.headers['Location'] = request.url.replace(
+                'https://k2hr3.test', 'http://plain.test')
+            resp._content = b''
+        else:
+            resp.status_code = 200
+            resp._content = b'{"result": true, "message": null}'
+        return resp
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize('status', [301, 302, 307, 308])
+def test_redirect_to_plain_http_is_not_followed(status):
+    """Redirects are never followed, so a token only goes to a URL that
+    passed ``check_url`` (doc/k2hr3-layout.md §5): requests keeps custom
+    headers such as ``x-auth-token`` across a redirect, so following an
+    https K2HR3's redirect to http would send it unencrypted."""
+    adapter = RedirectingAdapter(status)
+    session = requests.Session()
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
+    t, _ = transport(session, retries=0)
+    with pytest.raises(errors.K2hr3HTTPError) as info:
+        t.request('GET', '/v1/resource/r1', token='U=' + TOKEN)
+    assert info.value.status == status
+    assert adapter.sent == [('https://k2hr3.test/v1/resource/r1',
+                             'U=' + TOKEN)]
+    assert TOKEN not in str(info.value)

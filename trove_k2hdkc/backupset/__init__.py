@@ -1,0 +1,1 @@
+"""Cluster backup sets (doc/backup.md §6)."""

@@ -1,0 +1,1 @@
+"""``openstack`` CLI plugin of trove-k2hdkc (doc/backup.md §6)."""
