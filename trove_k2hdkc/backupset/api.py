@@ -110,16 +110,18 @@ def _section(body: Any, key: str) -> dict[str, Any]:
     return body[key]
 
 
-def _string(spec: dict[str, Any], key: str, limit: int,
-            required: bool = True) -> str | None:
+def _string(spec: dict[str, Any], key: str, limit: int) -> str:
     value = spec.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip():
         raise _bad('"%s" must be a non-empty string.' % key)
     if len(value) > limit:
         raise _bad('"%s" is longer than %d characters.' % (key, limit))
     return value.strip()
+
+
+def _optional_string(spec: dict[str, Any], key: str,
+                     limit: int) -> str | None:
+    return None if spec.get(key) is None else _string(spec, key, limit)
 
 
 def _rows(project_id: str | None = None, set_id: str | None = None
@@ -168,7 +170,7 @@ class BackupSetController(wsgi.Controller):
         spec = _section(body, 'backup_set')
         cluster_id = _string(spec, 'cluster_id', 64)
         name = _string(spec, 'name', MAX_NAME)
-        text = _string(spec, 'description', sets.MAX_TEXT, required=False)
+        text = _optional_string(spec, 'description', sets.MAX_TEXT)
         try:
             db = DBCluster.find_by(context=context, id=cluster_id,
                                    deleted=False)
@@ -189,8 +191,12 @@ class BackupSetController(wsgi.Controller):
         except BaseException:
             claim.release(db, k2tasks.BACKING_UP)
             raise
-        found = sets.group(_rows(set_id=sets.parse(
-            infos[0]['description']).set_id))
+        tag = sets.parse(infos[0]['description'])
+        if tag is None:
+            raise exception.TroveError(
+                'Backup %s of the new set carries no set tag.'
+                % infos[0]['id'])
+        found = sets.group(_rows(set_id=tag.set_id))
         return wsgi.Result({'backup_set': next(iter(found.values())).view()},
                            202)
 
