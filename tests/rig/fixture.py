@@ -28,6 +28,10 @@ from tests.rig import services
 
 TEST_RIG_NAME = 'k2rigt'
 TEST_SUBNET = '10.247.1.0/24'
+# A number N runs the test rig as 'k2rigtN' on 10.247.(10+N).0/24, so two
+# test sessions can share the machine (names, vhost, database, bridge and
+# namespaces are all derived from the rig's name; ports are free ones).
+SLOT_ENV = 'K2HDKC_RIG_SLOT'
 # Set to keep the rig's logs after a session that passed, too.
 KEEP_LOGS_ENV = 'K2HDKC_RIG_KEEP_LOGS'
 
@@ -84,8 +88,9 @@ def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
     # Not under /tmp: every VM mounts a private /tmp over it.
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix='k2hdkc-rig-',
                                               dir='/var/tmp'))
-    settings = config.RigSettings(state_dir=state_dir, name=TEST_RIG_NAME,
-                                  api_port=_free_port(), subnet=TEST_SUBNET,
+    name, subnet = rig_identity(os.environ.get(SLOT_ENV, ''))
+    settings = config.RigSettings(state_dir=state_dir, name=name,
+                                  api_port=_free_port(), subnet=subnet,
                                   keystone_port=_free_port())
     try:
         info = launcher.up(settings)
@@ -93,9 +98,20 @@ def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
     finally:
         failed = request.session.testsfailed > 0
         keep = failed or bool(os.environ.get(KEEP_LOGS_ENV))
-        launcher.down(state_dir, keep_logs=keep, name=TEST_RIG_NAME)
+        launcher.down(state_dir, keep_logs=keep, name=name)
         if keep:
             print('rig logs kept in %s' % state_dir)
-        left = netns.list_namespaces(TEST_RIG_NAME)
+        left = netns.list_namespaces(name)
         assert not left, 'rig namespaces left behind: %s' % left
-        assert not netns.link_exists(netns.bridge_name(TEST_RIG_NAME))
+        assert not netns.link_exists(netns.bridge_name(name))
+
+
+def rig_identity(slot: str) -> tuple[str, str]:
+    """(rig name, subnet) of the test rig in ``slot`` ('' is the
+    default one)."""
+    if not slot:
+        return TEST_RIG_NAME, TEST_SUBNET
+    if not slot.isdigit() or not 1 <= int(slot) <= 9:
+        raise ValueError('%s must be a number from 1 to 9, not %r'
+                         % (SLOT_ENV, slot))
+    return TEST_RIG_NAME + slot, '10.247.%d.0/24' % (10 + int(slot))
