@@ -202,6 +202,81 @@ def test_hang_on_purging_node_with_stubborn_responder(
         assert len(set(refilled.elements) & set(KEYS)) > len(KEYS) // 3
 
 
+def test_joining_node_hangs_until_its_own_k2hdkc_restarts(
+        tmp_path, reference_dir, captured):
+    """Real chmpx 1.0.109: the requester's merge worker could not read
+    its own k2hdkc's last update time, exited, and left the node in
+    [ADD][Doing] while the others were Done; restarting another node's
+    k2hdkc changes nothing, restarting the requester's own frees it."""
+    with harness.LocalRing(tmp_path, servers=4) as ring:
+        ring.bootstrap(3)
+        ring.linetool(['set %s %s' % kv for kv in KEYS.items()])
+        faults.write(ring.faults_path, hang_merge=faults.hang_merge(
+            'joining', clears='requester', times=5))
+        ring.prepare_grow(4)
+        pending = [0x1021] * 3 + [0x1121]
+        hung = [0x3021] * 3 + [0x2121]
+        assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 1, hung, captured)
+        assert_stays(ring, 2, hung)
+        [event] = faults.events(ring.faults_path)
+        assert event['role'] == 'joining'
+        assert event['requester']['ctlport'] == ring.nodes[3]['ctlport']
+
+        # ABORTMERGE + MERGE: the same hang again
+        assert ring.ctl(2, 'ABORTMERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 2, pending, captured)
+        assert ring.ctl(2, 'MERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 2, hung, captured)
+        assert_stays(ring, 3, hung)
+        # a restarted responder (Done) does not help
+        assert ring.ctl(3, 'ABORTMERGE') == 'SUCCEED\n'
+        ring.wait_all(pending, via=3)
+        ring.restart_k2hdkc(1, suspended=0x11021)
+        assert ring.ctl(3, 'MERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 3, hung, captured)
+        assert_stays(ring, 1, hung)
+        assert len(faults.events(ring.faults_path)) == 3
+
+        # the requester's own k2hdkc restarted: the next MERGE completes
+        assert ring.ctl(4, 'ABORTMERGE') == 'SUCCEED\n'
+        ring.wait_all(pending, via=1)
+        ring.restart_k2hdkc(4, expect=0x1121, suspended=0x11121)
+        cleared = faults.events(ring.faults_path)[-1]
+        assert cleared['cleared_by'] == 'restart'
+        assert cleared['requester']['ctlport'] == ring.nodes[3]['ctlport']
+        assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 1, [0x3021] * 3 + [0x3121], captured)
+        assert ring.ctl(1, 'COMPMERGE') == 'SUCCEED\n'
+        ring.wait_all([harness.HEALTHY] * 4, via='slave')
+        assert ring.readable(KEYS) == len(KEYS)
+        assert len(faults.events(ring.faults_path)) == 4
+
+
+def test_purging_node_hang_of_its_own_ends_with_abort_and_merge(
+        tmp_path, reference_dir, captured):
+    """The same hang on a node refilling an empty file (0x2021 while its
+    peers stay 0x21): ABORTMERGE, even on the hung node itself, and a new
+    MERGE free it once the fault's ``times`` is spent."""
+    with harness.LocalRing(tmp_path, servers=3) as ring:
+        ring.bootstrap(3)
+        ring.linetool(['set %s %s' % kv for kv in KEYS.items()])
+        faults.write(ring.faults_path, hang_merge=faults.hang_merge(
+            'purging', clears='requester'))
+        ring.empty_k2hdkc(1)
+        assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+        hung = [0x2021, 0x21, 0x21]
+        assert_statuses(ring, 2, hung, captured)
+        assert_stays(ring, 3, hung)
+        assert ring.ctl(1, 'ABORTMERGE') == 'SUCCEED\n'
+        assert_statuses(ring, 2, [0x1021, 0x21, 0x21], captured)
+        assert ring.ctl(1, 'MERGE') == 'SUCCEED\n'
+        ring.wait_all([0x3021, 0x21, 0x21], via=2)
+        assert ring.ctl(1, 'COMPMERGE') == 'SUCCEED\n'
+        ring.wait_all([harness.HEALTHY] * 3, via='slave')
+        assert ring.readable(KEYS) == len(KEYS)
+
+
 def test_slow_merge_reply(tmp_path, reference_dir, captured):
     """MERGE takes effect at once but SUCCEED comes ``seconds`` later;
     only the first one (``times``)."""

@@ -7,10 +7,13 @@ The requester of a hung merge waits for ever, so every MERGE is watched.
 A hang is no status change on any node for ``Timing.merge_timeout``
 seconds while the merge is not finished: a big merge that keeps moving
 is left alone. First hang: ABORTMERGE via a node that is not stuck,
-MERGE again. Second hang: restart the k2hdkc of the stuck responder(s)
-(the guest escalates to SIGKILL and a chmpx restart itself), which then
-take part in the last MERGE. A third hang fails the procedure with the
-step and the codes last seen.
+restart the k2hdkc of each hung requester, a node left in [Doing]
+while others finished (real chmpx leaves a
+requester there for good when its merge worker could not read its own
+k2hdkc), MERGE again. Second hang: the same, and the k2hdkc of the stuck
+responder(s) restarted too (the guest escalates to SIGKILL and a chmpx
+restart itself); they take part in the last MERGE. A third hang fails
+the procedure with the step and the codes last seen.
 
 A MERGE, ABORTMERGE or COMPMERGE whose reply is late or lost is judged
 by the status it should have caused (``Procedures.judged``): real chmpx
@@ -78,6 +81,24 @@ def settled(codes: Codes, expected: Expected) -> bool:
     return all(codes.get(n) in want for n, want in expected.items())
 
 
+def in_doing(codes: Codes) -> list[str]:
+    """The nodes a hung merge left in [Doing] or [ADD][Doing]."""
+    return sorted(n for n, c in codes.items() if _operate(c) == _DOING)
+
+
+def hung_requesters(codes: Codes) -> list[str]:
+    """The nodes left in [Doing] while at least as many others are Done
+    or never merged (0x21): on the real ring such a requester stays there
+    until its own k2hdkc restarts, because its merge worker could not
+    read that k2hdkc and exited (doc/ring-procedures.md §8). When most
+    merging nodes are in Doing (one stuck responder, or no split at all),
+    none is singled out."""
+    doing = in_doing(codes)
+    answering = [n for n, c in codes.items()
+                 if _operate(c) == _DONE or c == rs.HEALTHY]
+    return doing if doing and len(doing) <= len(answering) else []
+
+
 def merge(procs: Procedures, why: str, via: Member,
           others: Sequence[Member], expected: Expected,
           leaving: Sequence[Member] = ()) -> None:
@@ -93,33 +114,57 @@ def merge(procs: Procedures, why: str, via: Member,
         return
     # "another node" (§8) unless the codes point at a stuck one
     codes, stuck = _suspects(procs, ids, candidates[0])
-    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
-                    ids, expected, leaving)
-    _send_merge(procs, step + ': retry', sender, ids, expected)
-    if _watch(procs, step + ' (retry)', ids, expected) is None:
+    restarted = hung_requesters(codes)
+    sender = _recover(procs, why, _abort_order(codes, candidates, stuck),
+                      ids, expected, leaving, restarted)
+    retry = _with_restarted(expected, restarted)
+    _send_merge(procs, step + ': retry', sender, ids, retry)
+    if _watch(procs, step + ' (retry)', ids, retry) is None:
         return
     # the retry went to ``sender``: every other node is a suspect unless
     # the codes point at the stuck one(s)
     codes, stuck = _suspects(procs, ids, sender)
+    restarted = sorted(set(hung_requesters(codes)) | set(stuck))
     LOG.warning('%s hangs again; restarting k2hdkc on %s', step,
-                ', '.join(stuck))
-    sender = _abort(procs, why, _abort_order(codes, candidates, stuck),
-                    ids, expected, ())
-    for node in stuck:
-        procs._one('%s: restart stuck responder %s' % (why, node), node,
-                   'restart_k2hdkc')
-    procs.wait_self('%s: restarted responders Pending' % why,
-                    {n: PENDINGS for n in stuck})
-    _restore_leavers(procs, why, sender, leaving)
+                ', '.join(restarted))
+    sender = _recover(procs, why, _abort_order(codes, candidates, stuck),
+                      ids, expected, leaving, restarted)
     # a restarted peer that was not merging is [n/a][Pending] now and
     # takes part in the last MERGE
-    last = {n: frozenset({rs.DONE}) for n in stuck}
-    last.update(expected)
-    final = '%s (after restarting %s)' % (step, ', '.join(stuck))
+    last = _with_restarted(expected, restarted)
+    final = '%s (after restarting %s)' % (step, ', '.join(restarted))
     _send_merge(procs, step + ': last try', sender, ids, last)
     hung = _watch(procs, final, ids, last)
     if hung is not None:
         raise StepTimeout(final, hung)
+
+
+def _with_restarted(expected: Expected, restarted: Sequence[str]
+                    ) -> Expected:
+    """What a MERGE after restarting ``restarted`` must reach: a
+    restarted node that was not merging merges too."""
+    want = {n: frozenset({rs.DONE}) for n in restarted}
+    want.update(expected)
+    return want
+
+
+def _recover(procs: Procedures, why: str, order: Sequence[Member],
+             ids: Sequence[str], expected: Expected,
+             leaving: Sequence[Member], restart: Sequence[str]) -> Member:
+    """ABORTMERGE (``_abort``), then restart the k2hdkc of each node of
+    ``restart`` and wait until they are Pending; the node the abort went
+    through is returned. A purging node's k2hdkc restarts on an empty
+    file (the guest's ``restart_k2hdkc``, doc/ring-procedures.md §5)."""
+    if not restart:
+        return _abort(procs, why, order, ids, expected, leaving)
+    sender = _abort(procs, why, order, ids, expected, ())
+    for node in restart:
+        procs._one('%s: restart k2hdkc of %s' % (why, node), node,
+                   'restart_k2hdkc')
+    procs.wait_self('%s: restarted nodes Pending' % why,
+                    {n: PENDINGS for n in restart})
+    _restore_leavers(procs, why, sender, leaving)
+    return sender
 
 
 def _send_merge(procs: Procedures, step: str, via: Member,

@@ -283,8 +283,10 @@ class K2hdkcApp:
     @_exclusive
     def restart_k2hdkc(self) -> dict[str, Any]:
         """doc/ring-procedures.md §3 step 4: SIGHUP k2hdkc, wait for [Suspend],
-        start, wait."""
+        start, wait. A node in the middle of a purge (its old file set
+        aside) starts again on an empty file (§5, §8)."""
         self._stop_k2hdkc_until_suspended()
+        self._empty_if_purging()
         self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and (s.needs_merge
                                                 or s.is_healthy),
@@ -369,12 +371,29 @@ class K2hdkcApp:
                 and node.needs_merge):
             return self.node_status()
         self._stop_k2hdkc_until_suspended()
-        if os.path.exists(k2hfile):
+        if os.path.exists(aside):
+            # prepared before: the old copies are aside already, and a
+            # partial refill must not replace them
+            _remove(k2hfile)
+        elif os.path.exists(k2hfile):
             os.replace(k2hfile, aside)
         self._start_k2hdkc_attached()
         self.wait_for(lambda s: s.attached and s.needs_merge,
                       '[Pending] after the purge restart')
         return self.node_status()
+
+    def _empty_if_purging(self) -> None:
+        """While k2hdkc is stopped: if a purge is under way (the old file
+        is aside), drop the partial refill, so the merge that follows
+        pulls the whole range again without a time filter (§5)."""
+        try:
+            k2hfile, aside = self._purge_files()
+        except errors.GuestNodeError:
+            return      # no K2HFILE: nothing on disk to refill
+        if os.path.exists(aside):
+            LOG.warning('k2hdkc restarted during a purge: it starts again '
+                        'on an empty file (doc/ring-procedures.md §5).')
+            _remove(k2hfile)
 
     @_exclusive
     def purge_finish(self) -> dict[str, Any]:
@@ -477,3 +496,10 @@ def _server_dict(server: chst.ServerStatus) -> dict[str, Any]:
             'ctlport': server.ctlport, 'cuk': server.cuk,
             'custom_id_seed': server.custom_id_seed,
             'status': _status_dict(server.status)}
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

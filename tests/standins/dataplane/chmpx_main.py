@@ -331,12 +331,21 @@ class Chmpx:
                       gen: int) -> bool:
         """Apply a hang_merge fault (faults.py) to this merge; True if
         the merge hung and was aborted."""
+        me = self._who(self.conf.self_node)
         fault = faults.take(
-            'hang_merge', lambda f: f.get('role', 'any') in ('any', role),
-            {'role': role, 'requester': self._who(self.conf.self_node),
+            'hang_merge', lambda f: f.get('role', 'any') in ('any', role)
+            and faults.pinned_to(f, me),
+            {'role': role, 'requester': me,
              'responder': self._who(responder)})
         if fault is None:
             return False
+        if fault.get('clears') == 'requester':
+            # chmpx MergeWorkerFunc: reading the own k2hdkc's last
+            # update time failed; the worker exits, [Doing] stays
+            common.log('CHMPX-ERR', 'injected fault: could not get last '
+                       'update time from own k2hdkc; merge worker exits')
+            faults.pin('hang_merge', me)
+            return True
         common.log('CHMPX-ERR', 'injected fault: merge hangs on %s:%d'
                    % (responder.name, responder.ctlport))
         if fault.get('clears') == 'restart':

@@ -65,6 +65,17 @@ other node finishes (0x3021 / 0x3121), as on the real ring.  Then:
 * ``stubborn: true`` (with ``restart``): the wedged k2hdkc also ignores
   SIGHUP (only SIGKILL stops it) and its chmpx accepts no new k2hdkc
   until chmpx itself is restarted (doc/ring-procedures.md §8).
+* ``clears: "requester"``: the hang is the requester's own, as in real
+  chmpx 1.0.109: its merge worker fails to read its own k2hdkc's last
+  update time, exits, and leaves the node in ``[Doing]`` (0x2021 /
+  0x2121) for ever while the others finish; nothing is wedged, so
+  ABORTMERGE on any node, the requester's own included, returns every
+  node to ``[Pending]``.  The first firing pins the fault to that
+  requester (``pinned``); each later merge of it hangs again while
+  ``times`` lasts, and a restart of THAT node's k2hdkc removes the
+  fault at once (its event: ``"cleared_by": "restart"``).  So
+  ABORTMERGE + MERGE frees the node once ``times`` is spent, a restart
+  of any other node's k2hdkc never does.
 
 slow_reply
 ----------
@@ -114,7 +125,7 @@ ROLES = ('joining', 'existing', 'purging', 'any')
 KINDS = ('hang_merge', 'slow_reply', 'hold_merge', 'k2hr3_fail',
          'k2hr3_hang', 'nova_boot')
 BOOT_MODES = ('fail', 'hang')
-CLEARS = ('abort', 'restart')
+CLEARS = ('abort', 'restart', 'requester')
 
 
 def hang_merge(role: str = 'any', times: int = 1, clears: str = 'abort',
@@ -219,6 +230,45 @@ def take(kind: str, applies: Callable[[dict], bool],
         data.setdefault('events', []).append(
             dict(event or {}, fault=kind))
         return dict(fault)
+
+
+def pin(kind: str, who: dict, path: pathlib.Path | None = None) -> None:
+    """Tie fault ``kind`` (if still configured) to requester ``who``."""
+    path = path or configured()
+    if path is None or not path.exists():
+        return
+    with _locked(path) as data:
+        fault = data.get(kind)
+        if isinstance(fault, dict):
+            fault['pinned'] = dict(who)
+
+
+def unpin_requester(who: dict, path: pathlib.Path | None = None) -> None:
+    """A k2hdkc of node ``who`` started: drop the ``hang_merge`` fault
+    pinned to that node as its requester (``clears: "requester"``)."""
+    path = path or configured()
+    if path is None or not path.exists():
+        return
+    with _locked(path) as data:
+        fault = data.get('hang_merge')
+        if (isinstance(fault, dict) and fault.get('clears') == 'requester'
+                and _same_node(fault.get('pinned'), who)):
+            del data['hang_merge']
+            data.setdefault('events', []).append(
+                {'fault': 'hang_merge', 'cleared_by': 'restart',
+                 'requester': dict(who)})
+
+
+def _same_node(pinned: object, who: dict) -> bool:
+    return (isinstance(pinned, dict)
+            and (pinned.get('name'), pinned.get('ctlport'))
+            == (who.get('name'), who.get('ctlport')))
+
+
+def pinned_to(fault: dict, who: dict) -> bool:
+    """Whether ``fault`` may fire for requester ``who``: not pinned, or
+    pinned to it."""
+    return fault.get('pinned') is None or _same_node(fault['pinned'], who)
 
 
 def present(kind: str, applies: Callable[[dict], bool]) -> bool:

@@ -15,6 +15,7 @@ import threading
 import time
 
 from tests.standins.dataplane import common
+from tests.standins.dataplane import faults
 from tests.standins.dataplane import ini
 from tests.standins.dataplane import store as storemod
 
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     path = k2h.get('K2HFILE') if k2h.get('K2HTYPE', 'file').lower() in (
         'file', 'permanent', 'perm') else None
     db = storemod.Store(path, ini.to_bool(k2h.get('K2HINIT'), True))
+    # a new k2hdkc ends its node's own hung merge (faults.py "requester")
+    faults.unpin_requester({'name': conf.self_node.name,
+                            'ctlport': conf.self_node.ctlport})
     stop = threading.Event()
     wedged: dict[str, bool] = {}
 

@@ -64,6 +64,12 @@ class Ring:
         # the hang (doc/ring-procedures.md §8)
         self.holds: dict[str, str] = {}
         self._held: set[str] = set()
+        # node -> merges of its own that hang: real chmpx 1.0.109 leaves a
+        # requester in Doing (the others finish) when its merge worker
+        # could not read its own k2hdkc; ABORTMERGE works anywhere, and
+        # only a restart of that node's own k2hdkc ends it early
+        # (doc/ring-procedures.md §8)
+        self.own_hangs: dict[str, int] = {}
         # nodes whose ABORTMERGE changes nothing (the data-plane
         # stand-ins' hung requester)
         self.ignores_abort: set[str] = set()
@@ -221,6 +227,7 @@ class Ring:
         elif node.code not in PENDINGS:
             raise RefusedError('restart of a node that is neither healthy '
                                'nor Pending')
+        self.own_hangs.pop(node.id, None)
         if node.id in self._hung:
             self.stuck.discard(node.id)
         for held, responder in list(self.holds.items()):
@@ -273,6 +280,15 @@ class Ring:
         stuck = {n.id for n in members} & self.stuck
         held = {n.id for n in members if n.code in PENDINGS} & set(
             self.holds)
+        own = {n.id for n in members if n.code in PENDINGS
+               and self.own_hangs.get(n.id, 0) > 0}
+        if own and not (self.merge_hangs or stuck or held):
+            for n in members:
+                if n.code in PENDINGS:
+                    n.code = (DOING if n.id in own else DONE)[n.code]
+            for node_id in own:
+                self.own_hangs[node_id] -= 1
+            return
         if held and not (self.merge_hangs or stuck):
             self._held |= held
             for n in members:

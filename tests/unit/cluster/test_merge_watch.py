@@ -1,6 +1,7 @@
 """Every merge the control plane starts is watched (doc/ring-procedures.md
 §8): a merge held in [Doing] on a joining, existing, purging or restarted
-node is aborted, its stuck responder restarted and the merge retried; a
+node is aborted, that node's k2hdkc restarted, then its stuck responders'
+too, and the merge retried; a
 late reply is judged by status; a slow merge that keeps moving is left
 alone; a merge that never finishes fails naming its step."""
 
@@ -44,10 +45,13 @@ def test_hung_purge_merge_is_aborted_responder_restarted_and_retried():
                                                       'merge')] * 3
     assert [c for c in seen if c[1] == 'abort_merge'] == [
         (purging.id, 'abort_merge')] * 2
-    # every peer may be the stuck responder: all are restarted and
-    # take part in the last MERGE, then one COMPMERGE
+    # first the node left in Doing itself; then every peer may be the
+    # stuck responder: all are restarted and take part in the last
+    # MERGE, then one COMPMERGE
     restarted = [n for n, m in seen if m == 'restart_k2hdkc']
-    assert sorted(restarted) == sorted([nodes[0].id, responder.id])
+    assert restarted[0] == purging.id
+    assert sorted(restarted[1:]) == sorted([nodes[0].id, purging.id,
+                                            responder.id])
     last_merge = max(i for i, c in enumerate(seen) if c[1] == 'merge')
     assert max(i for i, c in enumerate(seen)
                if c[1] == 'restart_k2hdkc') < last_merge
@@ -108,7 +112,7 @@ def test_grow_merge_held_on_the_joining_node_recovers():
     after = seen[max(i for i, c in enumerate(seen)
                      if c[1] == 'abort_merge'):]
     assert sorted(n for n, m in after if m == 'restart_k2hdkc') == sorted(
-        m.id for m in old)
+        m.id for m in old + new)
 
 
 def test_shrink_merge_held_on_an_existing_node_recovers():
@@ -183,7 +187,7 @@ def test_rolling_merge_back_held_on_the_restarted_node_recovers(rolling):
     aborts = [n for n, m, _ in ring.calls if m == 'abort_merge']
     assert aborts == [nodes[1].id] * 2
     assert {n for n, m, _ in ring.calls if m == 'restart_k2hdkc'} == {
-        nodes[0].id, nodes[2].id}
+        m.id for m in nodes}
 
 
 @pytest.mark.parametrize('method', ['merge', 'abort_merge',
@@ -219,3 +223,48 @@ def test_a_slow_merge_that_keeps_moving_is_not_aborted():
     assert all_healthy(ring)
     assert 'abort_merge' not in ring.methods()
 
+
+
+def restarted(ring, first=0):
+    return [n for n, m, _ in ring.calls[first:] if m == 'restart_k2hdkc']
+
+
+def test_grow_joining_node_left_in_doing_is_restarted_itself():
+    """Real chmpx 1.0.109: the joining node stayed [ADD][Doing] (its merge
+    worker could not read its own k2hdkc and exited) while the others
+    were Done, through every ABORTMERGE + MERGE; restarting the Done
+    responders never helped, restarting its own k2hdkc did."""
+    ring, old, new = grow_ring()
+    ring.own_hangs[new[0].id] = 5
+    procedures(ring).grow(old, new, ACCESS)
+    assert all_healthy(ring)
+    assert ring.methods().count('abort_merge') == 1
+    assert restarted(ring, ring.index(old[0].id, 'merge')) == [new[0].id]
+    assert new[0].id not in ring.own_hangs
+
+
+def test_purging_node_left_in_doing_is_restarted_itself():
+    ring, nodes = healthy_ring(3)
+    purging = nodes[1]
+    ring.own_hangs[purging.id] = 5
+    procedures(ring).purge(nodes)
+    assert all_healthy(ring)
+    start = ring.index(purging.id, 'purge_prepare')
+    end = ring.index(purging.id, 'purge_finish')
+    seen = calls_between(ring, start, end)
+    assert [n for n, m in seen if m == 'restart_k2hdkc'] == [purging.id]
+    aborts = [n for n, m in seen if m == 'abort_merge']
+    assert len(aborts) == 1
+    assert seen[-1] == (purging.id, 'complete_merge')
+
+
+def test_a_node_left_in_doing_past_its_restart_fails_naming_the_codes():
+    """Bounded: a node that stays in Doing after its own k2hdkc was
+    restarted twice fails the step with the codes."""
+    ring, old, new = grow_ring()
+    ring.holds[new[0].id] = 'nobody'   # no restart frees it
+    with pytest.raises(StepTimeout) as err:
+        procedures(ring).grow(old, new, ACCESS)
+    assert 'after restarting' in str(err.value)
+    assert '0x2121' in str(err.value)
+    assert restarted(ring).count(new[0].id) == 2

@@ -248,6 +248,43 @@ def test_purge_prepare_moves_the_file_aside_once(tmp_path):
     assert not aside.exists() and k2hfile.read_text() == 'refilled'
 
 
+def prepared_purge(tmp_path):
+    """A purge prepared, then part-refilled by a merge left hanging in
+    [Doing] and aborted (doc/ring-procedures.md §5, §8)."""
+    ring, runtime, app = healthy_app(tmp_path)
+    k2hfile = tmp_path / 'k2hdkc.k2h'
+    k2hfile.write_text('old copies')
+    app.purge_prepare()
+    k2hfile.write_text('partial refill')
+    return ring, runtime, app, k2hfile, tmp_path / 'k2hdkc.k2h.purge'
+
+
+def test_restarted_purge_starts_again_on_an_empty_file(tmp_path):
+    """The watchdog restarts the k2hdkc of a purging node it finds left
+    in [Doing]: the refill starts again without a time filter."""
+    ring, runtime, app, k2hfile, aside = prepared_purge(tmp_path)
+    assert app.restart_k2hdkc() == {'self': 0x1021}
+    assert not k2hfile.exists()
+    assert aside.read_text() == 'old copies'
+
+
+def test_purge_prepared_again_mid_merge_keeps_the_old_copies(tmp_path):
+    ring, runtime, app, k2hfile, aside = prepared_purge(tmp_path)
+    ring.code = 0x2021            # not Pending: prepared again for real
+    assert app.purge_prepare() == {'self': 0x1021}
+    assert runtime.calls.count('start_k2hdkc') == 2
+    assert not k2hfile.exists()
+    assert aside.read_text() == 'old copies'
+
+
+def test_restart_outside_a_purge_keeps_the_file(tmp_path):
+    ring, runtime, app = healthy_app(tmp_path)
+    k2hfile = tmp_path / 'k2hdkc.k2h'
+    k2hfile.write_text('data')
+    app.restart_k2hdkc()
+    assert k2hfile.read_text() == 'data'
+
+
 def test_purge_node_runs_the_watched_merge_itself(tmp_path, monkeypatch):
     ring, runtime, app = healthy_app(tmp_path)
     ring.hangs = 1
