@@ -80,11 +80,10 @@ function k2hdkc_install_files {
     fi
 }
 
-# HOOK(dashboard): installs the Horizon enabled file(s) the dashboard part
-# of this plugin ships, by the path below (README.md "Dashboard").
+# Horizon's enabled file(s) of the plugin's dashboard part (doc/dashboard.md).
 function k2hdkc_install_dashboard {
     local enabled
-    for enabled in "$TROVE_K2HDKC_DIR"/trove_k2hdkc/dashboard/enabled/_*.py; do
+    for enabled in "$TROVE_K2HDKC_DIR"/trove_k2hdkc/dashboard/enabled/_[0-9]*.py; do
         if [[ -f "$enabled" ]]; then
             install -D -m 0644 "$enabled" \
                 "$HORIZON_DIR/openstack_dashboard/local/enabled/$(basename "$enabled")"

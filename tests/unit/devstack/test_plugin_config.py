@@ -145,6 +145,17 @@ def test_dashboard_enabled_file_is_installed_with_horizon(tmp_path):
     assert installed.read_text() == 'FEATURE = "k2hdkc"\n'
 
 
+def test_this_checkouts_dashboard_file_is_the_one_installed(tmp_path):
+    host = Devstack(tmp_path, STUB_SERVICES='trove,horizon')
+    host.run('stack', 'post-config')
+    enabled = (tmp_path / 'stack' / 'horizon' / 'openstack_dashboard'
+               / 'local' / 'enabled')
+    shipped = sorted(p.name for p in (
+        REPO_ROOT / 'trove_k2hdkc' / 'dashboard' / 'enabled').glob('_1*.py'))
+    assert shipped
+    assert sorted(p.name for p in enabled.iterdir()) == shipped
+
+
 def test_no_dashboard_file_without_horizon(tmp_path):
     host = Devstack(tmp_path, plugin_dir=_plugin_copy(tmp_path))
     host.run('stack', 'post-config')
