@@ -9,6 +9,11 @@ the rig's guest data and conf folders (``[k2hdkc] mount_point`` /
 ``conf_dir`` in the rig's guest config). Files Trove injects through
 cloud-config land in a per-VM root, and the agent reads them with
 ``--config-dir=<root>/etc/trove/conf.d``.
+
+A real VM keeps one mount and IPC world across an agent restart: the
+agent started again after ``kill_agent`` joins the namespaces of the
+chmpx/k2hdkc that survived (their POSIX message queues and shared memory
+live there); new namespaces are made only when nothing of the VM runs.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ GUESTAGENT_DIR = '/opt/trove-guestagent'
 # chmpx.log / k2hdkc.log of the process runtime live here.
 GUEST_LOG_DIR = '/var/log/trove'
 BOOT_SCRIPT = 'boot.sh'
+# the agent alone, run in the namespaces of a surviving VM process
+AGENT_SCRIPT = 'agent.sh'
 
 
 def files_from_userdata(userdata: str | bytes | None) -> dict[str, bytes]:
@@ -79,10 +86,20 @@ def _mount_script(root: pathlib.Path, info: dict[str, Any],
         lines.append('mount --bind %s %s' % (shlex.quote(str(src)),
                                              shlex.quote(str(dst))))
     lines.extend(restore)
+    lines.append(_agent_line(root, info))
+    return '\n'.join(lines)
+
+
+def _agent_line(root: pathlib.Path, info: dict[str, Any]) -> str:
     agent = [info['python'], '-m', 'tests.rig.guest_wrapper',
              '--config-dir=%s' % (root / 'etc/trove/conf.d')]
-    lines.append('exec ' + ' '.join(shlex.quote(a) for a in agent))
-    return '\n'.join(lines)
+    return 'exec ' + ' '.join(shlex.quote(a) for a in agent)
+
+
+def _agent_script(root: pathlib.Path, info: dict[str, Any]) -> str:
+    # entering a mount namespace resets the working directory
+    return 'cd %s\n%s' % (shlex.quote(info['repo_root']),
+                          _agent_line(root, info))
 
 
 def _reexpose_under_tmp(root: pathlib.Path, info: dict[str, Any]
@@ -132,18 +149,49 @@ def boot(state: pathlib.Path, info: dict[str, Any], key: str,
     netns.create_vm_net(info['name'], key, cidr, info['network']['gateway'])
     (root / BOOT_SCRIPT).write_text(
         _mount_script(root, info, data_dir or root / 'data'))
+    (root / AGENT_SCRIPT).write_text(_agent_script(root, info))
     return start_agent(state, info, key)
 
 
 def start_agent(state: pathlib.Path, info: dict[str, Any], key: str) -> int:
     """Start the guest agent of VM ``key`` (at boot, or again after
-    ``kill_agent``: the VM "reboots" with its disk and identity)."""
+    ``kill_agent``: the VM "reboots" with its disk and identity). If
+    some process of the VM survived (chmpx, k2hdkc), the agent joins its
+    mount and IPC namespaces, so a k2hdkc it restarts reaches chmpx's
+    message queues and shared memory; otherwise the VM's namespaces are
+    made afresh and its folders bound."""
     root = vm_root(state, key)
-    cmd = ['ip', 'netns', 'exec', netns.ns_name(info['name'], key),
-           'unshare', '-m', '-i', '--propagation', 'private', '/bin/sh',
-           str(root / BOOT_SCRIPT)]
+    ns = netns.ns_name(info['name'], key)
+    survivor = surviving_process(ns)
+    if survivor is None:
+        inner = ['unshare', '-m', '-i', '--propagation', 'private',
+                 '/bin/sh', str(root / BOOT_SCRIPT)]
+    else:
+        inner = ['nsenter', '-t', str(survivor), '-m', '-i', '/bin/sh',
+                 str(root / AGENT_SCRIPT)]
+    cmd = ['ip', 'netns', 'exec', ns, *inner]
     return procs.spawn(cmd, root / 'guest-agent.log', root / 'agent.pid',
                        env=guest_env(info), cwd=info['repo_root'])
+
+
+def surviving_process(ns: str) -> int | None:
+    """A live process of network namespace ``ns`` that runs in a mount
+    and IPC namespace of its own (a VM's, not the host's), or None."""
+    host = [_ns_id(os.getpid(), kind) for kind in ('mnt', 'ipc')]
+    for pid in netns.ns_pids(ns):
+        procs.reap(pid)
+        own = [_ns_id(pid, kind) for kind in ('mnt', 'ipc')]
+        if (procs.alive(pid) and None not in own
+                and all(a != b for a, b in zip(own, host, strict=True))):
+            return pid
+    return None
+
+
+def _ns_id(pid: int, kind: str) -> str | None:
+    try:
+        return os.readlink('/proc/%d/ns/%s' % (pid, kind))
+    except OSError:
+        return None
 
 
 def kill_agent(state: pathlib.Path, key: str) -> None:

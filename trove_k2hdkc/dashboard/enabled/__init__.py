@@ -1,0 +1,1 @@
+"""Horizon enabled files shipped by the plugin (doc/dashboard.md)."""
