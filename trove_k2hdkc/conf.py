@@ -74,9 +74,10 @@ trove_datastore_opts = [
                sample_default='your-registry/your-repo/db-backup-k2hdkc',
                help='Docker image used for backup and restore; the '
                     'datastore version is used as its tag.'),
-    cfg.StrOpt('docker_image', default='antpickax/k2hdkc-trove',
+    cfg.StrOpt('docker_image', default='trove-k2hdkc/k2hdkc',
                help='Docker image of the database container (docker node '
-                    'runtime); the datastore version is used as its tag.'),
+                    'runtime), built from guestagent/ of trove-k2hdkc; the '
+                    'datastore version is used as its tag.'),
     cfg.BoolOpt('cluster_support', default=True,
                 help='Enable K2HDKC clusters to be created and managed.'),
     cfg.IntOpt('min_cluster_member_count', default=1, min=1,

@@ -27,11 +27,15 @@ from trove.common import cfg
 from trove.common import exception as trove_exc
 from trove.datastore.models import DatastoreVersion
 from trove.instance.models import DBInstance
+from trove.instance.models import InstanceServiceStatus
+from trove.instance.models import save_instance_fault
+from trove.instance.service_status import ServiceStatuses
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
 from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
+from trove_k2hdkc.cluster.guestagent import K2hdkcGuestAgentAPI
 from trove_k2hdkc.k2hr3 import settings as k2hr3_settings
 from trove_k2hdkc.k2hr3.errors import K2hr3ValueError
 
@@ -40,6 +44,8 @@ CONF = cfg.CONF
 MANAGER = 'k2hdkc'
 #: The key of ``overrides`` the guest reads its K2HR3 access from.
 ACCESS_KEY = 'k2hr3'
+_FAILED = (ServiceStatuses.FAILED.code,
+           ServiceStatuses.FAILED_TIMEOUT_GUESTAGENT.code)
 
 
 class Manager(trove_manager.Manager):
@@ -73,15 +79,19 @@ class Manager(trove_manager.Manager):
                         root_password, nics, overrides, slave_of_id,
                         cluster_config, volume_type, modules, locality,
                         access=None, ds_version=None):
-        if (datastore_manager == MANAGER and not cluster_config
-                and not slave_of_id and isinstance(instance_id, str)):
+        single = (datastore_manager == MANAGER and not cluster_config
+                  and not slave_of_id and isinstance(instance_id, str))
+        if single:
             overrides = self._with_access(context, instance_id, overrides)
-        return super().create_instance(
+        result = super().create_instance(
             context, instance_id, name, flavor, image_id, databases, users,
             datastore_manager, packages, volume_size, backup_id,
             availability_zone, root_password, nics, overrides, slave_of_id,
             cluster_config, volume_type, modules, locality, access=access,
             ds_version=ds_version)
+        if single:
+            self._explain_failure(context, instance_id)
+        return result
 
     def delete_instance(self, context, instance_id):
         # Read before Trove clears datastore_version_id on delete.
@@ -91,6 +101,37 @@ class Manager(trove_manager.Manager):
             self._teardown(context, instance_id)
 
     # -- helpers ---------------------------------------------------------
+
+    # Seam for tests: (context, instance id) -> the guest's RPC client.
+    guest_factory: Callable[[Any, str], Any] = staticmethod(
+        lambda context, instance_id: K2hdkcGuestAgentAPI(context,
+                                                         instance_id))
+
+    def _explain_failure(self, context: Any, instance_id: str) -> None:
+        """Trove records a failed prepare as ``Service not active,
+        status: failed``; a restore that failed (a corrupted backup, a
+        wrong key) must say why, so the guest is asked and its reason
+        becomes the instance's fault (doc/backup.md §4)."""
+        try:
+            status = InstanceServiceStatus.find_by(instance_id=instance_id)
+        except Exception as exc:  # never fail a create for its reason
+            LOG.warning('Instance %s: no service status to explain: %s',
+                        instance_id, exc)
+            return
+        # FAILED as the guest reported it, or as Trove rewrites it when
+        # it gives up waiting (``update_status_on_fail``).
+        if status.status_id not in _FAILED:
+            return
+        try:
+            reason = self.guest_factory(context,
+                                        instance_id).prepare_failure()
+        except Exception as exc:
+            LOG.warning('Instance %s: the guest did not say why its '
+                        'prepare failed: %s', instance_id, exc)
+            return
+        if reason:
+            LOG.error('Instance %s: prepare failed: %s', instance_id, reason)
+            save_instance_fault(instance_id, reason, reason)
 
     def _with_access(self, context: Any, instance_id: str,
                      overrides: Any) -> dict[str, Any]:

@@ -55,6 +55,42 @@ def stored(info: dict[str, Any], backup_id: str,
                   if o['name'].startswith(backup_id))
 
 
+def corrupt_segment(info: dict[str, Any], backup_id: str,
+                    container: str = 'database_backups') -> None:
+    """Change one byte of the backup's first segment in Swift (same
+    length): what bit rot or a replaced object looks like to a
+    restore."""
+    conn = swift(info)
+    name = backup_id + '_00000000'
+    _, data = conn.get_object(container, name)
+    middle = len(data) // 2
+    changed = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+    conn.put_object(container, name, changed)
+
+
+def wait_instance_error(info: dict[str, Any], instance_id: str,
+                        timeout: float = 900) -> dict[str, Any]:
+    """``instance show`` until ERROR with a fault other than Trove's
+    generic one; RuntimeError if it becomes ACTIVE (the damage was not
+    seen) or the time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = cli.openstack(info, 'database', 'instance', 'show',
+                              instance_id)
+        if shown['status'] in ('ACTIVE', 'HEALTHY'):
+            raise RuntimeError('instance %s restored from a damaged '
+                               'backup is %s' % (instance_id,
+                                                 shown['status']))
+        fault = ' '.join((shown.get('fault') or '').split())
+        if shown['status'] in ('ERROR', 'FAILED') and \
+                'restore from backup' in fault:
+            return shown
+        if time.monotonic() > deadline:
+            raise RuntimeError('instance %s: no restore fault in time: %s'
+                               % (instance_id, shown))
+        time.sleep(3)
+
+
 @contextlib.contextmanager
 def object_server_down(info: dict[str, Any]) -> Iterator[None]:
     """The rig Swift's object server stopped for the block: the proxy,

@@ -93,11 +93,28 @@ def _k2hr3(info: dict[str, Any], method: str, path: str, token: str,
         return json.loads(resp.read())
 
 
+def k2hr3_scoped_token(info: dict[str, Any], keystone_token: str,
+                       project_id: str) -> str:
+    """A K2HR3 user token of the tenant of ``project_id``, found the way
+    the taskmanager finds it: among the tenants K2HR3 lists for the
+    Keystone token's user, by project id (K2HR3 names a tenant after the
+    lower-cased project name, doc/k2hr3-layout.md §1)."""
+    unscoped = _k2hr3(info, 'POST', '/v1/user/tokens', keystone_token,
+                      {})['token']
+    tenants = _k2hr3(info, 'GET', '/v1/user/tokens', unscoped)['tenants']
+    names = [t['name'] for t in tenants
+             if str(t.get('id', '')).lower() == project_id.lower()]
+    if len(names) != 1:
+        raise RuntimeError('K2HR3 lists %d tenants of project %s'
+                           % (len(names), project_id))
+    return _k2hr3(info, 'POST', '/v1/user/tokens', unscoped,
+                  {'auth': {'tenantName': names[0]}})['token']
+
+
 def k2hr3_objects(info: dict[str, Any], cluster_id: str) -> list[str]:
     """``kind:path`` of every K2HR3 resource, role and policy of the
-    cluster, as the rig user sees them in the rig tenant."""
-    scoped = _k2hr3(info, 'POST', '/v1/user/tokens', info['token'],
-                    {'auth': {'tenantName': info['project_id']}})['token']
+    cluster, as the rig user sees them in the rig project's tenant."""
+    scoped = k2hr3_scoped_token(info, info['token'], info['project_id'])
     found = []
     for kind in ('resource', 'role', 'policy'):
         tree = _k2hr3(info, 'GET', '/v1/list/%s?expand=true' % kind,

@@ -254,6 +254,10 @@ def _trove_sections(info: dict[str, Any], state: pathlib.Path, rabbit: str,
     }
 
 
+#: The rig guests' Trove ``backup_aes_cbc_key`` (a test value).
+RIG_BACKUP_KEY = 'k2hdkc-rig-backup-key'
+
+
 def guest_conf(info: dict[str, Any]) -> str:
     """The controller-side trove-guestagent.conf Trove injects in VMs."""
     rabbit = 'rabbit://%s:%s@%s:5672/%s' % (
@@ -265,6 +269,9 @@ def guest_conf(info: dict[str, Any]) -> str:
             'transport_url': rabbit, 'control_exchange': 'trove',
             'report_interval': 10, 'state_change_poll_time': 1,
             'command_process_timeout': 60,
+            # backups are encrypted as with Trove's backup_aes_cbc_key
+            # (doc/backup.md §2); the rig's own throw-away key
+            'backup_aes_cbc_key': RIG_BACKUP_KEY,
         },
         'k2hdkc_options': {'driver': 'k2hdkc_options'},
         'oslo_concurrency': {'lock_path': '/tmp'},

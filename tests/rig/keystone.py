@@ -133,7 +133,7 @@ def start(info: dict[str, Any], base_env: dict[str, str]) -> None:
     procs.spawn([_bin(info, 'gunicorn'), '--bind',
                  '127.0.0.1:%d' % ks['port'], '--workers', '1',
                  '--threads', '4', '--timeout', '120',
-                 'keystone.wsgi.api:application'],
+                 'tests.rig.keystone_wsgi:application'],
                 state / 'logs' / 'keystone.log',
                 state / 'pids' / 'keystone.pid',
                 env=env(info, base_env), cwd=info['repo_root'])

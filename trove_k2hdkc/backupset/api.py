@@ -46,6 +46,7 @@ from trove.quota.quota import run_with_quotas
 from trove.taskmanager import api as task_api
 import webob.exc
 
+from trove_k2hdkc.backupset import fullonly
 from trove_k2hdkc.backupset import sets
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import tasks as k2tasks
@@ -320,7 +321,8 @@ class K2hdkc(extensions.ExtensionDescriptor):
         return 'K2hdkc'
 
     def get_description(self) -> str:
-        return 'K2HDKC cluster backup sets.'
+        return ('K2HDKC cluster backup sets; incremental k2hdkc backups are '
+                'refused.')
 
     def get_alias(self) -> str:
         return 'K2HDKC'
@@ -335,4 +337,6 @@ class K2hdkc(extensions.ExtensionDescriptor):
         register_policy()
         return [extensions.ResourceExtension(
             COLLECTION, BackupSetController(),
-            member_actions={'restore': 'POST'})]
+            member_actions={'restore': 'POST'}),
+            # incremental k2hdkc backups answer 400 (doc/backup.md §3)
+            fullonly.resource()]

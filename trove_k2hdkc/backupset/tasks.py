@@ -9,6 +9,10 @@
   order to ring order.
 * ``delete_set``: Trove's backup deletion (Swift manifest and segments)
   for every member backup.
+* ``end_interrupted``: the set of a taskmanager that died (its task has
+  no heartbeat, ``cluster.orphans``): a member backup never begun is
+  FAILED with the reason, one a guest runs is waited for, so the set
+  ends COMPLETED or FAILED, never BUILDING for ever.
 
 Swift and the backups belong to the cluster's project, so the work is
 done with a context of that project whoever asked (``cluster.owner``).
@@ -30,7 +34,9 @@ from trove.common.context import TroveContext
 from trove.taskmanager import models as task_models
 
 from trove_k2hdkc.backupset import sets
+from trove_k2hdkc.cluster import orphans
 from trove_k2hdkc.cluster import owner
+from trove_k2hdkc.guest.backup import failed_description
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -50,6 +56,8 @@ def project_context(context: Any, project_id: str) -> Any:
 
 
 def _fail(backup_id: str, why: str) -> None:
+    """FAILED, with ``why`` where ``backup show`` and the set's ``show``
+    print it (the description, as the guest records its failures)."""
     LOG.error('Backup %s of a set failed: %s', backup_id, why)
     try:
         row = DBBackup.find_by(id=backup_id, deleted=False)
@@ -57,6 +65,7 @@ def _fail(backup_id: str, why: str) -> None:
         return
     if row.state in BackupState.RUNNING_STATES:
         row.state = BackupState.FAILED
+        row.description = failed_description(row.description, why)
         row.save()
 
 
@@ -105,10 +114,11 @@ def backup_cluster(cluster_tasks: Any, context: Any, cluster_id: str,
             return
         LOG.info('Cluster %s: backup set of %d members begins',
                  cluster_id, len(infos))
-        start_backups(project_context(context,
-                                      cluster_tasks.db_info.tenant_id),
-                      infos)
-        states = wait_ended(ids, CONF.cluster_usage_timeout)
+        with orphans.heartbeat(cluster_id, frozenset({task.code}),
+                               CONF.get('k2hdkc').task_heartbeat_interval):
+            start_backups(project_context(
+                context, cluster_tasks.db_info.tenant_id), infos)
+            states = wait_ended(ids, CONF.cluster_usage_timeout)
         failed = sorted(b for b, s in states.items()
                         if s != BackupState.COMPLETED)
         if failed:
@@ -154,3 +164,40 @@ def delete_set(context: Any, project_id: str,
             task_models.BackupTasks.delete_backup(ctx, backup_id)
         except Exception:
             LOG.exception('Deleting backup %s of a set failed', backup_id)
+
+
+NOT_BEGUN = ('the taskmanager stopped before this member backup began; '
+             'take a new backup set')
+
+
+def running_members(cluster_id: str) -> list[Any]:
+    """The member backups of ``cluster_id``'s sets that have not ended."""
+    rows = DBBackup.find_all(deleted=False).all()
+    return [r for r in rows
+            if r.state in BackupState.RUNNING_STATES
+            and (sets.parse(r.description) or _NOTAG).cluster_id
+            == cluster_id]
+
+
+_NOTAG = sets.Tag('', 0, 0, '')
+
+
+def end_interrupted(cluster_id: str, task: Any) -> dict[str, str]:
+    """End the set(s) a dead taskmanager was making (its task ``task``
+    is now held here, ``cluster.orphans``). Its heartbeat stopped
+    ``task_orphan_after`` ago, so a member backup still NEW was never
+    begun by a guest: FAILED with the reason. One a guest reported
+    BUILDING runs on there (the guest's cast outlives the taskmanager):
+    waited for, as the dead one would have. Returns each state."""
+    rows = running_members(cluster_id)
+    states = {}
+    for row in rows:
+        if row.state == BackupState.NEW:
+            _fail(row.id, NOT_BEGUN)
+            states[row.id] = BackupState.FAILED
+    building = [r.id for r in rows if r.id not in states]
+    if building:
+        with orphans.heartbeat(cluster_id, frozenset({task.code}),
+                               CONF.get('k2hdkc').task_heartbeat_interval):
+            states.update(wait_ended(building, CONF.cluster_usage_timeout))
+    return states

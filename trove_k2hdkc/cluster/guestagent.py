@@ -87,6 +87,12 @@ class K2hdkcGuestAgentAPI(guest_api.API):
                           version=self.API_BASE_VERSION,
                           backup_info=backup_info)
 
+    def prepare_failure(self) -> Any:
+        """Why the guest's prepare failed, or None
+        (``taskmanager.Manager`` shows it as the instance fault)."""
+        return self._call('prepare_failure', self.status_timeout,
+                          version=self.API_BASE_VERSION)
+
     def start_node(self) -> Any:
         return self._call('start_node', self.node_timeout,
                           version=self.API_BASE_VERSION)

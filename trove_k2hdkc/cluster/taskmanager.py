@@ -634,6 +634,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         if held is k2tasks.RESUMING_CREATE:
             self.end_create(context, cluster_id, held)
             return
+        if held is k2tasks.RESUMING_BACKUP:
+            self.end_backup_set(cluster_id, held)
+            return
         kind = _RESUME_KIND.get(held.code, resume.ROLL)
         ids = self._ids(cluster_id)
         guests = {i: self.guest_factory(context, i) for i in ids}
@@ -660,6 +663,23 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._record_fault(cluster_id, message)
         finally:
             timeout.cancel()
+            claim.switch(cluster_id, held, ClusterTasks.NONE)
+
+    def end_backup_set(self, cluster_id: str, held: ClusterTask) -> None:
+        """A backup set whose taskmanager died (doc/backup.md §6): its
+        member backups end (``backupset.tasks.end_interrupted``), then
+        the cluster task is given back; the ring was never touched."""
+        try:
+            states = setstasks.end_interrupted(cluster_id, held)
+            LOG.warning('Cluster %s: backup set interrupted by a '
+                        'taskmanager restart; its member backups ended: '
+                        '%s', cluster_id, ', '.join(
+                            '%s %s' % kv for kv in sorted(states.items()))
+                        or 'none was running')
+        except Exception:
+            LOG.exception('Cluster %s: ending the interrupted backup set '
+                          'failed', cluster_id)
+        finally:
             claim.switch(cluster_id, held, ClusterTasks.NONE)
 
     def end_create(self, context: Any, cluster_id: str,

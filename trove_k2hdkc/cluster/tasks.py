@@ -67,6 +67,16 @@ RESUMING_CREATE = K2hdkcClusterTask(
     0x4B08, ClusterTasks.BUILDING_INITIAL.name,
     'Building the initial cluster' + _RESUMING_NOTE)
 
+# A cluster backup set runs (doc/backup.md §6): every member backs up,
+# and no other task may change the ring meanwhile.
+BACKING_UP = K2hdkcClusterTask(
+    0x4B09, 'BACKING_UP',
+    'Backing up every member of the cluster as a backup set.')
+RESUMING_BACKUP = K2hdkcClusterTask(
+    0x4B0A, BACKING_UP.name,
+    'Backing up every member of the cluster as a backup set'
+    + _RESUMING_NOTE)
+
 #: Code of a running task (its merge window, or a resume of it) -> the
 #: task a taskmanager that takes it over holds.
 RESUMABLE = {
@@ -82,6 +92,8 @@ RESUMABLE = {
     RESUMING_UPGRADE.code: RESUMING_UPGRADE,
     ClusterTasks.BUILDING_INITIAL.code: RESUMING_CREATE,
     RESUMING_CREATE.code: RESUMING_CREATE,
+    BACKING_UP.code: RESUMING_BACKUP,
+    RESUMING_BACKUP.code: RESUMING_BACKUP,
 }
 
 #: Codes one operation's task goes through while it runs (its heartbeat
@@ -101,9 +113,3 @@ DELETE_FAILED = K2hdkcClusterTask(
     'Deleting the cluster failed: K2HR3 still holds objects named '
     'k2hdkc-<cluster id> (the taskmanager log names each); delete the '
     'cluster again to retry.')
-
-# A cluster backup set runs (doc/backup.md §6): every member backs up,
-# and no other task may change the ring meanwhile.
-BACKING_UP = K2hdkcClusterTask(
-    0x4B09, 'BACKING_UP',
-    'Backing up every member of the cluster as a backup set.')

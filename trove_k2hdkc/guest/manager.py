@@ -154,7 +154,21 @@ class Manager(trove_manager.Manager):
             LOG.info('Cluster member of %s prepared; the node starts when '
                      'the cluster is configured.', cluster_config.get('id'))
             return
-        self._prepare_single(context, overrides, backup_info)
+        try:
+            self._prepare_single(context, overrides, backup_info)
+        except Exception as exc:
+            # Trove's prepare only sets the status FAILED; the
+            # taskmanager asks for why (``prepare_failure``) and shows it
+            # as the instance's fault (doc/backup.md §4).
+            self.prepare_failed = '%s' % exc
+            raise
+
+    #: Why this agent's prepare failed, for ``prepare_failure``.
+    prepare_failed: str | None = None
+
+    def prepare_failure(self, context):
+        """Why the prepare failed (None if it did not)."""
+        return self.prepare_failed
 
     def _prepare_single(self, context, overrides: Any,
                         backup_info: dict | None = None) -> None:

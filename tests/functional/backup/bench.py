@@ -32,14 +32,32 @@ KEY = 'bench-aes-key'
 VALUE_BYTES = 1024
 
 
-def make_node(root: pathlib.Path, mib: int) -> nodemod.Node:
+def make_node(root: pathlib.Path, mib: int, real: bool = False,
+              env: dict[str, str] | None = None) -> nodemod.Node:
     """A node holding ``mib`` MiB of values (hex digests: they compress
-    about 2:1, like typical text values)."""
+    about 2:1, like typical text values). ``real``: a real k2hash file,
+    written by the real ``k2hlinetool`` with the INI's geometry (the
+    stand-in's file format is its own)."""
     count = mib * 1024 * 1024 // VALUE_BYTES
     digest = hashlib.sha256
-    data = {'key-%09d' % i: (digest(b'%d' % i).hexdigest() * 16)[:VALUE_BYTES]
-            for i in range(count)}
-    return nodemod.Node(root).create(data)
+    values = (('key-%09d' % i,
+               (digest(b'%d' % i).hexdigest() * 16)[:VALUE_BYTES])
+              for i in range(count))
+    if not real:
+        return nodemod.Node(root).create(dict(values))
+    node = nodemod.Node(root).create({})
+    node.k2hfile.unlink()
+    cmds = root / 'load.cmds'
+    with open(cmds, 'w') as out:
+        for key, value in values:
+            out.write('set %s %s\n' % (key, value))
+        out.write('quit\n')
+    subprocess.run(['k2hlinetool', '-f', str(node.k2hfile), '-fullmap',
+                    '-mask', '8', '-cmask', '4', '-elementcnt', '16',
+                    '-pagesize', '128', '-run', str(cmds)], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    cmds.unlink()
+    return node
 
 
 def measured(argv: list[str], env: dict[str, str]
@@ -92,8 +110,8 @@ def program(*args: str) -> list[str]:
 
 
 def bench(size: int, swift: swiftlocal.LocalSwift, workdir: pathlib.Path,
-          env: dict[str, str]) -> dict[str, float]:
-    src = make_node(workdir / ('src-%d' % size), size)
+          env: dict[str, str], real: bool = False) -> dict[str, float]:
+    src = make_node(workdir / ('src-%d' % size), size, real, env)
     raw_s, archive_bytes = raw_copy(src, workdir, env)
     common = ['--storage-driver=swift', '--driver=k2hdkcbackup',
               '--os-token=%s' % swift.token, '--swift-url=%s' % swift.url,
@@ -109,6 +127,8 @@ def bench(size: int, swift: swiftlocal.LocalSwift, workdir: pathlib.Path,
     checksum = last.split('checksum: ')[1].split(',')[0]
     location = last.split('location: ')[1]
     dst = nodemod.Node(workdir / ('dst-%d' % size)).create({})
+    if real:
+        dst.k2hfile.unlink()     # a new node: no file before its restore
     rest_s, rest_rss, res = measured(program(
         '--nobackup', '--restore-from=%s' % location,
         '--restore-checksum=%s' % checksum, '--k2hdkc-conf=%s' % dst.ini,
@@ -154,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = pathlib.Path(tmp)
         swift = swiftlocal.LocalSwift(workdir / 'swift').start()
         try:
-            rows = [bench(size, swift, workdir, env) for size in sizes]
+            rows = [bench(size, swift, workdir, env, bool(real))
+                    for size in sizes]
         finally:
             swift.stop()
     print(report(rows, tool), flush=True)

@@ -194,6 +194,13 @@ def test_truncated_segment_fails(swift, tmp_path):
                    '--backup-encryption-key=%s' % KEY)
 
 
+def test_missing_segment_fails(swift, tmp_path):
+    location, checksum = _copy_backup(swift, tmp_path, 'b-gone')
+    swift.connection().delete_object('database_backups', 'b-gone_00000001')
+    _restore_fails(swift, tmp_path, location, checksum, 'b-gone_00000001',
+                   '--backup-encryption-key=%s' % KEY)
+
+
 def test_incremental_is_refused(swift, tmp_path):
     node = nodemod.Node(tmp_path).create({'a': 'b'})
     _failed(_backup(swift, node, 'b-inc', '--incremental',

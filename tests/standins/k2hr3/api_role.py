@@ -56,6 +56,11 @@ def _user_target(state: State, req: Request, token: str) -> tuple[str, str]:
     except ValueError as exc:
         raise ApiError(400, NO_YRN) from exc
     if tenant != user.tenant:
+        if req.method == 'GET':
+            # K2HR3's GET router checks the YRN's tenant first
+            raise ApiError(400, 'GET request query has wrong tenant yrn '
+                                'full path(tenant=%s) or not specify '
+                                'tenant.' % tenant)
         raise ApiError(403, 'role is not in tenant(%s)' % user.tenant)
     return tenant, path
 

@@ -30,6 +30,18 @@ def _target(state: State, req: Request, text: str,
                             'role') from exc
 
 
+def _own_target(state: State, req: Request, text: str,
+                tenant: str) -> tuple[str, str]:
+    """A role of the user token's own tenant: K2HR3 refuses a full YRN
+    of another tenant before it looks at the role (400)."""
+    target = _target(state, req, text, tenant)
+    if target[0] != tenant:
+        raise ApiError(400, 'GET request query has wrong tenant yrn full '
+                            'path(tenant=%s) or not specify tenant.'
+                       % target[0])
+    return target
+
+
 def _expire(req: Request) -> int:
     value = req.arg('expire')
     if value is None or value == '':
@@ -57,9 +69,8 @@ def issue(state: State, req: Request) -> Reply:
     now = time.time()
     if kind == 'U':
         user = auth.scoped_user(state, token)
-        tenant, path = _target(state, req, target, user.tenant)
-        if tenant != user.tenant or not state.tenant(tenant).roles.exists(
-                path):
+        tenant, path = _own_target(state, req, target, user.tenant)
+        if not state.tenant(tenant).roles.exists(path):
             raise ApiError(404, 'could not get role id(%s/id) value, or it '
                                 'is wrong value("").'
                            % yrn.make(tenant, 'role', path))
@@ -96,8 +107,8 @@ def _reissue(state: State, req: Request, old: tokens.RoleToken,
 def listing(state: State, req: Request) -> Reply:
     """GET /v1/role/token/list/<path>?expand=true|false."""
     user = auth.require_scoped_user(state, req)
-    tenant, path = _target(state, req, req.path[len(LIST_PREFIX):],
-                           user.tenant)
+    tenant, path = _own_target(state, req, req.path[len(LIST_PREFIX):],
+                               user.tenant)
     if not state.tenant(tenant).roles.exists(path):
         # Second capture F4: a deleted (or never created) role is a 404.
         raise ApiError(404, 'role(%s) does not exist'

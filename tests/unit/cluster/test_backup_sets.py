@@ -14,10 +14,12 @@ from tests.unit.cluster.fakering import Ring
 from tests.unit.cluster.test_procedures import ACCESS
 from tests.unit.cluster.test_procedures import members
 from tests.unit.cluster.test_procedures import procedures
+from trove_k2hdkc import conf as k2hdkc_conf
 from trove_k2hdkc.backupset import api as setapi
 from trove_k2hdkc.backupset import sets
 from trove_k2hdkc.backupset import tasks as settasks
 from trove_k2hdkc.cluster import ringstate as rs
+from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.procedures import GuestCallError
 from trove_k2hdkc.cluster.procedures import ProcedureError
 
@@ -246,6 +248,7 @@ class _Rows:
 
     def __init__(self, **states):
         self.rows = {b: types.SimpleNamespace(id=b, state=s,
+                                              description=None,
                                               save=lambda: None)
                      for b, s in states.items()}
 
@@ -277,11 +280,14 @@ def test_backup_cluster_asks_every_member_waits_and_gives_the_task_back(
                         lambda ctx, iid: Member(iid))
     infos = [{'id': 'b1', 'instance_id': 'i1'},
              {'id': 'b2', 'instance_id': 'i2'}]
-    settasks.backup_cluster(tasks, _ctx('p1'), 'c1', infos, 'BACKING_UP')
+    k2hdkc_conf.register(settasks.CONF)
+    settasks.backup_cluster(tasks, _ctx('p1'), 'c1', infos,
+                            k2tasks.BACKING_UP)
     assert asked == [('i1', 'b1'), ('i2', 'b2')]
     assert rows.rows['b1'].state == 'COMPLETED'
     # a member that could not be asked fails its backup, not the others
     assert rows.rows['b2'].state == 'FAILED'
+    assert rows.rows['b2'].description == 'FAILED: RuntimeError: guest gone'
     assert tasks.reset == [True]
 
 

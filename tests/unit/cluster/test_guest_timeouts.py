@@ -28,7 +28,7 @@ OPTS = {'guest_status_rpc_timeout': 11, 'guest_command_rpc_timeout': 22,
         'merge_timeout': 100, 'guest_restore_rpc_timeout': 55}
 STATUS, COMMAND, CONFIG, NODE, REJOIN, RESTORE = 11, 22, 33, 44, 244, 55
 BOUND = {
-    'node_status': STATUS,
+    'node_status': STATUS, 'prepare_failure': STATUS,
     'service_in': COMMAND, 'service_out': COMMAND, 'merge': COMMAND,
     'complete_merge': COMMAND, 'abort_merge': COMMAND,
     'suspend_merge': COMMAND, 'resume_merge': COMMAND,

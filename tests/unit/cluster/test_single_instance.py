@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from trove.common import exception as trove_exc
+from trove.instance.service_status import ServiceStatuses
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
@@ -39,6 +40,15 @@ class FakeRegistry:
         self.calls.append('teardown')
         if self.fail == 'teardown':
             raise RegistryError('K2HR3 teardown failed: refused')
+
+
+@pytest.fixture(autouse=True)
+def _explained_only_over_a_db(request, monkeypatch):
+    """Tests without Trove's tables do not reach them (the explanation of
+    a failed prepare reads the service status)."""
+    if 'trove_db' not in request.fixturenames:
+        monkeypatch.setattr(tm.Manager, '_explain_failure',
+                            lambda self, context, instance_id: None)
 
 
 @pytest.fixture
@@ -209,3 +219,78 @@ def test_taskmanager_start_checks_the_ring_options(monkeypatch, overrides,
     finally:
         for name in overrides:
             tm.CONF.clear_override(name, group='k2hdkc')
+
+
+# -- a prepare (a restore) that failed says why -------------------------
+
+def built(status):
+    """An instance row, its service status, and the fault Trove saves
+    when the service ends FAILED (``wait_for_instance``)."""
+    from trove.instance.models import DBInstance
+    from trove.instance.models import InstanceServiceStatus
+    from trove.instance.models import save_instance_fault
+    db = DBInstance.create(name='k1', flavor_id='7', tenant_id='p',
+                           volume_size=1, datastore_version_id='dsv',
+                           task_status=InstanceTasks.BUILDING,
+                           compute_instance_id='srv-1')
+    InstanceServiceStatus.create(instance_id=db.id, status=status)
+    if status != ServiceStatuses.RUNNING:
+        save_instance_fault(db.id, 'Service not active, status: failed',
+                            'trace')
+    return db.id
+
+
+def fault_of(instance_id):
+    from trove.instance.models import DBInstanceFault
+    try:
+        return DBInstanceFault.find_by(instance_id=instance_id,
+                                       deleted=False).message
+    except trove_exc.ModelNotFoundError:
+        return None
+
+
+class Guest:
+    def __init__(self, reason=None, silent=False):
+        self.reason, self.silent, self.asked = reason, silent, 0
+
+    def prepare_failure(self):
+        self.asked += 1
+        if self.silent:
+            raise trove_exc.GuestTimeout('no answer')
+        return self.reason
+
+
+REASON = ('restore from backup b1 failed: segment b1_00000000 of the '
+          'backup does not match its checksum (damaged in Swift)')
+
+
+@pytest.mark.parametrize('status', ['FAILED', 'FAILED_TIMEOUT_GUESTAGENT'])
+def test_a_failed_restore_is_the_instance_fault(base, trove_db, status):
+    iid = built(getattr(ServiceStatuses, status))
+    guest = Guest(REASON)
+    mgr, _ = make(FakeRegistry())
+    mgr.guest_factory = lambda ctx, instance_id: guest
+    create(mgr, instance_id=iid)
+    assert guest.asked == 1
+    # Trove's save_instance_fault wraps long lines
+    assert ' '.join(fault_of(iid).split()) == REASON
+
+
+def test_a_running_instance_is_not_asked(base, trove_db):
+    iid = built(ServiceStatuses.RUNNING)
+    guest = Guest(REASON)
+    mgr, _ = make(FakeRegistry())
+    mgr.guest_factory = lambda ctx, instance_id: guest
+    create(mgr, instance_id=iid)
+    assert guest.asked == 0
+    assert fault_of(iid) is None
+
+
+@pytest.mark.parametrize('guest', [Guest(silent=True), Guest(None)])
+def test_without_a_reason_trove_s_fault_stays(base, trove_db, guest):
+    iid = built(ServiceStatuses.FAILED)
+    mgr, _ = make(FakeRegistry())
+    mgr.guest_factory = lambda ctx, instance_id: guest
+    create(mgr, instance_id=iid)
+    assert guest.asked == 1
+    assert fault_of(iid) == 'Service not active, status: failed'

@@ -733,3 +733,30 @@ def test_recorded_ports_the_ring_does_not_run_stop_the_operation(
     message = fault_messages(faults)['inst-1']
     assert 'K2HR3 records port/ctlport 9020/8021' in message
     assert 'the ring was not changed' in message
+
+
+def test_a_set_restore_with_a_damaged_member_backup_fails_clearly(
+        faults, monkeypatch):
+    """doc/backup.md §6: a member's restore fails (its backup damaged in
+    Swift) -> no node starts, the new cluster's K2HR3 objects go, every
+    member is ERROR and the fault names the member and the reason."""
+    ring = fresh_ring(3)
+    ring.faults[('inst-2', 'restore_node')] = RuntimeError(
+        'restore from backup b2 failed: segment b2_00000000 is damaged')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    monkeypatch.setattr(
+        taskmanager.setstasks, 'restore_plan',
+        lambda ctx, ids, backups: {i: {'id': b}
+                                   for i, b in zip(sorted(ids), backups,
+                                                       strict=True)})
+    tasks.create_cluster(mock.Mock(), CLUSTER, restore=['b1', 'b2', 'b3'])
+    assert 'start_node' not in ring.methods()
+    assert registry.log == ['provision', 'add', 'teardown']
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.BUILDING_ERROR_SERVER)
+    messages = fault_messages(faults)
+    assert set(messages) == set(ring.nodes)
+    assert 'inst-2' in messages['inst-1']
+    assert 'segment b2_00000000 is damaged' in messages['inst-1']
+    tasks.reset_task.assert_called_once_with()

@@ -23,32 +23,32 @@ class FakeClient:
         self.containers = FakeContainers()
 
 
-def test_start_creates_database_container_with_sighup_and_health():
+def test_start_creates_database_container_from_the_guestagent_image():
     client = FakeClient()
     made = []
     rt = drt.DockerRuntime(lambda: made.append(1) or client,
-                           image='antpickax/k2hdkc-trove:1.0',
+                           image='trove-k2hdkc/k2hdkc:1.0',
                            ini_path='/etc/antpickax/k2hdkc.ini',
                            conf_dir='/etc/antpickax',
                            data_dir='/var/lib/antpickax/k2hdkc',
-                           ctlport=8021)
+                           ctlport=8021, detach_wait=1.5)
     assert made == []
     rt.start()
     [(image, kw)] = client.containers.runs
-    assert image == 'antpickax/k2hdkc-trove:1.0'
+    assert image == 'trove-k2hdkc/k2hdkc:1.0'
     assert kw['name'] == 'database'
     assert kw['network_mode'] == 'host'
+    assert kw['ipc_mode'] == 'host'
     assert kw['stop_signal'] == 'SIGHUP'
     assert set(kw['volumes']) == {'/etc/antpickax',
                                   '/var/lib/antpickax/k2hdkc'}
-    test = ' '.join(kw['healthcheck']['test'])
-    assert '/dev/tcp/127.0.0.1/8021' in test and '0x21(' in test
-    script = kw['entrypoint'][-1]
-    # chmpx first; on HUP k2hdkc is stopped before chmpx.
-    assert script.index('chmpx -conf') < script.index('k2hdkc -conf')
-    trap = script[script.index('shutdown()'):]
-    assert trap.index('"$kpid"') < trap.index('"$cpid"')
-    assert 'kill -HUP "$cpid"' in script
+    # guestagent/k2hdkc-node (the image's entrypoint and HEALTHCHECK)
+    # runs the node; the runtime only tells it where things are.
+    assert 'entrypoint' not in kw and 'healthcheck' not in kw
+    assert kw['environment'] == {
+        'K2HDKC_INI': '/etc/antpickax/k2hdkc.ini', 'K2HDKC_CTLPORT': '8021',
+        'K2HDKC_RUN_DIR': '/var/run/antpickax',
+        'K2HDKC_DETACH_WAIT_MS': '1500'}
 
 
 class FakeContainer:

@@ -139,6 +139,13 @@ def test_prepare_from_backup_that_fails_never_starts(mgr):
         mgr.do_prepare(CTX, None, None, 1024, None, None, None, info, None,
                        None, {'k2hr3': access}, None, None)
     assert order == []
+    # what the taskmanager asks for and shows as the instance fault
+    assert mgr.prepare_failure(CTX) == ('restore from backup b9 failed: '
+                                        'checksum mismatch')
+
+
+def test_a_prepare_that_did_not_fail_has_no_failure(mgr):
+    assert mgr.prepare_failure(CTX) is None
 
 
 def test_restore_node_of_a_cluster_member(mgr, monkeypatch):

@@ -1,17 +1,18 @@
 """chmpx + k2hdkc in Trove's ``database`` container (Trove 26 guest images).
 
-The container runs an entrypoint shell script (``ENTRYPOINT_SCRIPT``) that
-starts chmpx, waits for its control port, starts k2hdkc, restarts k2hdkc
-when it exits (unless held), and on SIGHUP -- the container's stop signal,
-because chmpx ignores SIGTERM -- stops k2hdkc first, then chmpx once
-chmpx reports ``[Suspend]`` (or after ``detach_wait`` seconds): chmpx
-1.0.109 can crash with SIGSEGV on a SIGHUP that follows its last client's
-detach too closely, and such a crash counts as stopped
-(doc/ring-procedures.md §9).  Every chmpx stop of this runtime (stop,
-upgrade, restart_chmpx) is a container stop, so all take that path.  The
-HEALTHCHECK asks chmpx's control port for SELFSTATUS and passes only on
-0x21.  The Docker client is created lazily through ``client_factory`` so
-nothing touches Docker until the node is actually managed.
+The container is the image built from ``guestagent/`` (``[k2hdkc]
+docker_image``): its entrypoint ``guestagent/k2hdkc-node`` starts chmpx,
+waits for its control port, starts k2hdkc, and on SIGHUP -- the stop
+signal, because chmpx ignores SIGTERM -- stops k2hdkc first, then chmpx
+once chmpx reports ``[Suspend]`` (chmpx 1.0.109 can crash on a SIGHUP
+right after its last client detached, doc/ring-procedures.md §9). A crash
+of either program ends the container with 1 and the restart policy starts
+it again. The image's HEALTHCHECK asks the control port for SELFSTATUS.
+This module only passes the node's settings as the environment the
+entrypoint reads (``node_environment``) and drives the container: every
+chmpx stop (stop, upgrade, restart_chmpx) is a container stop, so all take
+the safe path. The Docker client is created lazily through
+``client_factory`` so nothing touches Docker until the node is managed.
 """
 
 from __future__ import annotations
@@ -31,60 +32,17 @@ LOG = logging.getLogger(__name__)
 
 CONTAINER = 'database'
 RUN_DIR = '/var/run/antpickax'
+#: While this file exists the entrypoint does not (re)start k2hdkc.
 HOLD_FILE = RUN_DIR + '/k2hdkc.hold'
-_NS = 1000 * 1000 * 1000
 _KILLED = 'k2hdkc-needed-sigkill'
 
-ENTRYPOINT_SCRIPT = r'''
-set -u
-RUN={run}; INI={ini}; PORT={port}; mkdir -p "$RUN"
-stopping=0; kpid=""
-ctl() {{ exec 3<>/dev/tcp/127.0.0.1/$PORT && printf '%s\n' "$1" >&3 &&
-        cat <&3; exec 3>&- 3<&-; }}
-suspended() {{
-  {{ exec 4<>/dev/tcp/127.0.0.1/$PORT; }} 2>/dev/null || return 1
-  printf 'SELFSTATUS\n' >&4; r=1
-  while IFS= read -r -t 1 l <&4; do
-    case "$l" in *'Server Status'*'[Suspend]'*) r=0;; esac; done
-  exec 4>&- 4<&-; return $r
-}}
-shutdown() {{
-  stopping=1
-  [ -n "$kpid" ] && kill -HUP "$kpid" 2>/dev/null && wait "$kpid"
-  t=0; until [ $t -ge {detach_ticks} ] || suspended; do
-    sleep 0.2; t=$((t+1)); done
-  kill -HUP "$cpid" 2>/dev/null; wait "$cpid"; rc=$?
-  [ $rc -eq 139 ] && echo "chmpx crashed (SIGSEGV) while stopping;" \
-    "it is stopped" >&2
-  exit 0
-}}
-trap shutdown HUP INT TERM
-chmpx -conf "$INI" -ctlport "$PORT" -d err & cpid=$!
-echo "$cpid" > "$RUN/chmpx.pid"
-until ctl VERSION >/dev/null 2>&1; do
-  kill -0 "$cpid" 2>/dev/null || exit 1; sleep 1; done
-while [ "$stopping" = 0 ]; do
-  if [ -e {hold} ]; then sleep 1 & wait $!; continue; fi
-  k2hdkc -conf "$INI" -ctlport "$PORT" -d err & kpid=$!
-  echo "$kpid" > "$RUN/k2hdkc.pid"
-  wait "$kpid"; rm -f "$RUN/k2hdkc.pid"; kpid=""
-  kill -0 "$cpid" 2>/dev/null || exit 1
-  [ -e {hold} ] || sleep 1 & wait $!
-done
-'''
 
-HEALTHCHECK_SCRIPT = (
-    "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'SELFSTATUS\\n' >&3 && "
-    "grep -q 'Server Status = 0x21(' <&3")
-
-
-def entrypoint(ini_path: str, ctlport: int, detach_wait: float = 2.0,
-               run_dir: str = RUN_DIR) -> list[str]:
-    script = ENTRYPOINT_SCRIPT.format(
-        run=shlex.quote(run_dir), ini=shlex.quote(ini_path), port=ctlport,
-        hold=shlex.quote(run_dir + '/k2hdkc.hold'),
-        detach_ticks=max(1, round(detach_wait / 0.2)))
-    return ['/bin/bash', '-c', script]
+def node_environment(ini_path: str, ctlport: int,
+                     detach_wait: float = 2.0) -> dict[str, str]:
+    """What ``guestagent/k2hdkc-node`` reads (its header documents it)."""
+    return {'K2HDKC_INI': ini_path, 'K2HDKC_CTLPORT': str(ctlport),
+            'K2HDKC_RUN_DIR': RUN_DIR,
+            'K2HDKC_DETACH_WAIT_MS': str(max(0, round(detach_wait * 1000)))}
 
 
 def repository(image: str) -> str:
@@ -94,13 +52,6 @@ def repository(image: str) -> str:
     if ':' in last:
         last = last.split(':', 1)[0]
     return '%s/%s' % (head, last) if head else last
-
-
-def healthcheck(ctlport: int) -> dict[str, Any]:
-    return {'test': ['CMD', '/bin/bash', '-c',
-                     HEALTHCHECK_SCRIPT.format(port=ctlport)],
-            'interval': 10 * _NS, 'timeout': 5 * _NS, 'retries': 3,
-            'start_period': 30 * _NS}
 
 
 class DockerRuntime:
@@ -145,16 +96,16 @@ class DockerRuntime:
 
     def run_kwargs(self) -> dict[str, Any]:
         """What ``containers.run`` gets (Trove's start_container plus the
-        stop signal, which that helper cannot pass)."""
+        stop signal, which that helper cannot pass; the image also says
+        SIGHUP). Entrypoint and HEALTHCHECK are the image's own."""
         volumes = {self.conf_dir: {'bind': self.conf_dir, 'mode': 'rw'},
                    self.data_dir: {'bind': self.data_dir, 'mode': 'rw'}}
         return dict(name=CONTAINER, detach=True,
                     restart_policy={'Name': 'unless-stopped'},
                     network_mode='host', ipc_mode='host', volumes=volumes,
                     user=self.user, stop_signal='SIGHUP',
-                    healthcheck=healthcheck(self.ctlport),
-                    entrypoint=entrypoint(self.ini_path, self.ctlport,
-                                          self.detach_wait))
+                    environment=node_environment(
+                        self.ini_path, self.ctlport, self.detach_wait))
 
     def image_ref(self) -> str:
         if not self.version:
