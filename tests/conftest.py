@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
+
+# Hypothesis loads third-party plugins at import. trio (selenium's
+# dependency) registers one, and trio cannot import once Trove's modules
+# have monkey-patched sockets with eventlet (tests/unit/cluster), so the
+# property tests there would fail to collect. No test uses such a plugin.
+os.environ.setdefault('HYPOTHESIS_NO_PLUGINS', '1')
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 REFERENCE_ROOT = REPO_ROOT / 'tests' / 'data' / 'reference'
