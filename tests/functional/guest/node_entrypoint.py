@@ -78,7 +78,11 @@ class Node:
 
     def stop(self, sig: int = signal.SIGHUP) -> int:
         self.proc.send_signal(sig)
-        return self.proc.wait(60)
+        try:
+            return self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError('the entrypoint did not stop on signal %d;'
+                                 ' its log:\n%s' % (sig, self.output()))
 
     def output(self) -> str:
         return self.log.read_text()
