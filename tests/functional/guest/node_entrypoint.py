@@ -81,8 +81,9 @@ class Node:
         try:
             return self.proc.wait(60)
         except subprocess.TimeoutExpired:
+            log = self.output()
             raise AssertionError('the entrypoint did not stop on signal %d;'
-                                 ' its log:\n%s' % (sig, self.output()))
+                                 ' its log:\n%s' % (sig, log)) from None
 
     def output(self) -> str:
         return self.log.read_text()
