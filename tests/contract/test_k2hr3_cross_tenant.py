@@ -5,7 +5,9 @@ names an object of tenant A by its full YRN (its route code: the GET
 router of ``/v1/role`` compares the YRN's tenant with the token's before
 anything else and answers 400 for the role, a role token and the role's
 token list; a revoke of another tenant's role token is 403; writes of
-another tenant's resource or role are 400; a read of its resource 404),
+another tenant's resource or role are 400; a read of its resource 404;
+a read or delete of its policy and a delete of its resource 400, from
+src/routes/policy.ts and resource.ts),
 and that a Keystone token cannot be scoped to a project its user has no
 role in (404, the identity back end's failure). The rig's tenant
 isolation test (tests/functional/rig/test_tenant_isolation.py) relies on
@@ -26,6 +28,7 @@ from tests.standins.k2hr3 import K2hr3StandIn
 A, B = 'tenant0', 'tenant1'
 ROLE_A = 'yrn:yahoo:::%s:role:c/server' % A
 RESOURCE_A = 'yrn:yahoo:::%s:resource:c' % A
+POLICY_A = 'yrn:yahoo:::%s:policy:c' % A
 WRONG_TENANT = ('GET request query has wrong tenant yrn full path(tenant=%s)'
                 ' or not specify tenant.' % A)
 
@@ -67,6 +70,9 @@ def a_objects(standin: K2hr3StandIn) -> dict[str, str]:
     user = _scoped(standin, 'usera', A)
     assert _call(standin, 'POST', '/v1/resource', user, {'resource': {
         'name': 'c', 'type': 'string', 'data': 'x', 'keys': {}}})[0] == 201
+    assert _call(standin, 'POST', '/v1/policy', user, {'policy': {
+        'name': 'c', 'effect': 'allow', 'action': ['yrn:yahoo::::action:read'],
+        'resource': []}})[0] == 201
     assert _call(standin, 'POST', '/v1/role', user,
                  {'role': {'name': 'c/server'}})[0] == 201
     assert _call(standin, 'PUT', '/v1/role/c/server?host=10.0.0.1&port=0',
@@ -97,6 +103,16 @@ def test_other_tenants_objects_cannot_be_changed(standin, a_objects):
     assert _call(standin, 'DELETE', '/v1/role/%s' % ROLE_A, b)[0] == 403
     assert _call(standin, 'PUT', '/v1/role/%s?host=10.0.0.66&port=0'
                  % ROLE_A, b)[0] == 403
+    # the delete and read of the policy and the delete of the (not
+    # referenced) resource are refused before anything is looked up
+    assert _call(standin, 'DELETE', '/v1/resource/%s' % RESOURCE_A,
+                 b) == (400, None)
+    assert _call(standin, 'DELETE', '/v1/policy/%s' % POLICY_A,
+                 b) == (400, None)
+    status, body = _call(standin, 'GET', '/v1/policy/%s' % POLICY_A, b)
+    assert (status, body['message']) == (400, (
+        'Request query has wrong yrn full path(tenant=%s) to policy'
+        '(tenant=%s)' % (A, B)))
     # A's objects are as A left them
     a = a_objects['user']
     status, body = _call(standin, 'GET', '/v1/role/token/list/c/server'
@@ -108,6 +124,8 @@ def test_other_tenants_objects_cannot_be_changed(standin, a_objects):
         '10.0.0.1']
     status, body = _call(standin, 'GET', '/v1/resource/c?expand=false', a)
     assert (status, body['resource']['string']) == (200, 'x')
+    status, body = _call(standin, 'GET', '/v1/policy/c', a)
+    assert (status, body['policy']['effect']) == (200, 'allow')
 
 
 def test_keystone_token_is_not_scoped_to_a_project_of_another_user(

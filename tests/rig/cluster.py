@@ -8,6 +8,7 @@ import json
 import pathlib
 import time
 from typing import Any
+import urllib.error
 import urllib.request
 
 from tests.rig import cli
@@ -81,6 +82,42 @@ def all_status(ip: str) -> Any:
     return ControlPortClient(ip, CTLPORT).all_status()
 
 
+def k2hr3_call(info: dict[str, Any], method: str, path: str, token: str,
+               body: Any = None) -> tuple[int, Any]:
+    """(status, JSON body or None) of a K2HR3 API request with the
+    ``x-auth-token`` ``token`` (``U=...`` or ``R=...``), errors
+    included."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(  # noqa: S310 - the rig's own stand-in
+        info['k2hr3_api_url'].rstrip('/') + path, data=data,
+        method=method, headers={'x-auth-token': token,
+                                'content-type': 'application/json'})
+    return _send(req)
+
+
+def api_call(url: str, method: str, token: str,
+             body: Any = None) -> tuple[int, Any]:
+    """(status, JSON body or None) of a Trove API request to ``url``
+    with the Keystone token ``token``, errors included."""
+    req = urllib.request.Request(  # noqa: S310 - the rig API on loopback
+        url, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={'X-Auth-Token': token, 'Content-Type': 'application/json'})
+    return _send(req)
+
+
+def _send(req: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            status, text = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read()
+    try:
+        return status, json.loads(text) if text.strip() else None
+    except ValueError:
+        return status, None
+
+
 def _k2hr3(info: dict[str, Any], method: str, path: str, token: str,
            body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
@@ -111,10 +148,15 @@ def k2hr3_scoped_token(info: dict[str, Any], keystone_token: str,
                   {'auth': {'tenantName': names[0]}})['token']
 
 
-def k2hr3_objects(info: dict[str, Any], cluster_id: str) -> list[str]:
+def k2hr3_objects(info: dict[str, Any], cluster_id: str,
+                  keystone_token: str | None = None,
+                  project_id: str | None = None) -> list[str]:
     """``kind:path`` of every K2HR3 resource, role and policy of the
-    cluster, as the rig user sees them in the rig project's tenant."""
-    scoped = k2hr3_scoped_token(info, info['token'], info['project_id'])
+    cluster, as the rig user sees them in the rig project's tenant (or
+    as the owner of ``keystone_token`` sees them in the tenant of
+    ``project_id``)."""
+    scoped = k2hr3_scoped_token(info, keystone_token or info['token'],
+                                project_id or info['project_id'])
     found = []
     for kind in ('resource', 'role', 'policy'):
         tree = _k2hr3(info, 'GET', '/v1/list/%s?expand=true' % kind,

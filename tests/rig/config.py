@@ -166,6 +166,15 @@ def swift_tokens(info: dict[str, Any]) -> dict[str, str]:
             info['admin_token']: '*'}
 
 
+def swift_keystone(info: dict[str, Any]) -> dict[str, str] | None:
+    """With a Keystone, the rig's Swift checks tokens there (auth_token
+    as Trove's service user, then keystoneauth): the CLI's tokens are
+    new at every call, so no fixed list can stand for them."""
+    if info['auth'] != 'keystone':
+        return None
+    return dict(keystone.trove_sections(info)['keystone_authtoken'])
+
+
 def allow_insecure_http(info: dict[str, Any]) -> bool | None:
     """``[k2hdkc] k2hr3_allow_insecure_http`` for the rig's processes:
     True when its K2HR3 (the stand-in by default) is plain http, else

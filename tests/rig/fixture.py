@@ -1,6 +1,8 @@
-"""pytest fixture: a whole rig per test session, always torn down.
+"""pytest fixtures: a whole rig per test session, always torn down; and
+a rig behind a real Keystone for the modules that need one.
 
-Use with ``from tests.rig.fixture import trove_rig  # noqa: F401``. The
+Use with ``from tests.rig.fixture import trove_rig  # noqa: F401`` (and
+``keystone_rig``). The
 handle runs the real ``openstack`` CLI; teardown stops every process,
 removes the namespaces, bridge, vhost/user and database, and fails the
 session if any rig namespace survived.
@@ -9,6 +11,7 @@ session if any rig namespace survived.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -82,16 +85,36 @@ def rig_unavailable() -> str | None:
 
 @pytest.fixture(scope='session')
 def trove_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
+    name, subnet = rig_identity(os.environ.get(SLOT_ENV, ''))
+    with _rig(request, name, subnet, config.default_auth()) as handle:
+        yield handle
+
+
+@pytest.fixture(scope='module')
+def keystone_rig(request: pytest.FixtureRequest) -> Iterator[RigHandle]:
+    """A rig whose trove-api sits behind a real Keystone: the session's
+    rig when it runs with K2HDKC_RIG_AUTH=keystone; else one of its own
+    for the module (``keystone_identity``), torn down after it."""
+    if config.default_auth() == 'keystone':
+        yield request.getfixturevalue('trove_rig')
+        return
+    name, subnet = keystone_identity(os.environ.get(SLOT_ENV, ''))
+    with _rig(request, name, subnet, 'keystone') as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _rig(request: pytest.FixtureRequest, name: str, subnet: str,
+         auth: str) -> Iterator[RigHandle]:
     reason = rig_unavailable()
     if reason:
         pytest.skip(reason)
     # Not under /tmp: every VM mounts a private /tmp over it.
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix='k2hdkc-rig-',
                                               dir='/var/tmp'))
-    name, subnet = rig_identity(os.environ.get(SLOT_ENV, ''))
     settings = config.RigSettings(state_dir=state_dir, name=name,
                                   api_port=_free_port(), subnet=subnet,
-                                  keystone_port=_free_port())
+                                  keystone_port=_free_port(), auth=auth)
     try:
         info = launcher.up(settings)
         yield RigHandle(info=info, state_dir=state_dir)
@@ -115,3 +138,14 @@ def rig_identity(slot: str) -> tuple[str, str]:
         raise ValueError('%s must be a number from 1 to 9, not %r'
                          % (SLOT_ENV, slot))
     return TEST_RIG_NAME + slot, '10.247.%d.0/24' % (10 + int(slot))
+
+
+def keystone_identity(slot: str) -> tuple[str, str]:
+    """(rig name, subnet) of the Keystone rig that a static-auth session
+    in ``slot`` starts for the modules that need a real Keystone
+    (``keystone_rig``): ``k2rigk<slot>`` on 10.247.(20+slot).0/24, so it
+    never meets a session's rig of any slot."""
+    name, _ = rig_identity(slot)
+    number = int(slot) if slot else 0
+    return ('k2rigk' + name[len(TEST_RIG_NAME):],
+            '10.247.%d.0/24' % (20 + number))

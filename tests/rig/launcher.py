@@ -226,7 +226,7 @@ def swift_server(info: dict[str, Any]) -> swiftlocal.LocalSwift:
     return swiftlocal.LocalSwift(
         pathlib.Path(info['state_dir']) / 'swift',
         proxy_host=info['swift']['host'], tokens=config.swift_tokens(info),
-        ports=info['swift']['ports'])
+        ports=info['swift']['ports'], keystone=config.swift_keystone(info))
 
 
 def start_swift(info: dict[str, Any]) -> None:

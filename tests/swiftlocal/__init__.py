@@ -71,16 +71,23 @@ class LocalSwift:
 
     def __init__(self, workdir: pathlib.Path, proxy_host: str = '127.0.0.1',
                  tokens: dict[str, str] | None = None,
-                 ports: dict[str, int] | None = None) -> None:
+                 ports: dict[str, int] | None = None,
+                 keystone: dict[str, str] | None = None) -> None:
         """``tokens``: token -> the accounts it reaches ('|' separated,
         ``*`` for all); by default ``TOKEN`` for ``ACCOUNT``. ``ports``:
-        server -> port (free ones by default)."""
+        server -> port (free ones by default). ``keystone``: instead of
+        ``tokens``, Keystone decides, as in a deployment: the proxy runs
+        keystonemiddleware ``auth_token`` with these options (its
+        service user) and Swift's ``keystoneauth`` (a project's
+        ``member`` or ``admin`` reaches ``AUTH_<project id>``, ``admin``
+        every account)."""
         self.workdir = pathlib.Path(workdir)
         self.proxy_host = proxy_host
         self.ports = dict(ports or {name: free_port() for name in SERVERS})
         self.procs: dict[str, subprocess.Popen] = {}
         self.token = TOKEN
         self.tokens = dict(tokens or {TOKEN: ACCOUNT})
+        self.keystone = dict(keystone) if keystone else None
 
     @property
     def url_prefix(self) -> str:
@@ -135,13 +142,11 @@ use = egg:swift#%(n)s
                (common % (self.proxy_host, self.ports['proxy'], 'proxy'))
                + """
 [pipeline:main]
-pipeline = catch_errors proxy-logging token slo dlo proxy-logging proxy-server
+pipeline = catch_errors proxy-logging %s slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
-[filter:token]
-paste.filter_factory = tests.swiftlocal.token:filter_factory
-tokens = %s
+%s
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:proxy-logging]
@@ -150,7 +155,25 @@ use = egg:swift#proxy_logging
 use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
-""" % ' '.join('%s=%s' % kv for kv in self.tokens.items()))
+""" % self._auth())
+
+    def _auth(self) -> tuple[str, str]:
+        """(pipeline part, its filter sections)."""
+        if self.keystone is None:
+            return 'token', (
+                '[filter:token]\n'
+                'paste.filter_factory = tests.swiftlocal.token:filter_factory'
+                '\ntokens = %s' % ' '.join('%s=%s' % kv
+                                           for kv in self.tokens.items()))
+        options = dict(self.keystone, delay_auth_decision='true')
+        return 'authtoken keystoneauth', '\n'.join(
+            ['[filter:authtoken]',
+             'paste.filter_factory = '
+             'keystonemiddleware.auth_token:filter_factory']
+            + ['%s = %s' % kv for kv in options.items()]
+            + ['[filter:keystoneauth]', 'use = egg:swift#keystoneauth',
+               'operator_roles = admin, member',
+               'reseller_admin_role = admin'])
 
     def start(self) -> LocalSwift:
         lacks = missing()

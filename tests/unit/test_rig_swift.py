@@ -40,3 +40,27 @@ def test_tokens_reach_their_own_account(tmp_path):
     assert tokens[info['token']] == own
     assert tokens[info['owner_token']] == own
     assert tokens[info['admin_token']] == '*'
+
+
+def test_with_keystone_swift_asks_keystone(tmp_path):
+    """Auth ``keystone``: no fixed token list (the CLI's tokens are new
+    at every call); the proxy checks tokens at the rig's Keystone as
+    Trove's service user and keystoneauth maps projects to accounts."""
+    from tests import swiftlocal
+    info = config.build_info(config.RigSettings(
+        state_dir=tmp_path, auth='keystone'), True)
+    assert config.swift_keystone(_info(tmp_path, True)) is None
+    options = config.swift_keystone(info)
+    assert options['auth_url'] == info['keystone']['url']
+    assert options['username'] == 'trove'
+    server = swiftlocal.LocalSwift(tmp_path, tokens={'t': '*'},
+                                   ports=dict.fromkeys(swiftlocal.SERVERS, 1),
+                                   keystone=options)
+    server._configs()
+    text = (tmp_path / 'proxy-server.conf').read_text()
+    assert ('pipeline = catch_errors proxy-logging authtoken keystoneauth '
+            'slo dlo proxy-logging proxy-server\n') in text
+    assert 'paste.filter_factory = keystonemiddleware.auth_token:' in text
+    assert 'delay_auth_decision = true\n' in text
+    assert 'use = egg:swift#keystoneauth\n' in text
+    assert 'tests.swiftlocal.token' not in text

@@ -73,12 +73,29 @@ def create(state: State, req: Request) -> Reply:
     return created()
 
 
-def _target(state: State, req: Request, token: str) -> tuple[str, str]:
+def _target(state: State, req: Request, token: str,
+            other_tenant: str | None = None) -> tuple[str, str]:
+    """(tenant, path) named by the request path; a full YRN of another
+    tenant than the token's is the 400 ``other_tenant`` (``%(yrn)s`` and
+    ``%(own)s``: the two tenants) where given."""
     user = auth.scoped_user(state, token)
     try:
-        return yrn.resolve(req.path[len(PREFIX):], user.tenant, 'policy')
+        tenant, path = yrn.resolve(req.path[len(PREFIX):], user.tenant,
+                                   'policy')
     except ValueError as exc:
         raise ApiError(400, 'policy path is wrong') from exc
+    if other_tenant is not None and tenant != user.tenant:
+        raise ApiError(400, other_tenant % {'yrn': tenant,
+                                            'own': user.tenant})
+    return tenant, path
+
+
+# K2HR3 2.0.3 (src/routes/policy.ts): GET compares a full YRN's tenant
+# with the token's; DELETE only strips the token's own tenant's prefix,
+# so a YRN of another tenant is left over and refused as one.
+GET_OTHER_TENANT = ('Request query has wrong yrn full path(tenant=%(yrn)s)'
+                    ' to policy(tenant=%(own)s)')
+DELETE_OTHER_TENANT = 'DELETE request url has wrong yrn full path to policy'
 
 
 def get(state: State, req: Request) -> Reply:
@@ -87,7 +104,7 @@ def get(state: State, req: Request) -> Reply:
     if kind != 'U':
         raise ApiError(400, auth.NO_HEADER) if kind is None else \
             auth.not_existed(token)
-    tenant, path = _target(state, req, token)
+    tenant, path = _target(state, req, token, GET_OTHER_TENANT)
     data = state.tenant(tenant)
     policy = data.policies.get(path)
     policy_yrn = yrn.make(tenant, 'policy', path)
@@ -129,7 +146,7 @@ def delete(state: State, req: Request) -> Reply:
     if kind != 'U':
         raise ApiError(400, auth.NO_HEADER) if kind is None else \
             auth.not_existed(token)
-    tenant, path = _target(state, req, token)
+    tenant, path = _target(state, req, token, DELETE_OTHER_TENANT)
     gone = state.tenant(tenant).policies.pop(path, None)
     if gone is not None:
         references.policy_listed(state, gone['resource'], [])

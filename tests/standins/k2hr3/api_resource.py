@@ -196,6 +196,12 @@ def delete(state: State, req: Request) -> Reply:
         tenant, path = yrn.resolve(target, user.tenant, 'resource')
     except ValueError as exc:
         raise ApiError(400, NO_YRN) from exc
+    if tenant != user.tenant:
+        # K2HR3 2.0.3 (src/routes/resource.ts) checks the tenant first
+        raise ApiError(400, 'DELETE request resource(%s) is under tenant(%s)'
+                            ', it is not under tenant(%s).' % (
+                                compact(path), compact(tenant),
+                                compact(user.tenant)))
     store = state.tenant(tenant).resources
     part = req.arg('type')
     if part is None:
