@@ -1,0 +1,109 @@
+"""A leaver lost during its own shrink (doc/ring-procedures.md §4 "A
+leaver lost on its way out"): its VM goes at SERVICEOUT, at the k2hdkc
+restarts or during the MERGE, and the shrink ends in the new ring
+without it, as a dead member's shrink does, instead of waiting for a
+guest that never answers and aborting the merge (the fault matrix cell
+shrink:serviceout vm-gone ended with every member in error)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from tests.unit.cluster.test_dead_member import assert_serving_without
+from tests.unit.cluster.test_taskmanager import CLUSTER
+from tests.unit.cluster.test_taskmanager import FakeRegistry
+from tests.unit.cluster.test_taskmanager import cleared  # noqa: F401
+from tests.unit.cluster.test_taskmanager import fault_messages
+from tests.unit.cluster.test_taskmanager import faults  # noqa: F401
+from tests.unit.cluster.test_taskmanager import fresh_ring
+from tests.unit.cluster.test_taskmanager import healthy
+from tests.unit.cluster.test_taskmanager import k2hdkc_opts  # noqa: F401
+from tests.unit.cluster.test_taskmanager import make_tasks
+from trove_k2hdkc.cluster import ringstate as rs
+
+REMAINING = ['inst-1', 'inst-2']
+LEAVER = 'inst-3'
+
+
+def _dies(ring, node, method, *, before=False, match=None):
+    """``LEAVER``'s VM is lost at ``node``'s ``method`` call: before it
+    is handled, or right after it took effect."""
+    call = ring.call
+
+    def wrapped(node_id, name, **kwargs):
+        hit = (node_id, name) == (node, method) and (
+            match is None or match(kwargs)) and not ring.nodes[LEAVER].dead
+        if hit and before:
+            ring.kill(LEAVER)
+        try:
+            return call(node_id, name, **kwargs)
+        finally:
+            if hit and not before:
+                ring.kill(LEAVER)
+    ring.call = wrapped
+
+
+def _its_serviceout(kwargs):
+    return kwargs.get('custom_id_seed') == LEAVER
+
+
+def _shrink(ring):
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, [LEAVER])
+    return tasks, registry
+
+
+def _assert_shrunk(ring, tasks, registry, cleared):  # noqa: F811
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, LEAVER, REMAINING)
+    assert registry.log == ['ring_settings', 'remove']
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, [LEAVER])
+    tasks.reset_task.assert_called_once_with()
+    # nothing was aborted, and the survivors were purged
+    assert 'abort_merge' not in ring.methods()
+    for i in REMAINING:
+        assert 'purge_finish' in ring.methods(i)
+    # a shrink that did what was asked leaves no fault behind
+    assert sorted(c.args[0] for c in cleared.call_args_list) == sorted(
+        ring.nodes)
+
+
+@pytest.mark.parametrize('where', [
+    # the matrix cell: lost just after its SERVICEOUT took effect
+    ('inst-1', 'service_out', False, _its_serviceout),
+    # lost while the SERVICEOUT was on its way (chmpx handles the down
+    # server itself: [SERVICE IN][DOWN][DELETE][Pending])
+    ('inst-1', 'service_out', True, _its_serviceout),
+    # lost while the remaining members restart their k2hdkc
+    ('inst-2', 'restart_k2hdkc', False, None),
+    # lost during the MERGE it was a source of
+    ('inst-1', 'merge', False, None),
+], ids=['after-serviceout', 'at-serviceout', 'at-restart', 'in-merge'])
+def test_shrink_whose_leaver_is_lost_ends_in_the_new_ring(
+        where, faults, cleared):  # noqa: F811
+    node, method, before, match = where
+    ring = fresh_ring(3)
+    healthy(ring)
+    _dies(ring, node, method, before=before, match=match)
+    tasks, registry = _shrink(ring)
+    _assert_shrunk(ring, tasks, registry, cleared)
+    assert not fault_messages(faults)
+    assert ring.nodes[LEAVER].code == rs.SERVICE_OUT_DOWN
+    # the lost leaver was never asked to stop
+    assert 'stop_node' not in ring.methods(LEAVER)
+
+
+def test_leaver_lost_after_compmerge_is_not_stopped(
+        faults, cleared):  # noqa: F811
+    """Out of the ring already (0x11) when its VM goes: nothing is left
+    to merge; it is not waited for or stopped, and the shrink ends."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    _dies(ring, 'inst-1', 'complete_merge')
+    tasks, registry = _shrink(ring)
+    _assert_shrunk(ring, tasks, registry, cleared)
+    assert 'stop_node' not in ring.methods(LEAVER)
