@@ -40,6 +40,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc import faulttext
 from trove_k2hdkc.backupset import tasks as setstasks
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
@@ -333,10 +334,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def _record_fault(self, cluster_id: str, message: str) -> None:
         """The instance fault is the one place ``openstack database
-        instance show`` tells a user why a cluster operation failed."""
+        instance show`` tells a user why a cluster operation failed; a
+        long text keeps its start and its end (``faulttext``)."""
         for instance_id in self._ids(cluster_id):
             try:
-                save_instance_fault(instance_id, message, message)
+                save_instance_fault(instance_id, faulttext.message(message),
+                                    faulttext.details(message))
             except Exception:
                 LOG.exception('Cluster %s: could not save the fault of '
                               'member %s', cluster_id, instance_id)

@@ -105,7 +105,10 @@ def cleared():
 
 
 def fault_messages(save):
-    return {c.args[0]: c.args[1] for c in save.call_args_list}
+    """The whole fault text of each member: the details (the message is
+    shortened to fit its column, ``faulttext``), lines joined again."""
+    return {c.args[0]: ' '.join(c.args[2].split())
+            for c in save.call_args_list}
 
 
 def make_tasks(ring, registry, ids, ready=True):
