@@ -270,11 +270,16 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         return failure is None
 
     def _recover_ring(self, cluster_id: str, procs: Procedures,
-                      ids: Sequence[str], kind: str) -> bool | str:
+                      ids: Sequence[str], kind: str,
+                      outside: Callable[[resume.Outcome], str | None]
+                      | None = None) -> bool | str:
         """After a step failed with the ring changing: the rules of
         doc/ring-procedures.md §11 from the ring's state (a guest that
         came back, a process its supervisor restarted, a lost reply);
-        False when the ring cannot be brought to serve (a member gone)."""
+        False when the ring cannot be brought to serve (a member gone).
+        ``outside`` may deal with the members the ring ended without
+        (it drops from ``outcome.outside`` those it deleted) and say
+        what it did."""
         try:
             outcome = resume.resume(procs, ids, kind)
             self._complete_fresh(procs.fleet, outcome)
@@ -282,9 +287,56 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             LOG.error('Cluster %s: the ring could not be brought back to '
                       'serving: %s', cluster_id, exc)
             return False
-        self._end_statuses(ids, outcome, kind)
-        return 'then, from the ring\'s state: %s; %s' % (
-            outcome.done, outcome_text(kind, outcome))
+        outside_before = list(outcome.outside)
+        dealt = outside(outcome) if outside and outcome.outside else None
+        gone = set(outside_before) - set(outcome.outside)
+        self._end_statuses([i for i in ids if i not in gone], outcome, kind)
+        return 'then, from the ring\'s state: %s; %s%s' % (
+            outcome.done, dealt + '; ' if dealt else '',
+            outcome_text(kind, outcome))
+
+    def _drop_unjoined(self, context: Any, cluster_id: str,
+                       procs: Procedures, members: Sequence[Member],
+                       registry: reg.ClusterRegistry,
+                       new: Sequence[Member], outcome: resume.Outcome
+                       ) -> str | None:
+        """doc/ring-procedures.md §3: new members the ring ended without
+        (they never joined, or were lost before they merged: chmpx takes
+        a joining server that goes down out of the ring) hold no key. As
+        before SERVICEIN, they are stopped if they answer, leave K2HR3
+        and are deleted, and the members in the ring re-read an INI
+        without them; None (and nothing changed for the user to
+        redo) if that failed."""
+        out = [m for m in new if m.id in outcome.outside]
+        if not out:
+            return None
+        ids = [m.id for m in out]
+        troubles = {m.id: self.server_trouble(context, m.id) for m in out}
+        try:
+            answering, _ = procs._statuses(ids)
+            if answering:
+                procs.best_effort('grow undo: stop new nodes',
+                                  list(answering), 'stop_node')
+            registry.remove_servers(out)
+            procs.shrink_finish([m for m in members
+                                 if m.id in outcome.serving], out,
+                                purge=False)
+            self._delete_new_members(context, cluster_id, ids)
+        except Exception as exc:
+            LOG.error('Cluster %s: the new members %s that did not join '
+                      'could not be removed: %s', cluster_id, ids, exc)
+            return None
+        outcome.outside = [i for i in outcome.outside if i not in ids]
+        known = {i: t for i, t in troubles.items() if t}
+        why = ''
+        if len(out) == 1 and known:
+            why = ' (%s)' % known[ids[0]]
+        elif known:
+            why = ' (%s)' % '; '.join('%s: %s' % kv
+                                      for kv in sorted(known.items()))
+        return ('the new member%s %s did not join the ring%s: removed '
+                'from K2HR3 and deleted' % ('s' if len(out) > 1 else '',
+                                            ', '.join(ids), why))
 
     def _drop_dead_new(self, context: Any, cluster_id: str,
                        procs: Procedures, existing: Sequence[Member],
@@ -425,7 +477,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """Until the first SERVICEIN the ring's membership is unchanged
         and a failure is undone: the new members leave K2HR3, are stopped
         and deleted, the old ones re-read their INI. After that the
-        members get GROWING_ERROR."""
+        ring's state decides (``_recover_ring``), new members that ended
+        outside the ring are removed the same way (``_drop_unjoined``),
+        and only a ring that cannot serve leaves the members in
+        GROWING_ERROR."""
         if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
             return
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
@@ -459,9 +514,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         def recover() -> bool | str:
             if state['ring_touched']:
                 procs, existing = state['procs']
+                registry, new = state['added']
                 ended = self._recover_ring(
                     cluster_id, procs, [m.id for m in existing] + new_ids,
-                    resume.GROW)
+                    resume.GROW, lambda outcome: self._drop_unjoined(
+                        context, cluster_id, procs, list(existing) + new,
+                        registry, new, outcome))
                 if ended is False:
                     return self._drop_dead_new(context, cluster_id, procs,
                                                existing, *state['added'])

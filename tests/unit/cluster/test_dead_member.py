@@ -190,7 +190,7 @@ def test_dead_member_shrink_failed_in_the_merge_is_finished_at_once(
 
 
 def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
-        faults):  # noqa: F811
+        faults, trove_db):  # noqa: F811
     """doc/ring-procedures.md §3: the new member's VM went after the
     merge; the ring can neither purge nor merge with it down, so it
     leaves as a dead member and the three old members serve again."""
@@ -222,3 +222,42 @@ def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
             '(inst-4: its Nova server s-4 is ERROR): taken out of the ring '
             'as dead members, removed from K2HR3 and deleted; the cluster '
             'is serving with its 3 members from before the grow') in text
+
+
+def test_grow_whose_new_member_is_lost_before_it_merged_ends_in_the_old_ring(
+        faults, trove_db):  # noqa: F811
+    """doc/ring-procedures.md §3: the new member's VM goes right after its
+    SERVICEIN. chmpx takes a joining server that goes down out of the
+    ring (0x10), so the old members serve on; the grow's own recovery
+    also removes the member that never joined from K2HR3 and deletes it,
+    instead of leaving it listed, in GROWING_ERROR, for a shrink."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server s-4 is ERROR'
+    call = ring.call
+
+    def lost_after_service_in(node_id, method, **kwargs):
+        reply = call(node_id, method, **kwargs)
+        if (node_id, method) == ('inst-4', 'service_in'):
+            ring.kill('inst-4')
+        return reply
+    ring.call = lost_after_service_in
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+    # the old members never left the ring: no restart, no merge
+    assert 'restart_k2hdkc' not in ring.methods()
+    assert ('inst-1', 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
+    assert ('inst-4', 'db', {
+        'task_status': InstanceTasks.GROWING_ERROR}) not in ring.calls
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('grow failed: grow: new nodes [ADD][Pending]')
+    assert ('the new member inst-4 did not join the ring (its Nova server '
+            's-4 is ERROR): removed from K2HR3 and deleted') in text, text
+    assert 'cluster shrink' not in text
+    assert 'serving with 3 members' in text
