@@ -65,6 +65,11 @@ LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
+class NotServing(str):
+    """What a recovery returns when the ring could not be brought to
+    serve: why, for the members' fault (they get the error status)."""
+
+
 class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
 
     @property
@@ -232,9 +237,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """Run ``body`` under the cluster timeout. On any failure
         ``recover`` runs and says how the cluster ended: True, back as it
         was; a text, brought to a serving state it describes (it set the
-        members' statuses); False, neither, and every member gets
-        ``status``. Either way each member shows the failure as its
-        fault and the task resets."""
+        members' statuses); False or a ``NotServing`` text (why), neither,
+        and every member gets ``status``. Either way each member shows
+        the failure as its fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
         failure, ended = None, None
         code = self.db_info.task_status.code
@@ -259,6 +264,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         if failure is not None:
             if ended is True:
                 failure += '; undone, the cluster is as it was'
+            elif isinstance(ended, NotServing):
+                failure += '; the ring does not serve: %s' % ended
+                self.update_statuses_on_failure(cluster_id, status=status)
             elif isinstance(ended, str):
                 failure += '; ' + ended
             else:
@@ -276,17 +284,17 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """After a step failed with the ring changing: the rules of
         doc/ring-procedures.md §11 from the ring's state (a guest that
         came back, a process its supervisor restarted, a lost reply);
-        False when the ring cannot be brought to serve (a member gone).
-        ``outside`` may deal with the members the ring ended without
-        (it drops from ``outcome.outside`` those it deleted) and say
-        what it did."""
+        ``NotServing`` when the ring cannot be brought to serve (a member
+        gone), saying why. ``outside`` may deal with the members the
+        ring ended without (it drops from ``outcome.outside`` those it
+        deleted) and say what it did."""
         try:
             outcome = resume.resume(procs, ids, kind)
             self._complete_fresh(procs.fleet, outcome)
         except Exception as exc:
             LOG.error('Cluster %s: the ring could not be brought back to '
                       'serving: %s', cluster_id, exc)
-            return False
+            return NotServing(exc)
         outside_before = list(outcome.outside)
         dealt = outside(outcome) if outside and outcome.outside else None
         gone = set(outside_before) - set(outcome.outside)
@@ -520,9 +528,11 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                     resume.GROW, lambda outcome: self._drop_unjoined(
                         context, cluster_id, procs, list(existing) + new,
                         registry, new, outcome))
-                if ended is False:
-                    return self._drop_dead_new(context, cluster_id, procs,
-                                               existing, *state['added'])
+                if isinstance(ended, NotServing):
+                    dropped = self._drop_dead_new(
+                        context, cluster_id, procs, existing,
+                        *state['added'])
+                    return ended if dropped is False else dropped
                 return ended
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
@@ -571,6 +581,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._require_recorded_ring(fleet, remaining + plan.live, ring)
             state['ring_touched'] = True
             state['procs'] = (procs, stay_ids + leave_ids)
+            state['shrink'] = (remaining, leaving, registry, ring)
             if plan.touches_ring:
                 procs.shrink_ring(remaining, plan.live, plan.dead)
             if plan.up:
@@ -587,11 +598,74 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if not state['ring_touched']:
                 return True
             procs, ids = state['procs']
-            return self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
+            ended = self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
+            if isinstance(ended, NotServing):
+                finished = self._shrink_without_lost(
+                    context, cluster_id, procs, *state['shrink'])
+                if isinstance(finished, NotServing):
+                    return NotServing('%s; %s' % (ended, finished))
+                return ended if finished is None else finished
+            return ended
 
         if self._run('shrink', cluster_id, body,
                      InstanceTasks.SHRINKING_ERROR, recover):
             LOG.info('Cluster %s: shrunk', cluster_id)
+
+    def _shrink_without_lost(self, context: Any, cluster_id: str,
+                             procs: Procedures,
+                             remaining: Sequence[Member],
+                             leaving: Sequence[Member],
+                             registry: reg.ClusterRegistry,
+                             ring: ClusterSettings) -> str | None:
+        """doc/ring-procedures.md §4 "A member lost during a shrink": a
+        member that stays was lost (its VM gone), so chmpx refuses the
+        MERGE of the shrink and the ring serves in neither topology.
+        With no more members down than REPLICA (every key keeps a live
+        copy, a live leaver's as a source of the merge) the lost member
+        is taken out of the ring as a dead member along with the
+        leavers; the shrink then ends as asked, and the lost member
+        stays listed (SHRINKING_ERROR) for the user to shrink and
+        replace. None (nothing done) otherwise, or ``NotServing`` saying
+        why when more members are lost than REPLICA."""
+        lost = procs.lost(leaving, remaining)
+        alive = [m for m in remaining if m not in lost]
+        if not lost or not alive:
+            return None
+        dead_leavers = procs.lost(alive, leaving)
+        if len(lost) + len(dead_leavers) > ring.replica:
+            why = ('%s are lost, more than REPLICA = %d: a key may have '
+                   'had every copy on them, so the ring is left as it is'
+                   % (', '.join(m.id for m in lost + dead_leavers),
+                      ring.replica))
+            LOG.error('Cluster %s: %s', cluster_id, why)
+            return NotServing(why)
+        names = ', '.join(m.id for m in lost)
+        try:
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in lost)
+            procs.shrink_ring(alive, [m for m in leaving
+                                      if m not in dead_leavers],
+                              dead_leavers + lost)
+            registry.remove_servers(leaving)
+            procs.shrink_finish(alive, leaving)
+            self._delete_instances(context, cluster_id,
+                                   [m.id for m in leaving])
+        except Exception as exc:
+            LOG.error('Cluster %s: the shrink could not be finished '
+                      'without %s: %s', cluster_id, names, exc)
+            return None
+        for m in alive:
+            self._update_member(m.id, task_status=InstanceTasks.NONE)
+        for m in lost:
+            self._update_member(m.id,
+                                task_status=InstanceTasks.SHRINKING_ERROR)
+        return ('then %s, which stays, was lost too (%s): taken out of the '
+                'ring as a dead member, and the shrink of %s finished; the '
+                'cluster is serving with %d members in the ring (%s); %s is '
+                'still listed: remove it with openstack database cluster '
+                'shrink, then grow to replace it'
+                % (names, why, ', '.join(m.id for m in leaving), len(alive),
+                   ', '.join(m.id for m in alive), names))
 
     def discard_members(self, context: Any, cluster_id: str,
                         instance_ids: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from trove.instance.tasks import InstanceTasks
 
 from tests.unit.cluster.test_dead_member import assert_serving_without
 from tests.unit.cluster.test_taskmanager import CLUSTER
@@ -107,3 +108,83 @@ def test_leaver_lost_after_compmerge_is_not_stopped(
     tasks, registry = _shrink(ring)
     _assert_shrunk(ring, tasks, registry, cleared)
     assert 'stop_node' not in ring.methods(LEAVER)
+
+
+
+def _lost_at_restart(ring, node, *also):
+    """``node``'s VM is lost right after its k2hdkc restart, and those
+    of ``also`` with it (one host's loss)."""
+    call = ring.call
+
+    def wrapped(node_id, method, **kwargs):
+        reply = call(node_id, method, **kwargs)
+        if (node_id, method) == (node, 'restart_k2hdkc'):
+            for lost in (node, *also):
+                ring.kill(lost)
+        return reply
+    ring.call = wrapped
+
+
+def test_shrink_during_which_a_remaining_member_is_lost_still_ends_serving(
+        faults, trove_db):  # noqa: F811
+    """Not the leaver but a member that stays is lost (at its k2hdkc
+    restart): chmpx refuses MERGE while it is down. With REPLICA = 1 and
+    one member lost every key keeps a live copy, so it is taken out as
+    a dead member along with the leaver (a source of the merge); the
+    shrink ends as asked and the lost member stays listed, in
+    SHRINKING_ERROR, for a shrink and a grow."""
+    ring = fresh_ring(4)
+    healthy(ring)
+    _lost_at_restart(ring, 'inst-2')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server s-2 is ERROR'
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    for i in ('inst-1', 'inst-3'):
+        assert ring.nodes[i].code == rs.HEALTHY
+        view = ring.call(i, 'node_status')
+        assert {e['custom_id_seed']: rs.as_code(e['status']['code'])
+                for e in view['ring']} == {
+            'inst-1': rs.HEALTHY, 'inst-2': rs.SERVICE_OUT_DOWN,
+            'inst-3': rs.HEALTHY}
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2', 'inst-3']
+    assert ring.nodes['inst-4'].running is False
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+    assert ('inst-2', 'db', {
+        'task_status': InstanceTasks.SHRINKING_ERROR}) in ring.calls
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('shrink failed: shrink: inst-2 to Pending'), text
+    assert ('then inst-2, which stays, was lost too (inst-2: its Nova server '
+            's-2 is ERROR): taken out of the ring as a dead member, and the '
+            'shrink of inst-4 finished; the cluster is serving with 2 '
+            'members in the ring (inst-1, inst-3); inst-2 is still listed: '
+            'remove it with openstack database cluster shrink, then grow to '
+            'replace it') in text, text
+
+
+def test_more_members_lost_than_replica_leave_the_ring_as_it_is(
+        faults):  # noqa: F811
+    """Two members that stay are lost at once with REPLICA = 1: a key
+    may have had both its copies on them, so nothing more is done; the
+    members get SHRINKING_ERROR and the fault says why the ring does not
+    serve, not only the step that timed out."""
+    ring = fresh_ring(5)
+    healthy(ring)
+    _lost_at_restart(ring, 'inst-2', 'inst-3')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server is ERROR'
+
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-5'])
+    tasks.update_statuses_on_failure.assert_called_once_with(
+        CLUSTER, status=InstanceTasks.SHRINKING_ERROR)
+    tasks._delete_instances.assert_not_called()
+    assert 'merge' not in ring.methods()
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('shrink failed: shrink: inst-2 to Pending'), text
+    assert ('the ring does not serve: resume: the ring is merging but '
+            'inst-2, inst-3 is down; chmpx refuses MERGE until it is back; '
+            'inst-2, inst-3 are lost, more than REPLICA = 1: a key may have '
+            'had every copy on them, so the ring is left as it is') in text
