@@ -250,8 +250,12 @@ def test_grow_whose_new_member_is_lost_before_it_merged_ends_in_the_old_ring(
     assert_serving_without(ring, 'inst-4', REMAINING)
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, ['inst-4'])
-    # the old members never left the ring: no restart, no merge
+    # the old members never left the ring: no restart, no merge; and
+    # the lost member is not asked to start again (each call would wait
+    # for its RPC timeout)
     assert 'restart_k2hdkc' not in ring.methods()
+    assert [m for m in ring.methods('inst-4') if m != 'db'] == [
+        'configure_node', 'start_node', 'service_in']
     assert ('inst-1', 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
     assert ('inst-4', 'db', {
         'task_status': InstanceTasks.GROWING_ERROR}) not in ring.calls
