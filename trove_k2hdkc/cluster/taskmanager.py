@@ -559,7 +559,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
-        state: dict[str, Any] = {'ring_touched': False}
+        state: dict[str, Any] = {'ring_touched': False, 'removed': False}
 
         def body() -> None:
             leave_ids = list(instance_ids)
@@ -589,6 +589,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 procs.best_effort('shrink: stop the leavers',
                                   [m.id for m in plan.up], 'stop_node')
             registry.remove_servers(leaving)
+            state['removed'] = True
             procs.shrink_finish(remaining, leaving,
                                 purge=plan.touches_ring)
             self._delete_instances(context, cluster_id, leave_ids)
@@ -600,8 +601,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             procs, ids = state['procs']
             ended = self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
             if isinstance(ended, NotServing):
+                remaining, leaving, registry, ring = state['shrink']
                 finished = self._shrink_without_lost(
-                    context, cluster_id, procs, *state['shrink'])
+                    context, cluster_id, procs, remaining, leaving,
+                    registry, ring, state['removed'])
                 if isinstance(finished, NotServing):
                     return NotServing('%s; %s' % (ended, finished))
                 return ended if finished is None else finished
@@ -616,7 +619,8 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                              remaining: Sequence[Member],
                              leaving: Sequence[Member],
                              registry: reg.ClusterRegistry,
-                             ring: ClusterSettings) -> str | None:
+                             ring: ClusterSettings, removed: bool
+                             ) -> str | None:
         """doc/ring-procedures.md §4 "A member lost during a shrink": a
         member that stays was lost (its VM gone), so chmpx refuses the
         MERGE of the shrink and the ring serves in neither topology.
@@ -625,28 +629,35 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         is taken out of the ring as a dead member along with the
         leavers; the shrink then ends as asked, and the lost member
         stays listed (SHRINKING_ERROR) for the user to shrink and
-        replace. None (nothing done) otherwise, or ``NotServing`` saying
-        why when more members are lost than REPLICA."""
+        replace; ``removed``: K2HR3 dropped the leavers already. None
+        (nothing done) otherwise, or ``NotServing`` saying why when more
+        members are lost than REPLICA."""
         lost = procs.lost(leaving, remaining)
         alive = [m for m in remaining if m not in lost]
         if not lost or not alive:
             return None
-        dead_leavers = procs.lost(alive, leaving)
-        if len(lost) + len(dead_leavers) > ring.replica:
-            why = ('%s are lost, more than REPLICA = %d: a key may have '
-                   'had every copy on them, so the ring is left as it is'
-                   % (', '.join(m.id for m in lost + dead_leavers),
-                      ring.replica))
-            LOG.error('Cluster %s: %s', cluster_id, why)
-            return NotServing(why)
         names = ', '.join(m.id for m in lost)
         try:
+            # the lost members leave too; the leavers may be live, dead
+            # or out of the ring already (past COMPMERGE)
+            plan = shrinkplan.plan(procs, alive, list(leaving) + lost,
+                                   under_way=True)
+            if len(plan.dead) > ring.replica:
+                why = ('%s are lost, more than REPLICA = %d: a key may have '
+                       'had every copy on them, so the ring is left as it '
+                       'is' % (', '.join(m.id for m in plan.dead),
+                               ring.replica))
+                LOG.error('Cluster %s: %s', cluster_id, why)
+                return NotServing(why)
             why = '; '.join('%s: %s' % (m.id, self.server_trouble(
                 context, m.id) or 'down in every view') for m in lost)
-            procs.shrink_ring(alive, [m for m in leaving
-                                      if m not in dead_leavers],
-                              dead_leavers + lost)
-            registry.remove_servers(leaving)
+            if plan.touches_ring:
+                procs.shrink_ring(alive, plan.live, plan.dead)
+            if plan.up:
+                procs.best_effort('shrink: stop the leavers',
+                                  [m.id for m in plan.up], 'stop_node')
+            if not removed:
+                registry.remove_servers(leaving)
             procs.shrink_finish(alive, leaving)
             self._delete_instances(context, cluster_id,
                                    [m.id for m in leaving])

@@ -188,3 +188,46 @@ def test_more_members_lost_than_replica_leave_the_ring_as_it_is(
             'inst-2, inst-3 is down; chmpx refuses MERGE until it is back; '
             'inst-2, inst-3 are lost, more than REPLICA = 1: a key may have '
             'had every copy on them, so the ring is left as it is') in text
+
+
+@pytest.mark.parametrize('node, method', [
+    # during the merge: an ABORTMERGE then takes the leaver's [DELETE]
+    ('inst-1', 'merge'),
+    # past COMPMERGE: the leaver is out and stopped already
+    ('inst-2', 'purge_prepare'),
+], ids=['in-merge', 'at-purge'])
+def test_shrink_to_two_whose_other_member_is_lost_ends_with_one(
+        node, method, faults, trove_db):  # noqa: F811
+    """3 -> 2 with REPLICA = 1, and inst-2, which stays, is lost: every
+    key still has a copy on inst-1 or on the leaver (a source of the
+    merge), so the ring ends with inst-1 alone, serving."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    call = ring.call
+
+    def wrapped(node_id, name, **kwargs):
+        reply = call(node_id, name, **kwargs)
+        if (node_id, name) == (node, method) and not ring.nodes[
+                'inst-2'].dead:
+            ring.kill('inst-2')
+        return reply
+    ring.call = wrapped
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: None
+    tasks.shrink_cluster(mock.Mock(), CLUSTER, [LEAVER])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert ring.nodes['inst-1'].code == rs.HEALTHY
+    view = ring.call('inst-1', 'node_status')
+    assert {e['custom_id_seed']: rs.as_code(e['status']['code'])
+            for e in view['ring']} == {'inst-1': rs.HEALTHY,
+                                       'inst-2': rs.SERVICE_OUT_DOWN}
+    assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
+    assert ring.nodes[LEAVER].running is False
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, [LEAVER])
+    text = fault_messages(faults)['inst-1']
+    assert ('then inst-2, which stays, was lost too (inst-2: down in every '
+            'view): taken out of the ring as a dead member, and the shrink '
+            'of inst-3 finished; the cluster is serving with 1 members in '
+            'the ring (inst-1)') in text, text
