@@ -148,6 +148,10 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
         done.append('finished the merge of the ring and purged every member')
     else:
         for i in merging:
+            # one MERGE merges every member that is Pending: those that
+            # came back with an earlier one need none of their own
+            if procs._codes([i])[i] == rs.HEALTHY:
+                continue
             procs._merge_back('resume: merge back %s' % i, members[i],
                               [members[n] for n in ring])
         if merging:

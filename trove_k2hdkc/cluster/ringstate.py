@@ -146,15 +146,16 @@ def codes_in(replies: Mapping[str, Any],
 def lost_leavers(replies: Mapping[str, Any],
                  leaving: Sequence[Any]) -> list[str]:
     """The leavers lost on their way out (doc/ring-procedures.md §4): no
-    status from their guest, and every view that answered lists them
-    with their chmpx down (``[SERVICE IN][DOWN]`` with or without
+    status from their guest, and every view that answered and lists them
+    shows their chmpx down (``[SERVICE IN][DOWN]`` with or without
     ``[DELETE]``, or ``[SERVICE OUT][DOWN]`` after COMPMERGE). A leaver
-    whose guest answers, or that some view still shows up, is not."""
+    whose guest answers, that some view still shows up, or that no view
+    lists, is not."""
     lost = []
     for m in leaving:
         if m.id in replies:
             continue
-        seen = seen_as(replies, m.id, m.ip)
-        if seen and all(c is not None and not c & LIVE_UP for c in seen):
+        seen = [c for c in seen_as(replies, m.id, m.ip) if c is not None]
+        if seen and all(not c & LIVE_UP for c in seen):
             lost.append(m.id)
     return lost

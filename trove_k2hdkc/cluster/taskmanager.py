@@ -49,11 +49,13 @@ from trove_k2hdkc.cluster import readiness
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
+from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.model import Timing
+from trove_k2hdkc.cluster.procedures import DEAD_TEXT
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
 from trove_k2hdkc.cluster.procedures import ProcedureError
@@ -357,7 +359,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         topology serves again. Only when every new member is dead and
         the old ones are healthy; False otherwise (nothing is done)."""
         try:
-            plan = shrinkplan.plan(procs, existing, new)
+            # the grow's own restarts or purge may have left an old
+            # member Pending
+            plan = shrinkplan.plan(procs, existing, new, under_way=True)
             if plan.live or plan.out or len(plan.dead) != len(new):
                 return False
             why = '; '.join('%s: %s' % (m.id, self.server_trouble(
@@ -378,6 +382,55 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 'members from before the grow'
                 % ('s' if len(new) > 1 else '',
                    ', '.join(m.id for m in new), why, len(existing)))
+
+    def _grow_without_lost(self, context: Any, cluster_id: str,
+                           procs: Procedures, existing: Sequence[Member],
+                           new: Sequence[Member], ring: ClusterSettings
+                           ) -> str | None:
+        """doc/ring-procedures.md §3: an existing member was lost during
+        the grow (its VM gone), so chmpx refuses the grow's MERGE. With
+        no more members lost than REPLICA every key keeps a live copy:
+        the lost member is taken out of the ring as a dead leaver
+        (SERVICEOUT through a live member, §4) and the rules of §11
+        finish the grow among the live members; the lost member stays
+        listed (GROWING_ERROR) for the user to shrink. None (nothing
+        done) otherwise, or ``NotServing`` saying why when more members
+        are lost than REPLICA."""
+        lost = procs.lost(new, existing)
+        alive = [m for m in existing if m not in lost]
+        if not lost or not alive:
+            return None
+        names = ', '.join(m.id for m in lost)
+        if len(lost) > ring.replica:
+            why = ('%s are lost, more than REPLICA = %d: a key may have had '
+                   'every copy on them, so the ring is left as it is'
+                   % (names, ring.replica))
+            LOG.error('Cluster %s: %s', cluster_id, why)
+            return NotServing(why)
+        ids = [m.id for m in list(existing) + list(new)]
+        try:
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in lost)
+            views, _ = procs._statuses([m.id for m in alive])
+            for m in lost:
+                if not all(rs.action(c) == rs.ACTION_DELETE
+                           for c in rs.seen_as(views, m.id, m.ip)):
+                    procs._service_out_dead('grow', alive, m)
+            outcome = resume.resume(procs, ids, resume.GROW)
+            self._complete_fresh(procs.fleet, outcome)
+        except Exception as exc:
+            LOG.error('Cluster %s: the grow could not be finished without '
+                      '%s: %s', cluster_id, names, exc)
+            return None
+        self._end_statuses(ids, outcome, resume.GROW)
+        outcome.outside = [i for i in outcome.outside
+                           if i not in {m.id for m in lost}]
+        return ('then %s, an existing member, was lost too (%s): taken out '
+                'of the ring as a dead member, and the grow went on from the '
+                'ring\'s state: %s; %s is still listed: remove it with '
+                'openstack database cluster shrink; %s'
+                % (names, why, outcome.done, names,
+                   outcome_text(resume.GROW, outcome)))
 
     def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
         """``cluster_complete`` for new members that joined."""
@@ -515,6 +568,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             state['added'] = (registry, new)
             registry.add_servers(new)
             state['procs'] = (procs, existing)
+            state['ring'] = ring
             procs.grow(existing, new, access,
                        joining=lambda: state.update(ring_touched=True))
             fleet.call_all(new_ids, 'cluster_complete')
@@ -532,12 +586,20 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                     dropped = self._drop_dead_new(
                         context, cluster_id, procs, existing,
                         *state['added'])
-                    return ended if dropped is False else dropped
+                    if dropped is not False:
+                        return dropped
+                    finished = self._grow_without_lost(
+                        context, cluster_id, procs, existing, new,
+                        state['ring'])
+                    if isinstance(finished, NotServing):
+                        return NotServing('%s; %s' % (ended, finished))
+                    return ended if finished is None else finished
                 return ended
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.
             procs, existing = state.get('procs', (None, []))
+            new_members = state.get('added', (None, []))[1]
             if procs is not None:
                 procs.best_effort('grow undo: stop new nodes', new_ids,
                                   'stop_node')
@@ -546,6 +608,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if procs is not None:
                 procs.best_effort('grow undo: refresh config',
                                   [m.id for m in existing], 'refresh_config')
+                lost = procs.lost(new_members, existing)
+                if undone and lost:
+                    # "as it was", but with a member down: say how it goes
+                    return ('undone, the cluster is as it was but for %s, '
+                            'lost during the grow: %s' % (
+                                ', '.join(m.id for m in lost), DEAD_TEXT))
             return undone
 
         if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR,
