@@ -562,6 +562,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             ring = registry.ring_settings()
             procs, fleet = self._procedures(cluster_id, guests, ring)
             procs.require_healthy(existing)
+            state['checked'] = True
             self._require_recorded_ring(fleet, existing, ring)
             # The recorded parameters again, never the configuration's.
             access = registry.provision(ring)
@@ -608,7 +609,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if procs is not None:
                 procs.best_effort('grow undo: refresh config',
                                   [m.id for m in existing], 'refresh_config')
-                lost = procs.lost(new_members, existing)
+                # down before the grow, the failure says so already
+                lost = (procs.lost(new_members, existing)
+                        if state.get('checked') else [])
                 if undone and lost:
                     # "as it was", but with a member down: say how it goes
                     return ('undone, the cluster is as it was but for %s, '
