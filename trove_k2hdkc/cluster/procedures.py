@@ -586,7 +586,15 @@ class Procedures:
         """doc/ring-procedures.md §5: rolling, one node at a time.
         The guest restarts its k2hdkc on an empty K2HFILE
         (``purge_prepare``); the refill is a watched merge like any
-        other; ``purge_finish`` drops the old file once it is healthy."""
+        other; ``purge_finish`` drops the old file once it is healthy.
+        A ring of one member is never purged: it would refill from no
+        peer and keep nothing (every key gone with the file set aside),
+        and a lone member owns every key, so no stale copy can come back
+        from anywhere."""
+        if len(members) < 2:
+            self._progress('purge: skipped, %s is the only member (no peer '
+                           'to refill it from)' % ', '.join(_ids(members)))
+            return
         for m in members:
             why = 'purge %s' % m.id
             self._one('%s: prepare' % why, m.id, 'purge_prepare')

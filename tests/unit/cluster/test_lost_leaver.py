@@ -224,6 +224,11 @@ def test_shrink_to_two_whose_other_member_is_lost_ends_with_one(
                                        'inst-2': rs.SERVICE_OUT_DOWN}
     assert ring.k2hr3_hosts == ['inst-1', 'inst-2']
     assert ring.nodes[LEAVER].running is False
+    # alone, inst-1 is not purged: it would refill from nobody (§5); at
+    # the purge it had been purged once already, with inst-2 to refill
+    # from
+    assert ring.methods('inst-1').count('purge_prepare') == (
+        1 if method == 'purge_prepare' else 0)
     tasks._delete_instances.assert_called_once_with(
         mock.ANY, CLUSTER, [LEAVER])
     text = fault_messages(faults)['inst-1']
