@@ -141,12 +141,14 @@ k2hr3_opts = [
                  help='Seconds before the first K2HR3 retry; doubles per '
                       'retry.'),
     cfg.IntOpt('k2hr3_teardown_attempts', default=4, min=1,
-               help='Times a cluster teardown (delete) is run while K2HR3 '
+               help='Times a cluster teardown (delete), or the removal of '
+                    'a shrink\'s leavers from K2HR3, is run while K2HR3 '
                     'fails transiently (5xx, connection error, timeout) '
                     'after the per-request retries; the wait between runs '
                     'starts at k2hr3_teardown_backoff and doubles. What '
                     'still remains then leaves the cluster in '
-                    'DELETE_FAILED, naming the objects '
+                    'DELETE_FAILED, naming the objects, or the leavers '
+                    'listed for the shrink to be run again '
                     '(doc/k2hr3-layout.md §4).'),
     cfg.FloatOpt('k2hr3_teardown_backoff', default=2.0, min=0.0,
                  help='Seconds before the second teardown run; doubles per '

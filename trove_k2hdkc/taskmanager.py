@@ -33,6 +33,7 @@ from trove.instance.service_status import ServiceStatuses
 from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import manager as trove_manager
 
+from trove_k2hdkc import faulttext
 from trove_k2hdkc.cluster import owner
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster.guestagent import K2hdkcGuestAgentAPI
@@ -131,7 +132,8 @@ class Manager(trove_manager.Manager):
             return
         if reason:
             LOG.error('Instance %s: prepare failed: %s', instance_id, reason)
-            save_instance_fault(instance_id, reason, reason)
+            save_instance_fault(instance_id, faulttext.message(reason),
+                                faulttext.details(reason))
 
     def _with_access(self, context: Any, instance_id: str,
                      overrides: Any) -> dict[str, Any]:

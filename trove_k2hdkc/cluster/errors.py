@@ -34,3 +34,15 @@ class GuestCallError(ProcedureError):
         self.results = dict(results or {})
         super().__init__(step, '; '.join(
             '%s: %s' % item for item in sorted(self.failures.items())))
+
+
+class LeaverLost(ProcedureError):
+    """Leavers of a shrink lost on their way out: their guests give no
+    status and every view that answered shows their chmpx down (a VM
+    gone). ``members`` are their ids (doc/ring-procedures.md §4)."""
+
+    def __init__(self, step: str, members: list[str]) -> None:
+        self.members = list(members)
+        super().__init__(step, '%s lost on the way out: no answer, and '
+                         'every live view shows it down'
+                         % ', '.join(self.members))

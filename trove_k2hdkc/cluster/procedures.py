@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import watchdog
 from trove_k2hdkc.cluster.errors import GuestCallError
+from trove_k2hdkc.cluster.errors import LeaverLost
 from trove_k2hdkc.cluster.errors import ProcedureError
 from trove_k2hdkc.cluster.errors import StepTimeout
 from trove_k2hdkc.cluster.model import Fleet
@@ -198,13 +199,23 @@ class Procedures:
     def _codes(self, nodes: Sequence[str]) -> dict[str, int | None]:
         """Own status code per node; None when it did not say."""
         replies, _ = self._statuses(nodes)
-        codes: dict[str, int | None] = {}
-        for node in nodes:
-            try:
-                codes[node] = rs.self_code(replies[node])
-            except (KeyError, rs.StatusShapeError):
-                codes[node] = None
-        return codes
+        return rs.codes_in(replies, nodes)
+
+    def lost(self, remaining: Sequence[Member],
+             leaving: Sequence[Member]) -> list[Member]:
+        """The leavers lost now (``ringstate.lost_leavers``). A leaver
+        whose guest is silent while a view still shows it up is waited
+        for, up to ``status_timeout``: chmpx notices a lost peer a
+        little later."""
+        deadline = self.fleet.monotonic() + self.timing.status_timeout
+        while True:
+            replies, _ = self._statuses(_ids(remaining) + _ids(leaving))
+            lost = rs.lost_leavers(replies, leaving)
+            unsure = [m for m in leaving
+                      if m.id not in replies and m.id not in lost]
+            if not unsure or self.fleet.monotonic() >= deadline:
+                return [m for m in leaving if m.id in lost]
+            self.fleet.sleep(self.timing.poll_interval)
 
     def _poll(self, step: str, nodes: Sequence[str], timeout: float,
               check: Callable[[str, Mapping[str, Any]], str | None],
@@ -320,12 +331,33 @@ class Procedures:
             self.wait_self('%s: %s to Pending' % (why, m.id),
                            {m.id: frozenset({rs.PENDING})})
 
-    def _service_out(self, why: str, via: Member, leaver: Member) -> None:
+    def _service_out(self, why: str, via: Member, leaver: Member,
+                     observers: Sequence[Member] = ()) -> None:
+        """SERVICEOUT of a live leaver via a remaining member, until the
+        leaver shows [DELETE][Pending]; ``LeaverLost`` as soon as it is
+        lost instead (its guest silent, every view of ``via`` and the
+        ``observers`` showing it down)."""
         self._one('%s: service out %s' % (why, leaver.id), via.id,
                   'service_out', server=leaver.ip,
                   ctlport=self.server_ctlport, custom_id_seed=leaver.id)
-        self.wait_self('%s: %s to [DELETE][Pending]' % (why, leaver.id),
-                       {leaver.id: frozenset({rs.DELETE_PENDING})})
+        step = '%s: %s to [DELETE][Pending]' % (why, leaver.id)
+        watchers = [m.id for m in [via, *observers] if m.id != leaver.id]
+
+        def judge(replies: Mapping[str, Any],
+                  silent: Mapping[str, str]) -> dict[str, str]:
+            lost = rs.lost_leavers(replies, [leaver])
+            if lost:
+                raise LeaverLost(step, lost)
+            if leaver.id not in replies:
+                return {leaver.id: 'no answer: %s' % silent.get(
+                    leaver.id, 'no reply')}
+            code = rs.self_code(replies[leaver.id])
+            if code == rs.DELETE_PENDING:
+                return {}
+            return {leaver.id: 'is %s, want %s' % (
+                rs.describe(code), rs.describe(rs.DELETE_PENDING))}
+        self.poll_views(step, list(dict.fromkeys(watchers)) + [leaver.id],
+                        self.timing.status_timeout, judge)
 
     def _service_out_dead(self, why: str, remaining: Sequence[Member],
                           leaver: Member) -> None:
@@ -426,7 +458,7 @@ class Procedures:
 
     def shrink_ring(self, remaining: Sequence[Member],
                     leaving: Sequence[Member],
-                    dead: Sequence[Member] = ()) -> None:
+                    dead: Sequence[Member] = ()) -> list[Member]:
         """doc/ring-procedures.md §4 steps 1-5: the leavers end SERVICE OUT
         and stopped; ``dead`` leavers ("A dead leaver") are taken out by
         a live peer and take no part in the merge. The first RPC
@@ -434,7 +466,51 @@ class Procedures:
         failure it goes on from where the ring is ("Retrying a failed
         shrink"): leavers already [DELETE] are not sent SERVICEOUT again,
         members already [Pending] are not restarted, and once a MERGE ran
-        nobody is."""
+        nobody is.
+
+        A live leaver lost on its way out ("A leaver lost on its way
+        out": its guest silent and every view showing its chmpx down,
+        a VM gone) is never waited for or aborted through: it becomes a
+        dead leaver and the shrink goes on from the ring's state among
+        the remaining members. Returns the leavers that ended dead or
+        lost (nothing to stop on them)."""
+        live, gone = list(leaving), list(dead)
+        opened: list[bool] = []
+
+        def outage() -> None:
+            if not opened:
+                opened.append(True)
+                self.outage(True)
+        while True:
+            try:
+                self._shrink_merge(remaining, live, gone, outage)
+                break
+            except ProcedureError as exc:
+                lost = ([m for m in live if m.id in exc.members]
+                        if isinstance(exc, LeaverLost)
+                        else self.lost(remaining, live))
+                if not lost:
+                    raise
+                LOG.warning('%s; leaving as dead members: %s', exc,
+                            ', '.join(_ids(lost)))
+                self._progress('shrink: %s lost: it leaves as a dead member'
+                               % ', '.join(_ids(lost)))
+                live = [m for m in live if m not in lost]
+                gone += lost
+        live, lost = self._left(remaining, live)
+        gone += lost
+        if gone:
+            self.wait_ring('shrink: dead leavers out', remaining, gone,
+                           frozenset({rs.SERVICE_OUT_DOWN, None}))
+        self.outage(False)
+        if live:
+            self._all('shrink: stop leaving nodes', _ids(live), 'stop_node')
+        return gone
+
+    def _shrink_merge(self, remaining: Sequence[Member],
+                      leaving: Sequence[Member], dead: Sequence[Member],
+                      outage: Callable[[], None]) -> None:
+        """``shrink_ring`` from the ring's state up to COMPMERGE."""
         why = 'shrink'
         codes = self._codes(_ids(remaining) + _ids(leaving))
         merged = any(rs.operate(c) in (rs.DOING_NIBBLE, rs.DONE_NIBBLE)
@@ -447,31 +523,52 @@ class Procedures:
                                      'not leaving (%s); the shrink cannot '
                                      'go on' % (m.id,
                                                 rs.describe(codes[m.id])))
-            self._service_out(why, remaining[0], m)
+            self._service_out(why, remaining[0], m, remaining)
         views, _ = self._statuses(_ids(remaining))
         for m in dead:
             if not all(rs.action(c) == rs.ACTION_DELETE
                        for c in rs.seen_as(views, m.id, m.ip)):
                 self._service_out_dead(why, remaining, m)
-        self.outage(True)
+        outage()
         if not merged:
             self._restart_each([m for m in remaining
                                 if codes[m.id] == rs.HEALTHY], why)
+        replies, _ = self._statuses(_ids(remaining) + _ids(leaving))
+        lost = rs.lost_leavers(replies, leaving)
+        if lost:
+            raise LeaverLost('shrink: before the merge', lost)
         expected = _expect(remaining, rs.DONE)
         expected.update(_expect(leaving, rs.DELETE_DONE))
         watchdog.merge(self, why, remaining[0], remaining[1:], expected,
                        leaving)
         self._comp_merge(why, remaining[0], list(remaining) + list(leaving))
-        expected = _expect(remaining, rs.HEALTHY)
-        expected.update(_expect(leaving, rs.SERVICE_OUT_UP))
-        self.wait_self('shrink: ring healthy without leavers', expected)
-        if dead:
-            self.wait_ring('shrink: dead leavers out', remaining, dead,
-                           frozenset({rs.SERVICE_OUT_DOWN, None}))
-        self.outage(False)
-        if leaving:
-            self._all('shrink: stop leaving nodes', _ids(leaving),
-                      'stop_node')
+
+    def _left(self, remaining: Sequence[Member], leaving: Sequence[Member]
+              ) -> tuple[list[Member], list[Member]]:
+        """After COMPMERGE: until every remaining member is 0x21 and each
+        leaver is out and up (0x11) or lost (then out and down); the
+        leavers that are up, and those lost."""
+        step = 'shrink: ring healthy without leavers'
+        lost: list[str] = []
+
+        def judge(replies: Mapping[str, Any],
+                  silent: Mapping[str, str]) -> dict[str, str]:
+            lost[:] = rs.lost_leavers(replies, leaving)
+            wrong = {}
+            want = [(m, rs.HEALTHY) for m in remaining] + [
+                (m, rs.SERVICE_OUT_UP) for m in leaving if m.id not in lost]
+            for m, code in want:
+                if m.id not in replies:
+                    wrong[m.id] = 'no answer: %s' % silent.get(
+                        m.id, 'no reply')
+                elif rs.self_code(replies[m.id]) != code:
+                    wrong[m.id] = 'is %s, want %s' % (rs.describe(
+                        rs.self_code(replies[m.id])), rs.describe(code))
+            return wrong
+        self.poll_views(step, _ids(remaining) + _ids(leaving),
+                        self.timing.status_timeout, judge)
+        return ([m for m in leaving if m.id not in lost],
+                [m for m in leaving if m.id in lost])
 
     def shrink_finish(self, remaining: Sequence[Member],
                       leaving: Sequence[Member], purge: bool = True) -> None:
@@ -489,7 +586,15 @@ class Procedures:
         """doc/ring-procedures.md §5: rolling, one node at a time.
         The guest restarts its k2hdkc on an empty K2HFILE
         (``purge_prepare``); the refill is a watched merge like any
-        other; ``purge_finish`` drops the old file once it is healthy."""
+        other; ``purge_finish`` drops the old file once it is healthy.
+        A ring of one member is never purged: it would refill from no
+        peer and keep nothing (every key gone with the file set aside),
+        and a lone member owns every key, so no stale copy can come back
+        from anywhere."""
+        if len(members) < 2:
+            self._progress('purge: skipped, %s is the only member (no peer '
+                           'to refill it from)' % ', '.join(_ids(members)))
+            return
         for m in members:
             why = 'purge %s' % m.id
             self._one('%s: prepare' % why, m.id, 'purge_prepare')

@@ -134,31 +134,38 @@ class K2hr3Registry:
                                 % exc) from exc
 
     def remove_servers(self, members: Sequence[Member]) -> None:
-        try:
+        """Every member's host leaves the server role; K2HR3 failing
+        transiently is retried as the teardown is (a shrink's ring has
+        changed already: giving up would leave the leavers listed)."""
+        def remove() -> None:
             for m in members:
                 self.objects.remove_member(layout.SERVER, m.ip, m.id,
                                            port=MEMBER_PORT)
-        except k2hr3.K2hr3Error as exc:
-            raise RegistryError('K2HR3 remove server hosts failed: %s'
-                                % exc) from exc
+        self._again('remove server hosts', remove)
 
     def teardown(self) -> None:
         """Delete every object; while K2HR3 fails transiently the whole
         (idempotent) teardown runs again, up to ``teardown_attempts``
         times with a doubling wait (doc/k2hr3-layout.md §4)."""
+        self._again('teardown', self.objects.teardown)
+
+    def _again(self, what: str, action: Callable[[], None]) -> None:
+        """``action`` (idempotent) until it succeeds, run again while it
+        fails transiently, up to ``teardown_attempts`` runs with a
+        doubling wait from ``teardown_backoff``."""
         attempt = 1
         while True:
             try:
-                self.objects.teardown()
+                action()
                 return
             except k2hr3.K2hr3Error as exc:
                 if (attempt >= self.teardown_attempts
                         or not k2hr3_errors.is_transient(exc)):
-                    raise RegistryError('K2HR3 teardown failed: %s'
-                                        % exc) from exc
+                    raise RegistryError('K2HR3 %s failed: %s'
+                                        % (what, exc)) from exc
                 delay = self.teardown_backoff * 2 ** (attempt - 1)
-                LOG.warning('K2HR3 teardown of cluster %s failed '
-                            'transiently (run %d of %d), again in %.1fs: %s',
+                LOG.warning('K2HR3 %s of cluster %s failed transiently '
+                            '(run %d of %d), again in %.1fs: %s', what,
                             self.objects.names.cluster_id, attempt,
                             self.teardown_attempts, delay, exc)
                 self.sleep(delay)

@@ -148,6 +148,10 @@ def resume(procs: Procedures, ids: Sequence[str], kind: str) -> Outcome:
         done.append('finished the merge of the ring and purged every member')
     else:
         for i in merging:
+            # one MERGE merges every member that is Pending: those that
+            # came back with an earlier one need none of their own
+            if procs._codes([i])[i] == rs.HEALTHY:
+                continue
             procs._merge_back('resume: merge back %s' % i, members[i],
                               [members[n] for n in ring])
         if merging:
@@ -193,8 +197,8 @@ def _join_listed(procs: Procedures, members: Mapping[str, Member],
                  codes: Mapping[str, int | None]) -> list[str]:
     """New members (grow) outside the ring whom every ring member's INI
     lists already: start them and SERVICEIN (doc/ring-procedures.md §3
-    steps 2-3). A member whose start fails (never configured) stays
-    out."""
+    steps 2-3). A member whose start fails (never configured), or
+    whose guest does not answer, stays out."""
     ring = [m for i, m in members.items() if in_ring(codes[i])]
     out = [m for i, m in members.items() if not in_ring(codes[i])]
     if not ring or not out:
@@ -208,6 +212,10 @@ def _join_listed(procs: Procedures, members: Mapping[str, Member],
         return []
     listed = [m for m in out if all(
         rs.ring_code(replies[r.id], m.id) is not None for r in ring)]
+    # a guest that gives no status (its VM lost) would only make each
+    # call below wait for its RPC timeout
+    answering, _ = procs._statuses([m.id for m in listed])
+    listed = [m for m in listed if m.id in answering]
     joined = []
     for m in listed:
         try:

@@ -10,6 +10,7 @@ procedures compare plain ints.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from trove_k2hdkc.exceptions import K2hdkcError
@@ -29,6 +30,8 @@ DELETE_DONE = 0x3221
 # A down ring member being taken out ([SERVICE IN][DOWN][DELETE]...).
 DOWN_DELETE_PENDING = 0x1220
 DOWN_DELETE_DONE = 0x3220
+# The LIVE bit: [UP] (clear: [DOWN], the node's chmpx is gone).
+LIVE_UP = 0x1
 # The ACTION nibble of a leaving member ([DELETE]).
 ACTION_DELETE = 0x2
 # The OPERATE nibble: Pending 1, Doing 2, Done 3.
@@ -125,3 +128,34 @@ def down_in_views(replies: Mapping[str, Mapping[str, Any]], seed: str,
     its chmpx is gone (a dead VM, doc/ring-procedures.md §4)."""
     seen = seen_as(replies, seed, name)
     return bool(seen) and all(is_down(c) for c in seen)
+
+
+def codes_in(replies: Mapping[str, Any],
+             nodes: Sequence[str]) -> dict[str, int | None]:
+    """Own status code of each of ``nodes`` in ``node_status``
+    ``replies``; None when it gave none."""
+    codes: dict[str, int | None] = {}
+    for node in nodes:
+        try:
+            codes[node] = self_code(replies[node])
+        except (KeyError, StatusShapeError):
+            codes[node] = None
+    return codes
+
+
+def lost_leavers(replies: Mapping[str, Any],
+                 leaving: Sequence[Any]) -> list[str]:
+    """The leavers lost on their way out (doc/ring-procedures.md §4): no
+    status from their guest, and every view that answered and lists them
+    shows their chmpx down (``[SERVICE IN][DOWN]`` with or without
+    ``[DELETE]``, or ``[SERVICE OUT][DOWN]`` after COMPMERGE). A leaver
+    whose guest answers, that some view still shows up, or that no view
+    lists, is not."""
+    lost = []
+    for m in leaving:
+        if m.id in replies:
+            continue
+        seen = [c for c in seen_as(replies, m.id, m.ip) if c is not None]
+        if seen and all(not c & LIVE_UP for c in seen):
+            lost.append(m.id)
+    return lost

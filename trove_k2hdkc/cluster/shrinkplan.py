@@ -70,9 +70,10 @@ def _under_way(replies: Mapping[str, Mapping[str, Any]],
 
 def _judge(remaining: Sequence[Member], leaving: Sequence[Member],
            replies: Mapping[str, Mapping[str, Any]],
-           silent: Mapping[str, str]) -> tuple[ShrinkPlan, dict[str, str]]:
+           silent: Mapping[str, str], known: bool = False
+           ) -> tuple[ShrinkPlan, dict[str, str]]:
     plan = _classify(replies, leaving)
-    under_way = _under_way(replies, plan)
+    under_way = known or _under_way(replies, plan)
     allowed = _RESUMABLE if under_way else frozenset({rs.HEALTHY})
     # every live view must show it as it shows itself: up, in the ring
     wrong = unhealthy(remaining, replies, silent, allowed, views=True)
@@ -83,18 +84,21 @@ def _judge(remaining: Sequence[Member], leaving: Sequence[Member],
 
 
 def plan(procs: Procedures, remaining: Sequence[Member],
-         leaving: Sequence[Member]) -> ShrinkPlan:
+         leaving: Sequence[Member], under_way: bool = False) -> ShrinkPlan:
     """Wait up to ``status_timeout`` until the remaining members allow
     the shrink, and say what to do with each leaver; raise
     ``StepTimeout`` naming each member in the way. Only the remaining
-    members are asked: a dead leaver's guest never answers."""
+    members are asked: a dead leaver's guest never answers.
+    ``under_way``: the caller's own shrink of these leavers got past
+    SERVICEOUT (an ABORTMERGE may have taken their [DELETE] since)."""
     step = 'check ring health'
     procs._progress(step)
     result: list[ShrinkPlan] = []
 
     def judge(replies: Mapping[str, Any],
               silent: Mapping[str, str]) -> dict[str, str]:
-        found, wrong = _judge(remaining, leaving, replies, silent)
+        found, wrong = _judge(remaining, leaving, replies, silent,
+                              under_way)
         result[:] = [found]
         return wrong
     procs.poll_views(step, [m.id for m in remaining],

@@ -40,6 +40,7 @@ from trove.instance.tasks import InstanceTasks
 from trove.taskmanager import api as task_api
 from trove.taskmanager import models as task_models
 
+from trove_k2hdkc import faulttext
 from trove_k2hdkc.backupset import tasks as setstasks
 from trove_k2hdkc.cluster import claim
 from trove_k2hdkc.cluster import orphans
@@ -48,11 +49,13 @@ from trove_k2hdkc.cluster import readiness
 from trove_k2hdkc.cluster import registry as reg
 from trove_k2hdkc.cluster import resume
 from trove_k2hdkc.cluster import ringparams
+from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster import shrinkplan
 from trove_k2hdkc.cluster import tasks as k2tasks
 from trove_k2hdkc.cluster.fleet import GuestFleet
 from trove_k2hdkc.cluster.model import Member
 from trove_k2hdkc.cluster.model import Timing
+from trove_k2hdkc.cluster.procedures import DEAD_TEXT
 from trove_k2hdkc.cluster.procedures import OUTAGE_END
 from trove_k2hdkc.cluster.procedures import OUTAGE_START
 from trove_k2hdkc.cluster.procedures import ProcedureError
@@ -62,6 +65,11 @@ from trove_k2hdkc.k2hr3.settings import ClusterSettings
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+
+class NotServing(str):
+    """What a recovery returns when the ring could not be brought to
+    serve: why, for the members' fault (they get the error status)."""
 
 
 class K2hdkcTaskManagerStrategy(cluster_base.BaseTaskManagerStrategy):
@@ -231,9 +239,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """Run ``body`` under the cluster timeout. On any failure
         ``recover`` runs and says how the cluster ended: True, back as it
         was; a text, brought to a serving state it describes (it set the
-        members' statuses); False, neither, and every member gets
-        ``status``. Either way each member shows the failure as its
-        fault and the task resets."""
+        members' statuses); False or a ``NotServing`` text (why), neither,
+        and every member gets ``status``. Either way each member shows
+        the failure as its fault and the task resets."""
         timeout = Timeout(CONF.cluster_usage_timeout)
         failure, ended = None, None
         code = self.db_info.task_status.code
@@ -258,6 +266,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         if failure is not None:
             if ended is True:
                 failure += '; undone, the cluster is as it was'
+            elif isinstance(ended, NotServing):
+                failure += '; the ring does not serve: %s' % ended
+                self.update_statuses_on_failure(cluster_id, status=status)
             elif isinstance(ended, str):
                 failure += '; ' + ended
             else:
@@ -269,21 +280,73 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         return failure is None
 
     def _recover_ring(self, cluster_id: str, procs: Procedures,
-                      ids: Sequence[str], kind: str) -> bool | str:
+                      ids: Sequence[str], kind: str,
+                      outside: Callable[[resume.Outcome], str | None]
+                      | None = None) -> bool | str:
         """After a step failed with the ring changing: the rules of
         doc/ring-procedures.md §11 from the ring's state (a guest that
         came back, a process its supervisor restarted, a lost reply);
-        False when the ring cannot be brought to serve (a member gone)."""
+        ``NotServing`` when the ring cannot be brought to serve (a member
+        gone), saying why. ``outside`` may deal with the members the
+        ring ended without (it drops from ``outcome.outside`` those it
+        deleted) and say what it did."""
         try:
             outcome = resume.resume(procs, ids, kind)
             self._complete_fresh(procs.fleet, outcome)
         except Exception as exc:
             LOG.error('Cluster %s: the ring could not be brought back to '
                       'serving: %s', cluster_id, exc)
-            return False
-        self._end_statuses(ids, outcome, kind)
-        return 'then, from the ring\'s state: %s; %s' % (
-            outcome.done, outcome_text(kind, outcome))
+            return NotServing(exc)
+        outside_before = list(outcome.outside)
+        dealt = outside(outcome) if outside and outcome.outside else None
+        gone = set(outside_before) - set(outcome.outside)
+        self._end_statuses([i for i in ids if i not in gone], outcome, kind)
+        return 'then, from the ring\'s state: %s; %s%s' % (
+            outcome.done, dealt + '; ' if dealt else '',
+            outcome_text(kind, outcome))
+
+    def _drop_unjoined(self, context: Any, cluster_id: str,
+                       procs: Procedures, members: Sequence[Member],
+                       registry: reg.ClusterRegistry,
+                       new: Sequence[Member], outcome: resume.Outcome
+                       ) -> str | None:
+        """doc/ring-procedures.md §3: new members the ring ended without
+        (they never joined, or were lost before they merged: chmpx takes
+        a joining server that goes down out of the ring) hold no key. As
+        before SERVICEIN, they are stopped if they answer, leave K2HR3
+        and are deleted, and the members in the ring re-read an INI
+        without them; None (and nothing changed for the user to
+        redo) if that failed."""
+        out = [m for m in new if m.id in outcome.outside]
+        if not out:
+            return None
+        ids = [m.id for m in out]
+        troubles = {m.id: self.server_trouble(context, m.id) for m in out}
+        try:
+            answering, _ = procs._statuses(ids)
+            if answering:
+                procs.best_effort('grow undo: stop new nodes',
+                                  list(answering), 'stop_node')
+            registry.remove_servers(out)
+            procs.shrink_finish([m for m in members
+                                 if m.id in outcome.serving], out,
+                                purge=False)
+            self._delete_new_members(context, cluster_id, ids)
+        except Exception as exc:
+            LOG.error('Cluster %s: the new members %s that did not join '
+                      'could not be removed: %s', cluster_id, ids, exc)
+            return None
+        outcome.outside = [i for i in outcome.outside if i not in ids]
+        known = {i: t for i, t in troubles.items() if t}
+        why = ''
+        if len(out) == 1 and known:
+            why = ' (%s)' % known[ids[0]]
+        elif known:
+            why = ' (%s)' % '; '.join('%s: %s' % kv
+                                      for kv in sorted(known.items()))
+        return ('the new member%s %s did not join the ring%s: removed '
+                'from K2HR3 and deleted' % ('s' if len(out) > 1 else '',
+                                            ', '.join(ids), why))
 
     def _drop_dead_new(self, context: Any, cluster_id: str,
                        procs: Procedures, existing: Sequence[Member],
@@ -296,7 +359,9 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         topology serves again. Only when every new member is dead and
         the old ones are healthy; False otherwise (nothing is done)."""
         try:
-            plan = shrinkplan.plan(procs, existing, new)
+            # the grow's own restarts or purge may have left an old
+            # member Pending
+            plan = shrinkplan.plan(procs, existing, new, under_way=True)
             if plan.live or plan.out or len(plan.dead) != len(new):
                 return False
             why = '; '.join('%s: %s' % (m.id, self.server_trouble(
@@ -318,6 +383,55 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 % ('s' if len(new) > 1 else '',
                    ', '.join(m.id for m in new), why, len(existing)))
 
+    def _grow_without_lost(self, context: Any, cluster_id: str,
+                           procs: Procedures, existing: Sequence[Member],
+                           new: Sequence[Member], ring: ClusterSettings
+                           ) -> str | None:
+        """doc/ring-procedures.md §3: an existing member was lost during
+        the grow (its VM gone), so chmpx refuses the grow's MERGE. With
+        no more members lost than REPLICA every key keeps a live copy:
+        the lost member is taken out of the ring as a dead leaver
+        (SERVICEOUT through a live member, §4) and the rules of §11
+        finish the grow among the live members; the lost member stays
+        listed (GROWING_ERROR) for the user to shrink. None (nothing
+        done) otherwise, or ``NotServing`` saying why when more members
+        are lost than REPLICA."""
+        lost = procs.lost(new, existing)
+        alive = [m for m in existing if m not in lost]
+        if not lost or not alive:
+            return None
+        names = ', '.join(m.id for m in lost)
+        if len(lost) > ring.replica:
+            why = ('%s are lost, more than REPLICA = %d: a key may have had '
+                   'every copy on them, so the ring is left as it is'
+                   % (names, ring.replica))
+            LOG.error('Cluster %s: %s', cluster_id, why)
+            return NotServing(why)
+        ids = [m.id for m in list(existing) + list(new)]
+        try:
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in lost)
+            views, _ = procs._statuses([m.id for m in alive])
+            for m in lost:
+                if not all(rs.action(c) == rs.ACTION_DELETE
+                           for c in rs.seen_as(views, m.id, m.ip)):
+                    procs._service_out_dead('grow', alive, m)
+            outcome = resume.resume(procs, ids, resume.GROW)
+            self._complete_fresh(procs.fleet, outcome)
+        except Exception as exc:
+            LOG.error('Cluster %s: the grow could not be finished without '
+                      '%s: %s', cluster_id, names, exc)
+            return None
+        self._end_statuses(ids, outcome, resume.GROW)
+        outcome.outside = [i for i in outcome.outside
+                           if i not in {m.id for m in lost}]
+        return ('then %s, an existing member, was lost too (%s): taken out '
+                'of the ring as a dead member, and the grow went on from the '
+                'ring\'s state: %s; %s is still listed: remove it with '
+                'openstack database cluster shrink; %s'
+                % (names, why, outcome.done, names,
+                   outcome_text(resume.GROW, outcome)))
+
     def _complete_fresh(self, fleet: Any, outcome: resume.Outcome) -> None:
         """``cluster_complete`` for new members that joined."""
         fresh = [i for i in outcome.serving if self.awaiting_complete(i)]
@@ -333,10 +447,12 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
 
     def _record_fault(self, cluster_id: str, message: str) -> None:
         """The instance fault is the one place ``openstack database
-        instance show`` tells a user why a cluster operation failed."""
+        instance show`` tells a user why a cluster operation failed; a
+        long text keeps its start and its end (``faulttext``)."""
         for instance_id in self._ids(cluster_id):
             try:
-                save_instance_fault(instance_id, message, message)
+                save_instance_fault(instance_id, faulttext.message(message),
+                                    faulttext.details(message))
             except Exception:
                 LOG.exception('Cluster %s: could not save the fault of '
                               'member %s', cluster_id, instance_id)
@@ -422,7 +538,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         """Until the first SERVICEIN the ring's membership is unchanged
         and a failure is undone: the new members leave K2HR3, are stopped
         and deleted, the old ones re-read their INI. After that the
-        members get GROWING_ERROR."""
+        ring's state decides (``_recover_ring``), new members that ended
+        outside the ring are removed the same way (``_drop_unjoined``),
+        and only a ring that cannot serve leaves the members in
+        GROWING_ERROR."""
         if not self._cast_for(cluster_id, ClusterTasks.GROWING_CLUSTER):
             return
         LOG.info('Cluster %s: grow by %s begins', cluster_id,
@@ -443,12 +562,14 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             ring = registry.ring_settings()
             procs, fleet = self._procedures(cluster_id, guests, ring)
             procs.require_healthy(existing)
+            state['checked'] = True
             self._require_recorded_ring(fleet, existing, ring)
             # The recorded parameters again, never the configuration's.
             access = registry.provision(ring)
             state['added'] = (registry, new)
             registry.add_servers(new)
             state['procs'] = (procs, existing)
+            state['ring'] = ring
             procs.grow(existing, new, access,
                        joining=lambda: state.update(ring_touched=True))
             fleet.call_all(new_ids, 'cluster_complete')
@@ -456,17 +577,30 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         def recover() -> bool | str:
             if state['ring_touched']:
                 procs, existing = state['procs']
+                registry, new = state['added']
                 ended = self._recover_ring(
                     cluster_id, procs, [m.id for m in existing] + new_ids,
-                    resume.GROW)
-                if ended is False:
-                    return self._drop_dead_new(context, cluster_id, procs,
-                                               existing, *state['added'])
+                    resume.GROW, lambda outcome: self._drop_unjoined(
+                        context, cluster_id, procs, list(existing) + new,
+                        registry, new, outcome))
+                if isinstance(ended, NotServing):
+                    dropped = self._drop_dead_new(
+                        context, cluster_id, procs, existing,
+                        *state['added'])
+                    if dropped is not False:
+                        return dropped
+                    finished = self._grow_without_lost(
+                        context, cluster_id, procs, existing, new,
+                        state['ring'])
+                    if isinstance(finished, NotServing):
+                        return NotServing('%s; %s' % (ended, finished))
+                    return ended if finished is None else finished
                 return ended
             # doc/ring-procedures.md §3: before SERVICEIN the new nodes
             # run outside the ring; stop them, drop them, and the old
             # members re-read an INI without them.
             procs, existing = state.get('procs', (None, []))
+            new_members = state.get('added', (None, []))[1]
             if procs is not None:
                 procs.best_effort('grow undo: stop new nodes', new_ids,
                                   'stop_node')
@@ -475,6 +609,14 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if procs is not None:
                 procs.best_effort('grow undo: refresh config',
                                   [m.id for m in existing], 'refresh_config')
+                # down before the grow, the failure says so already
+                lost = (procs.lost(new_members, existing)
+                        if state.get('checked') else [])
+                if undone and lost:
+                    # "as it was", but with a member down: say how it goes
+                    return ('undone, the cluster is as it was but for %s, '
+                            'lost during the grow: %s' % (
+                                ', '.join(m.id for m in lost), DEAD_TEXT))
             return undone
 
         if self._run('grow', cluster_id, body, InstanceTasks.GROWING_ERROR,
@@ -488,7 +630,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
         LOG.info('Cluster %s: shrink by %s begins', cluster_id,
                  list(instance_ids))
 
-        state: dict[str, Any] = {'ring_touched': False}
+        state: dict[str, Any] = {'ring_touched': False, 'removed': False}
 
         def body() -> None:
             leave_ids = list(instance_ids)
@@ -510,6 +652,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             self._require_recorded_ring(fleet, remaining + plan.live, ring)
             state['ring_touched'] = True
             state['procs'] = (procs, stay_ids + leave_ids)
+            state['shrink'] = (remaining, leaving, registry, ring)
             if plan.touches_ring:
                 procs.shrink_ring(remaining, plan.live, plan.dead)
             if plan.up:
@@ -517,6 +660,7 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
                 procs.best_effort('shrink: stop the leavers',
                                   [m.id for m in plan.up], 'stop_node')
             registry.remove_servers(leaving)
+            state['removed'] = True
             procs.shrink_finish(remaining, leaving,
                                 purge=plan.touches_ring)
             self._delete_instances(context, cluster_id, leave_ids)
@@ -526,11 +670,84 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             if not state['ring_touched']:
                 return True
             procs, ids = state['procs']
-            return self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
+            ended = self._recover_ring(cluster_id, procs, ids, resume.SHRINK)
+            if isinstance(ended, NotServing):
+                remaining, leaving, registry, ring = state['shrink']
+                finished = self._shrink_without_lost(
+                    context, cluster_id, procs, remaining, leaving,
+                    registry, ring, state['removed'])
+                if isinstance(finished, NotServing):
+                    return NotServing('%s; %s' % (ended, finished))
+                return ended if finished is None else finished
+            return ended
 
         if self._run('shrink', cluster_id, body,
                      InstanceTasks.SHRINKING_ERROR, recover):
             LOG.info('Cluster %s: shrunk', cluster_id)
+
+    def _shrink_without_lost(self, context: Any, cluster_id: str,
+                             procs: Procedures,
+                             remaining: Sequence[Member],
+                             leaving: Sequence[Member],
+                             registry: reg.ClusterRegistry,
+                             ring: ClusterSettings, removed: bool
+                             ) -> str | None:
+        """doc/ring-procedures.md §4 "A member lost during a shrink": a
+        member that stays was lost (its VM gone), so chmpx refuses the
+        MERGE of the shrink and the ring serves in neither topology.
+        With no more members down than REPLICA (every key keeps a live
+        copy, a live leaver's as a source of the merge) the lost member
+        is taken out of the ring as a dead member along with the
+        leavers; the shrink then ends as asked, and the lost member
+        stays listed (SHRINKING_ERROR) for the user to shrink and
+        replace; ``removed``: K2HR3 dropped the leavers already. None
+        (nothing done) otherwise, or ``NotServing`` saying why when more
+        members are lost than REPLICA."""
+        lost = procs.lost(leaving, remaining)
+        alive = [m for m in remaining if m not in lost]
+        if not lost or not alive:
+            return None
+        names = ', '.join(m.id for m in lost)
+        try:
+            # the lost members leave too; the leavers may be live, dead
+            # or out of the ring already (past COMPMERGE)
+            plan = shrinkplan.plan(procs, alive, list(leaving) + lost,
+                                   under_way=True)
+            if len(plan.dead) > ring.replica:
+                why = ('%s are lost, more than REPLICA = %d: a key may have '
+                       'had every copy on them, so the ring is left as it '
+                       'is' % (', '.join(m.id for m in plan.dead),
+                               ring.replica))
+                LOG.error('Cluster %s: %s', cluster_id, why)
+                return NotServing(why)
+            why = '; '.join('%s: %s' % (m.id, self.server_trouble(
+                context, m.id) or 'down in every view') for m in lost)
+            if plan.touches_ring:
+                procs.shrink_ring(alive, plan.live, plan.dead)
+            if plan.up:
+                procs.best_effort('shrink: stop the leavers',
+                                  [m.id for m in plan.up], 'stop_node')
+            if not removed:
+                registry.remove_servers(leaving)
+            procs.shrink_finish(alive, leaving)
+            self._delete_instances(context, cluster_id,
+                                   [m.id for m in leaving])
+        except Exception as exc:
+            LOG.error('Cluster %s: the shrink could not be finished '
+                      'without %s: %s', cluster_id, names, exc)
+            return None
+        for m in alive:
+            self._update_member(m.id, task_status=InstanceTasks.NONE)
+        for m in lost:
+            self._update_member(m.id,
+                                task_status=InstanceTasks.SHRINKING_ERROR)
+        return ('then %s, which stays, was lost too (%s): taken out of the '
+                'ring as a dead member, and the shrink of %s finished; the '
+                'cluster is serving with %d members in the ring (%s); %s is '
+                'still listed: remove it with openstack database cluster '
+                'shrink, then grow to replace it'
+                % (names, why, ', '.join(m.id for m in leaving), len(alive),
+                   ', '.join(m.id for m in alive), names))
 
     def discard_members(self, context: Any, cluster_id: str,
                         instance_ids: Sequence[str]) -> None:

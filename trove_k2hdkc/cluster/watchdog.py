@@ -30,6 +30,7 @@ from oslo_log import log as logging
 
 from trove_k2hdkc.cluster import ringstate as rs
 from trove_k2hdkc.cluster.errors import GuestCallError
+from trove_k2hdkc.cluster.errors import LeaverLost
 from trove_k2hdkc.cluster.errors import StepTimeout
 
 if TYPE_CHECKING:
@@ -105,12 +106,14 @@ def merge(procs: Procedures, why: str, via: Member,
     """MERGE via ``via`` and wait until every node in ``expected`` shows
     one of its codes; ``others`` are the rest of the ring (where an
     ABORTMERGE can go, and who may be a stuck responder); ``leaving``
-    nodes must keep [DELETE] throughout."""
+    nodes must keep [DELETE] throughout. A leaver lost during the merge
+    (its VM gone) never reaches its code: ``LeaverLost`` at once, no
+    abort (the caller goes on without it, doc/ring-procedures.md §4)."""
     step = '%s: merge' % why
     candidates = [*others, via]
     ids = list(dict.fromkeys([m.id for m in candidates] + list(expected)))
     _send_merge(procs, step, via, ids, expected)
-    if _watch(procs, step, ids, expected) is None:
+    if _watch(procs, step, ids, expected, leaving) is None:
         return
     # "another node" (§8) unless the codes point at a stuck one
     codes, stuck = _suspects(procs, ids, candidates[0])
@@ -119,7 +122,7 @@ def merge(procs: Procedures, why: str, via: Member,
                       ids, expected, leaving, restarted)
     retry = _with_restarted(expected, restarted)
     _send_merge(procs, step + ': retry', sender, ids, retry)
-    if _watch(procs, step + ' (retry)', ids, retry) is None:
+    if _watch(procs, step + ' (retry)', ids, retry, leaving) is None:
         return
     # the retry went to ``sender``: every other node is a suspect unless
     # the codes point at the stuck one(s)
@@ -134,7 +137,7 @@ def merge(procs: Procedures, why: str, via: Member,
     last = _with_restarted(expected, restarted)
     final = '%s (after restarting %s)' % (step, ', '.join(restarted))
     _send_merge(procs, step + ': last try', sender, ids, last)
-    hung = _watch(procs, final, ids, last)
+    hung = _watch(procs, final, ids, last, leaving)
     if hung is not None:
         raise StepTimeout(final, hung)
 
@@ -173,16 +176,22 @@ def _send_merge(procs: Procedures, step: str, via: Member,
 
 
 def _watch(procs: Procedures, step: str, ids: Sequence[str],
-           expected: Expected) -> str | None:
+           expected: Expected, leaving: Sequence[Member] = ()
+           ) -> str | None:
     """Poll until ``expected`` holds (None) or no node's code changed for
     ``merge_timeout`` seconds: then what the hang looks like. A node
-    that misses a poll neither progresses nor hangs the merge."""
+    that misses a poll neither progresses nor hangs the merge; a leaver
+    lost (``ringstate.lost_leavers``) raises ``LeaverLost``."""
     procs._progress(step)
     timeout = procs.timing.merge_timeout
     seen: dict[str, int] = {}
     since = procs.fleet.monotonic()
     while True:
-        codes = procs._codes(ids)
+        replies, _ = procs._statuses(ids)
+        lost = rs.lost_leavers(replies, leaving)
+        if lost:
+            raise LeaverLost(step, lost)
+        codes = rs.codes_in(replies, ids)
         if settled(codes, expected):
             return None
         now = procs.fleet.monotonic()

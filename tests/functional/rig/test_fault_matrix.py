@@ -20,6 +20,9 @@ CELLS = {
     ('shrink:merge', 'taskmanager'): ('new (2)',
                                       'interrupted by a taskmanager restart'),
     ('grow:merge', 'k2hdkc'): ('new (4)', 'ACTIVE'),
+    # the leaver's VM lost at its own SERVICEOUT: it leaves as a dead
+    # member does (doc/ring-procedures.md §4); it ended ERROR before
+    ('shrink:serviceout', 'vm-gone'): ('new (2)', 'ACTIVE'),
 }
 
 

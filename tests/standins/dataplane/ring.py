@@ -79,13 +79,22 @@ class Ring:
         return out
 
     def mark_down(self, ident: str, now_us: int) -> None:
-        """A peer stopped answering: AUTOMERGE decides its fate."""
+        """A peer stopped answering: AUTOMERGE decides its fate. Without
+        it the server stays as chmpx's ``CHANGE_CHMPXSTS_TO_DOWN``
+        (chmstructure.h) leaves it: a leaver keeps [DELETE] (Pending, or
+        Done once it merged: 0x1220/0x3220), a joining server drops out
+        of the ring, any other stays [SERVICE IN][DOWN]."""
         cur = self.states.get(ident)
         if cur is None or not cur.up:
             return
-        keep_in = cur.ring == 'IN' and not self.conf.automerge
+        keep_in = (cur.ring == 'IN' and not self.conf.automerge
+                   and cur.action != 'ADD')
+        leaving = keep_in and cur.action == 'DELETE'
         self.states[ident] = st.State(
             ring='IN' if keep_in else 'OUT', up=False,
+            action='DELETE' if leaving else '',
+            operate=('Done' if cur.operate in ('Doing', 'Done')
+                     else 'Pending') if leaving else '',
             last=now_us if ident in self.seen else 0)
 
     def any_member_down(self) -> bool:

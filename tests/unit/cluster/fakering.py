@@ -102,11 +102,25 @@ class Ring:
 
     def kill(self, node_id: str) -> None:
         """The member's VM is gone: its guest never answers and its peers
-        show it [SERVICE IN][DOWN] (0x20) while it was in the ring
-        (doc/ring-procedures.md §1, AUTOMERGE off)."""
+        record it down as chmpx does (``CHANGE_CHMPXSTS_TO_DOWN`` in
+        chmpx's chmstructure.h, AUTOMERGE off): a ring member
+        [SERVICE IN][DOWN] (0x20); a leaver keeps [DELETE], Pending
+        (0x1220) or, once it merged, Done (0x3220); a joining member
+        drops out of the ring and one out of it stays out (0x10)."""
         node = self.nodes[node_id]
         node.dead, node.running = True, False
-        if node.code & 0xF0 == 0x20:
+        if node.code & 0xF0 == 0x10:
+            node.code = rs.SERVICE_OUT_DOWN
+        if node.code & 0xF0 != 0x20:
+            return
+        act = rs.action(node.code)
+        if act == rs.ACTION_DELETE:
+            node.code = (rs.DOWN_DELETE_DONE
+                         if rs.operate(node.code) in (0x2, 0x3)
+                         else rs.DOWN_DELETE_PENDING)
+        elif act == 0x1:
+            node.code = rs.SERVICE_OUT_DOWN
+        else:
             node.code = rs.SERVICE_IN_DOWN
 
     def listed_all(self) -> None:

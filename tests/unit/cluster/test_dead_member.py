@@ -190,7 +190,7 @@ def test_dead_member_shrink_failed_in_the_merge_is_finished_at_once(
 
 
 def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
-        faults):  # noqa: F811
+        faults, trove_db):  # noqa: F811
     """doc/ring-procedures.md §3: the new member's VM went after the
     merge; the ring can neither purge nor merge with it down, so it
     leaves as a dead member and the three old members serve again."""
@@ -222,3 +222,93 @@ def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
             '(inst-4: its Nova server s-4 is ERROR): taken out of the ring '
             'as dead members, removed from K2HR3 and deleted; the cluster '
             'is serving with its 3 members from before the grow') in text
+
+
+def test_grow_whose_new_member_is_lost_before_it_merged_ends_in_the_old_ring(
+        faults, trove_db):  # noqa: F811
+    """doc/ring-procedures.md §3: the new member's VM goes right after its
+    SERVICEIN. chmpx takes a joining server that goes down out of the
+    ring (0x10), so the old members serve on; the grow's own recovery
+    also removes the member that never joined from K2HR3 and deletes it,
+    instead of leaving it listed, in GROWING_ERROR, for a shrink."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server s-4 is ERROR'
+    call = ring.call
+
+    def lost_after_service_in(node_id, method, **kwargs):
+        reply = call(node_id, method, **kwargs)
+        if (node_id, method) == ('inst-4', 'service_in'):
+            ring.kill('inst-4')
+        return reply
+    ring.call = lost_after_service_in
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-4'])
+    # the old members never left the ring: no restart, no merge; and
+    # the lost member is not asked to start again (each call would wait
+    # for its RPC timeout)
+    assert 'restart_k2hdkc' not in ring.methods()
+    assert [m for m in ring.methods('inst-4') if m != 'db'] == [
+        'configure_node', 'start_node', 'service_in']
+    assert ('inst-1', 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
+    assert ('inst-4', 'db', {
+        'task_status': InstanceTasks.GROWING_ERROR}) not in ring.calls
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('grow failed: grow: new nodes [ADD][Pending]')
+    assert ('the new member inst-4 did not join the ring (its Nova server '
+            's-4 is ERROR): removed from K2HR3 and deleted') in text, text
+    assert 'cluster shrink' not in text
+    assert 'serving with 3 members' in text
+
+
+def test_grow_during_which_an_existing_member_is_lost_still_ends_serving(
+        faults, trove_db):  # noqa: F811
+    """doc/ring-procedures.md §3: inst-2's VM goes at its k2hdkc restart
+    (the ring already changing: inst-4 [ADD]). With REPLICA = 1 every
+    key keeps a live copy, so inst-2 leaves as a dead member and the
+    grow finishes: inst-1, inst-3 and the new inst-4 serve, inst-2 stays
+    listed in GROWING_ERROR for a shrink."""
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: 'its Nova server s-2 is ERROR'
+    call = ring.call
+
+    def lost_at_its_restart(node_id, method, **kwargs):
+        reply = call(node_id, method, **kwargs)
+        if (node_id, method) == ('inst-2', 'restart_k2hdkc'):
+            ring.kill('inst-2')
+        return reply
+    ring.call = lost_at_its_restart
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    serving = ['inst-1', 'inst-3', 'inst-4']
+    for i in serving:
+        assert ring.nodes[i].code == rs.HEALTHY
+        view = ring.call(i, 'node_status')
+        assert {e['custom_id_seed']: rs.as_code(e['status']['code'])
+                for e in view['ring']} == {
+            'inst-1': rs.HEALTHY, 'inst-2': rs.SERVICE_OUT_DOWN,
+            'inst-3': rs.HEALTHY, 'inst-4': rs.HEALTHY}
+        assert 'purge_finish' in ring.methods(i)
+    tasks._delete_instances.assert_not_called()
+    assert ('inst-2', 'db', {
+        'task_status': InstanceTasks.GROWING_ERROR}) in ring.calls
+    assert ('inst-4', 'db', {'task_status': InstanceTasks.NONE}) in ring.calls
+    text = fault_messages(faults)['inst-1']
+    assert text.startswith('grow failed: grow: inst-2 to Pending'), text
+    assert ('then inst-2, an existing member, was lost too (inst-2: its Nova '
+            'server s-2 is ERROR): taken out of the ring as a dead member, '
+            'and the grow went on') in text, text
+    assert text.endswith('inst-2 is still listed: remove it with openstack '
+                         'database cluster shrink; the cluster is serving '
+                         'with 3 members in the ring (inst-1, inst-3, '
+                         'inst-4)'), text

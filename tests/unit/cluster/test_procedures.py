@@ -374,3 +374,26 @@ def test_rolling_upgrade_passes_the_version_member_by_member():
     assert sent == [{'upgrade_info': {
         'from': None, 'datastore_version': '1.0.47', 'rejoin': False}}] * 3
     assert {n.version for n in ring.nodes.values()} == {'1.0.47'}
+
+
+def test_a_lone_member_is_never_purged():
+    """doc/ring-procedures.md §5: the refill pulls a member's range from
+    its peers; a lone member has none, so a purge would start it on an
+    empty file and drop the old one: every key gone (the fault matrix
+    cell shrink:restart vm-gone@existing ended with one member and 0/180
+    keys readable)."""
+    ring, old = healthy_ring(1)
+    said = []
+    procedures(ring, progress=said.append).purge(old)
+    assert ring.methods() == []
+    assert any('only member' in text for text in said)
+
+
+def test_shrink_to_one_member_does_not_purge_it():
+    ring, old = healthy_ring(2)
+    procs = procedures(ring)
+    procs.shrink_ring(old[:1], old[1:])
+    ring.k2hr3_hosts.remove(old[1].id)
+    procs.shrink_finish(old[:1], old[1:])
+    assert ring.nodes[old[0].id].code == rs.HEALTHY
+    assert 'purge_prepare' not in ring.methods(old[0].id)

@@ -105,7 +105,10 @@ def cleared():
 
 
 def fault_messages(save):
-    return {c.args[0]: c.args[1] for c in save.call_args_list}
+    """The whole fault text of each member: the details (the message is
+    shortened to fit its column, ``faulttext``), lines joined again."""
+    return {c.args[0]: ' '.join(c.args[2].split())
+            for c in save.call_args_list}
 
 
 def make_tasks(ring, registry, ids, ready=True):
@@ -239,26 +242,34 @@ def statuses(ring):
     return {i: v['task_status'] for i, m, v in ring.calls if m == 'db'}
 
 
-def test_grow_failure_from_service_in_on_ends_serving(faults):
+def test_grow_failure_from_service_in_on_ends_serving(faults, trove_db):
     """From SERVICEIN on the grow is not undone; the ring's state decides
-    (doc/ring-procedures.md §11): a member that cannot join stays out,
-    marked, and the old ring serves."""
+    (doc/ring-procedures.md §11): a member that cannot join stays out and
+    the old ring serves. Holding no key, that member then leaves K2HR3
+    and is deleted as before SERVICEIN (§3), so the cluster is the old
+    one again, with nothing left for a shrink."""
     ring = fresh_ring(2)
     healthy(ring)
     ring.add('inst-3', '10.0.0.3')
     ring.faults[('inst-3', 'service_in')] = GuestTimeout('timed out')
     registry = FakeRegistry(ring)
     tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: None
     tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     tasks.update_statuses_on_failure.assert_not_called()
-    tasks._delete_instances.assert_not_called()
+    tasks._delete_instances.assert_called_once_with(
+        mock.ANY, CLUSTER, ['inst-3'])
+    assert registry.log[-1] == 'remove' and 'inst-3' not in ring.k2hr3_hosts
+    assert ring.nodes['inst-3'].running is False
     assert statuses(ring) == {'inst-1': InstanceTasks.NONE,
                               'inst-2': InstanceTasks.NONE,
-                              'inst-3': InstanceTasks.GROWING_ERROR}
+                              'inst-3': InstanceTasks.NONE}
     for text in fault_messages(faults).values():
         assert text.startswith('grow failed: grow: service in inst-3')
         assert 'serving with 2 members in the ring (inst-1, inst-2)' in text
-        assert 'inst-3 did not join the ring' in text
+        assert ('the new member inst-3 did not join the ring: removed from '
+                'K2HR3 and deleted') in text, text
+        assert 'cluster shrink' not in text
 
 
 def test_grow_whose_restart_reply_is_lost_is_finished(faults):
