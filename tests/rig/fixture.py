@@ -37,6 +37,9 @@ TEST_SUBNET = '10.247.1.0/24'
 SLOT_ENV = 'K2HDKC_RIG_SLOT'
 # Set to keep the rig's logs after a session that passed, too.
 KEEP_LOGS_ENV = 'K2HDKC_RIG_KEEP_LOGS'
+# Where the session's state dir (and kept logs) is made; /var/tmp unless
+# set (a folder of its own keeps it from another session's clean-up).
+STATE_PARENT_ENV = 'K2HDKC_RIG_STATE_PARENT'
 
 
 @dataclasses.dataclass
@@ -110,8 +113,10 @@ def _rig(request: pytest.FixtureRequest, name: str, subnet: str,
     if reason:
         pytest.skip(reason)
     # Not under /tmp: every VM mounts a private /tmp over it.
+    parent = pathlib.Path(os.environ.get(STATE_PARENT_ENV, '/var/tmp'))
+    parent.mkdir(parents=True, exist_ok=True)
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix='k2hdkc-rig-',
-                                              dir='/var/tmp'))
+                                              dir=parent))
     settings = config.RigSettings(state_dir=state_dir, name=name,
                                   api_port=_free_port(), subnet=subnet,
                                   keystone_port=_free_port(), auth=auth)

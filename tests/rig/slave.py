@@ -163,7 +163,7 @@ class RigSlave:
                        capture_output=True, check=False)
         self.pid = procs.spawn(
             self._in_node(['chmpx', '-conf', str(self.ini_path), '-ctlport',
-                           str(SLAVE_CTLPORT)]),
+                           str(SLAVE_CTLPORT), '-d', 'err']),
             self.dir / 'chmpx.log', self.dir / 'chmpx.pid', env=self._env())
 
     def refresh(self) -> None:
@@ -178,17 +178,25 @@ class RigSlave:
         """Until the slave's ALLSTATUS lists exactly ``servers`` (IPs),
         each SERVICE IN and UP (0x21): only then do requests route."""
         client = ControlPortClient(self.ip, SLAVE_CTLPORT)
+        seen: list[object] = ['no answer yet']
 
         def ready() -> bool:
             try:
                 ring = client.all_status()
-            except K2hdkcError:
+            except K2hdkcError as exc:
+                seen[0] = 'no answer (%s)' % exc
                 return False
+            seen[0] = sorted('%s 0x%x' % (s.server_name, s.status.code)
+                             for s in ring.servers)
             return (sorted(s.server_name for s in ring.servers)
                     == sorted(servers)
                     and {s.status.code for s in ring.servers} == {HEALTHY})
-        procs.wait_until(ready, timeout, 'slave %s to see %s healthy'
-                         % (self.ip, sorted(servers)), interval=0.5)
+        try:
+            procs.wait_until(ready, timeout, 'slave %s to see %s healthy'
+                             % (self.ip, sorted(servers)), interval=0.5)
+        except RuntimeError as exc:
+            # What the slave saw last is the evidence of a failed wait.
+            raise RuntimeError('%s; it last saw %s' % (exc, seen[0])) from None
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -255,6 +263,12 @@ class RigSlave:
             procs.kill_pids(netns.ns_pids(self.ns))
             netns.delete_vm_net(self.info['name'], KEY)
             self.ns = None
+        # Its chmpx log goes with the rig's logs (kept after a failure).
+        log = self.dir / 'chmpx.log'
+        if log.is_file():
+            logs = self.dir.parent / 'logs'
+            logs.mkdir(exist_ok=True)
+            shutil.copyfile(log, logs / (self.dir.name + '-chmpx.log'))
         # The shared memory of the slave: chmpx leaves it behind.
         shutil.rmtree(self.tmp, ignore_errors=True)
         shutil.rmtree(self.antpickax, ignore_errors=True)
