@@ -33,6 +33,15 @@ os.execv(os.environ['NODE_TEST_K2HDKC'], ['k2hdkc'] + sys.argv[1:])
 '''
 
 
+def _container_signals() -> None:
+    """Starts the entrypoint with the stop signals at their defaults, as
+    a container's first process starts: bash cannot trap a signal that
+    was ignored when it started, and a test run may inherit SIGINT
+    ignored (a CI run did, and every SIGINT stop then timed out)."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Node:
     """The entrypoint on node 1 of a one-server stand-in ring."""
 
@@ -58,7 +67,8 @@ class Node:
         with open(self.log, 'wb') as log:
             self.proc = subprocess.Popen(['bash', str(ENTRYPOINT)], env=env,
                                          stdout=log, stderr=log,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL,
+                                         preexec_fn=_container_signals)
 
     def pid(self, prog: str) -> int:
         return int((self.run_dir / ('%s.pid' % prog)).read_text())
