@@ -331,6 +331,10 @@ class K2hdkcClusterTasks(task_models.ClusterTasks):
             procs.shrink_finish([m for m in members
                                  if m.id in outcome.serving], out,
                                 purge=False)
+            # The failed step may have left the merge-window task on
+            # (a merge that never ended); Trove deletes a member only
+            # while the grow's own task turns into SHRINKING_CLUSTER.
+            procs.outage(False)
             self._delete_new_members(context, cluster_id, ids)
         except Exception as exc:
             LOG.error('Cluster %s: the new members %s that did not join '

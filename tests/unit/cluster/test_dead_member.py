@@ -312,3 +312,39 @@ def test_grow_during_which_an_existing_member_is_lost_still_ends_serving(
                          'database cluster shrink; the cluster is serving '
                          'with 3 members in the ring (inst-1, inst-3, '
                          'inst-4)'), text
+
+
+def test_unjoined_member_is_deleted_with_the_grow_task_back(
+        faults, trove_db):  # noqa: F811
+    """The new member was lost during the MERGE (the rig's grow:merge
+    vm-gone@new): the merge-window task (GROWING_MERGE) stayed on after
+    the failed step, and Trove refused to delete the member ("Operation
+    not supported for instances that are part of a cluster"): the task
+    must be the grow's own again before the delete."""
+    from trove.cluster.tasks import ClusterTasks
+
+    from trove_k2hdkc.cluster import tasks as k2tasks
+    ring = fresh_ring(3)
+    healthy(ring)
+    ring.add('inst-4', '10.0.0.4')
+    registry = FakeRegistry(ring)
+    tasks = make_tasks(ring, registry, list(ring.nodes))
+    tasks.db_info.task_status = ClusterTasks.GROWING_CLUSTER
+    tasks.server_trouble = lambda ctx, i: None
+    seen = []
+    tasks._delete_instances = mock.Mock(side_effect=lambda *a: seen.append(
+        tasks.db_info.update.call_args.kwargs['task_status']))
+    call = ring.call
+
+    def lost_in_merge(node_id, method, **kwargs):
+        reply = call(node_id, method, **kwargs)
+        if method == 'merge' and not ring.nodes['inst-4'].dead:
+            ring.kill('inst-4')
+        return reply
+    ring.call = lost_in_merge
+    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    tasks.update_statuses_on_failure.assert_not_called()
+    assert_serving_without(ring, 'inst-4', REMAINING)
+    assert seen == [ClusterTasks.GROWING_CLUSTER], seen
+    assert k2tasks.GROWING_MERGE in [
+        c.kwargs['task_status'] for c in tasks.db_info.update.call_args_list]
