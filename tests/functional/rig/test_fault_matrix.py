@@ -16,9 +16,10 @@ pytestmark = pytest.mark.rig
 KEYS = 200
 
 # step, fault -> the topology it must end in, and what the status says
+# (shrink:merge taskmanager runs in the full matrix only: a taskmanager
+# restart is covered in CI by test_cluster_resume.py, and the cell's
+# 160 s would take CI past its time budget.)
 CELLS = {
-    ('shrink:merge', 'taskmanager'): ('new (2)',
-                                      'interrupted by a taskmanager restart'),
     ('grow:merge', 'k2hdkc'): ('new (4)', 'ACTIVE'),
     # the leaver's VM lost at its own SERVICEOUT: it leaves as a dead
     # member does (doc/ring-procedures.md §4); it ended ERROR before
