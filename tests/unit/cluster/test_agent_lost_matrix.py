@@ -9,52 +9,36 @@ the undo of a grow before SERVICEIN, §3) finish or undo it."""
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 
-from tests.unit.cluster.test_taskmanager import CLUSTER
-from tests.unit.cluster.test_taskmanager import FakeRegistry
 from tests.unit.cluster.test_taskmanager import cleared  # noqa: F401
 from tests.unit.cluster.test_taskmanager import fault_messages
 from tests.unit.cluster.test_taskmanager import faults  # noqa: F401
-from tests.unit.cluster.test_taskmanager import fresh_ring
-from tests.unit.cluster.test_taskmanager import healthy
 from tests.unit.cluster.test_taskmanager import k2hdkc_opts  # noqa: F401
-from tests.unit.cluster.test_taskmanager import make_tasks
+from tests.unit.cluster.test_vm_lost_matrix import CALLS
+from tests.unit.cluster.test_vm_lost_matrix import run_operation
 from trove_k2hdkc.cluster import ringstate as rs
 
-CALLS = {'grow': 28, 'shrink': 16}
 # status polls the restarted agent misses
 AWAY = 5
 
 
 def _operate(op, after, handled):
-    ring = fresh_ring(3)
-    healthy(ring)
-    if op == 'grow':
-        ring.add('inst-4', '10.0.0.4')
-    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
-    tasks.server_trouble = lambda ctx, i: None
-    call = ring.call
     sent = []
 
-    def agent_killed(node_id, method, **kwargs):
-        if method == 'node_status':
-            return call(node_id, method, **kwargs)
-        sent.append((node_id, method))
-        if len(sent) != after:
-            return call(node_id, method, **kwargs)
-        if handled:
-            call(node_id, method, **kwargs)
-        ring.silent[node_id] = AWAY
-        raise TimeoutError('%s: the guest agent was killed' % method)
-    ring.call = agent_killed
-    if op == 'grow':
-        tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
-    else:
-        tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
-    ring.call = call
+    def kill_agent(ring, call):
+        def agent_killed(node_id, method, **kwargs):
+            if method == 'node_status':
+                return call(node_id, method, **kwargs)
+            sent.append((node_id, method))
+            if len(sent) != after:
+                return call(node_id, method, **kwargs)
+            if handled:
+                call(node_id, method, **kwargs)
+            ring.silent[node_id] = AWAY
+            raise TimeoutError('%s: the guest agent was killed' % method)
+        return agent_killed
+    ring, tasks = run_operation(op, kill_agent, None)
     return ring, tasks, sent
 
 

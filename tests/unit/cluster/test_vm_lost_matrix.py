@@ -39,30 +39,39 @@ CALLS = {'grow': 28, 'shrink': 16}
 LAST = {'grow': CALLS['grow'] - 2, 'shrink': CALLS['shrink'] - 1}
 
 
-def _operate(op, victim, after):
+def run_operation(op, hook, trouble):
+    """A grow 3 -> 4 or a shrink 3 -> 2 on a healthy simulated ring, every
+    RPC going through ``hook(ring, call)``'s replacement of ``ring.call``;
+    returns the ring (its own ``call`` back) and the tasks."""
     ring = fresh_ring(3)
     healthy(ring)
     if op == 'grow':
         ring.add('inst-4', '10.0.0.4')
-    registry = FakeRegistry(ring)
-    tasks = make_tasks(ring, registry, list(ring.nodes))
-    tasks.server_trouble = lambda ctx, i: 'its Nova server is ERROR'
+    tasks = make_tasks(ring, FakeRegistry(ring), list(ring.nodes))
+    tasks.server_trouble = lambda ctx, i: trouble
     call = ring.call
-    sent = []
-
-    def lost_after(node_id, method, **kwargs):
-        reply = call(node_id, method, **kwargs)
-        if method != 'node_status':
-            sent.append((node_id, method))
-            if len(sent) == after:
-                ring.kill(victim)
-        return reply
-    ring.call = lost_after
+    ring.call = hook(ring, call)
     if op == 'grow':
         tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
     else:
         tasks.shrink_cluster(mock.Mock(), CLUSTER, ['inst-3'])
     ring.call = call
+    return ring, tasks
+
+
+def _operate(op, victim, after):
+    sent = []
+
+    def lose_after(ring, call):
+        def lost_after(node_id, method, **kwargs):
+            reply = call(node_id, method, **kwargs)
+            if method != 'node_status':
+                sent.append((node_id, method))
+                if len(sent) == after:
+                    ring.kill(victim)
+            return reply
+        return lost_after
+    ring, tasks = run_operation(op, lose_after, 'its Nova server is ERROR')
     return ring, tasks, sent
 
 
