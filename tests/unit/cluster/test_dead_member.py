@@ -18,6 +18,7 @@ from tests.unit.cluster.test_taskmanager import fresh_ring
 from tests.unit.cluster.test_taskmanager import healthy
 from tests.unit.cluster.test_taskmanager import k2hdkc_opts  # noqa: F401
 from tests.unit.cluster.test_taskmanager import make_tasks
+from tests.unit.cluster.test_vm_lost_matrix import run_operation
 from trove_k2hdkc.cluster import ringstate as rs
 
 REMAINING = ['inst-1', 'inst-2', 'inst-3']
@@ -28,6 +29,21 @@ def dead_ring(count=4, dead='inst-4'):
     healthy(ring)
     ring.kill(dead)
     return ring
+
+
+def grow_losing(victim, at, trouble, before=False):
+    """A grow 3 -> 4 whose ``victim`` VM is lost when the RPC ``at``
+    (node, method) is sent: before it is handled, or (default) after."""
+    def hook(ring, call):
+        def lose(node_id, method, **kwargs):
+            if before and (node_id, method) == at:
+                ring.kill(victim)
+            reply = call(node_id, method, **kwargs)
+            if not before and (node_id, method) == at:
+                ring.kill(victim)
+            return reply
+        return lose
+    return run_operation('grow', hook, trouble)
 
 
 def assert_serving_without(ring, gone, remaining):
@@ -194,20 +210,8 @@ def test_grow_whose_new_member_died_after_joining_ends_in_the_old_ring(
     """doc/ring-procedures.md §3: the new member's VM went after the
     merge; the ring can neither purge nor merge with it down, so it
     leaves as a dead member and the three old members serve again."""
-    ring = fresh_ring(3)
-    healthy(ring)
-    ring.add('inst-4', '10.0.0.4')
-    registry = FakeRegistry(ring)
-    tasks = make_tasks(ring, registry, list(ring.nodes))
-    tasks.server_trouble = lambda ctx, i: 'its Nova server s-4 is ERROR'
-    call = ring.call
-
-    def dies_at_its_purge(node_id, method, **kwargs):
-        if (node_id, method) == ('inst-4', 'purge_prepare'):
-            ring.kill('inst-4')
-        return call(node_id, method, **kwargs)
-    ring.call = dies_at_its_purge
-    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    ring, tasks = grow_losing('inst-4', ('inst-4', 'purge_prepare'),
+                              'its Nova server s-4 is ERROR', before=True)
     tasks.update_statuses_on_failure.assert_not_called()
     assert_serving_without(ring, 'inst-4', REMAINING)
     # deleted as an undone grow's members are (Trove needs its task
@@ -231,21 +235,8 @@ def test_grow_whose_new_member_is_lost_before_it_merged_ends_in_the_old_ring(
     ring (0x10), so the old members serve on; the grow's own recovery
     also removes the member that never joined from K2HR3 and deletes it,
     instead of leaving it listed, in GROWING_ERROR, for a shrink."""
-    ring = fresh_ring(3)
-    healthy(ring)
-    ring.add('inst-4', '10.0.0.4')
-    registry = FakeRegistry(ring)
-    tasks = make_tasks(ring, registry, list(ring.nodes))
-    tasks.server_trouble = lambda ctx, i: 'its Nova server s-4 is ERROR'
-    call = ring.call
-
-    def lost_after_service_in(node_id, method, **kwargs):
-        reply = call(node_id, method, **kwargs)
-        if (node_id, method) == ('inst-4', 'service_in'):
-            ring.kill('inst-4')
-        return reply
-    ring.call = lost_after_service_in
-    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    ring, tasks = grow_losing('inst-4', ('inst-4', 'service_in'),
+                              'its Nova server s-4 is ERROR')
     tasks.update_statuses_on_failure.assert_not_called()
     assert_serving_without(ring, 'inst-4', REMAINING)
     tasks._delete_instances.assert_called_once_with(
@@ -274,21 +265,8 @@ def test_grow_during_which_an_existing_member_is_lost_still_ends_serving(
     key keeps a live copy, so inst-2 leaves as a dead member and the
     grow finishes: inst-1, inst-3 and the new inst-4 serve, inst-2 stays
     listed in GROWING_ERROR for a shrink."""
-    ring = fresh_ring(3)
-    healthy(ring)
-    ring.add('inst-4', '10.0.0.4')
-    registry = FakeRegistry(ring)
-    tasks = make_tasks(ring, registry, list(ring.nodes))
-    tasks.server_trouble = lambda ctx, i: 'its Nova server s-2 is ERROR'
-    call = ring.call
-
-    def lost_at_its_restart(node_id, method, **kwargs):
-        reply = call(node_id, method, **kwargs)
-        if (node_id, method) == ('inst-2', 'restart_k2hdkc'):
-            ring.kill('inst-2')
-        return reply
-    ring.call = lost_at_its_restart
-    tasks.grow_cluster(mock.Mock(), CLUSTER, ['inst-4'])
+    ring, tasks = grow_losing('inst-2', ('inst-2', 'restart_k2hdkc'),
+                              'its Nova server s-2 is ERROR')
     tasks.update_statuses_on_failure.assert_not_called()
     serving = ['inst-1', 'inst-3', 'inst-4']
     for i in serving:
